@@ -1,0 +1,56 @@
+# The two commands of README.md, and the pieces they are made of.
+#   make quickstart   build and install the plugins, start the local Kuul cluster, talk to it
+#   make test         the whole suite: format, clippy, unit and integration tests
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+CARGO ?= cargo
+# Where `make install` puts the plugins; kubectl finds them on PATH.
+BINDIR ?= $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+# local (the embedded local cluster) or current (the current kubeconfig context).
+KUUL_CLUSTER ?= local
+
+.PHONY: all build install quickstart test fmt-check clippy unit integration \
+	cluster-up cluster-down docker-up docker-down clean
+
+all: build
+
+build:
+	$(CARGO) build --release --locked --workspace --bins
+
+install: build
+	install -d "$(BINDIR)"
+	install -m 0755 target/release/kubectl-kuul target/release/kubectl-kuul-* "$(BINDIR)/"
+	@echo "installed the kubectl-kuul plugins into $(BINDIR)"
+	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: $(BINDIR) is not on PATH; add it so kubectl finds the plugins";; esac
+
+quickstart: install
+	@tests/quickstart "$(KUUL_CLUSTER)" "$(BINDIR)"
+
+test: fmt-check clippy unit integration
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+unit:
+	$(CARGO) test --locked --workspace --exclude kuul-tests
+
+integration:
+	tests/integration
+
+cluster-up:
+	@tests/cluster/up
+
+cluster-down:
+	@tests/cluster/down
+
+docker-up:
+	@tests/docker/up
+
+docker-down:
+	@tests/docker/down
+
+clean: cluster-down
+	$(CARGO) clean
