@@ -1,0 +1,130 @@
+//! Flags shared by every kuul command.
+//!
+//! kubectl users type these flags from muscle memory, so they are spelled exactly as
+//! kubectl spells them and defined once, here, so that every binary (the umbrella and
+//! each thin plugin) agrees on spelling, help text and defaults. They are `global` so
+//! they may come before the subcommand: kubectl's plugin lookup stops at the first
+//! flag, which makes `kubectl kuul -n ops run-now backup` a real invocation.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+
+/// How to reach the cluster: kubectl's connection flags.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Kubernetes")]
+pub struct KubeArgs {
+    /// Path to the kubeconfig file to use (default: $KUBECONFIG, else ~/.kube/config)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// The name of the kubeconfig context to use (default: its current-context)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// The namespace to work in (default: the context's namespace)
+    #[arg(short = 'n', long, global = true, value_name = "NS")]
+    pub namespace: Option<String>,
+
+    /// How long to wait for a single server request before giving up, e.g. 30s, 1m, 2m30s (0: no limit)
+    #[arg(long, global = true, value_name = "DURATION", value_parser = parse_request_timeout)]
+    pub request_timeout: Option<RequestTimeout>,
+}
+
+/// A `--request-timeout` value; `None` inside means kubectl's "0": no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTimeout(pub Option<Duration>);
+
+/// Parses kubectl's duration spelling: a plain number of seconds, or Go-style units
+/// (`h`, `m`, `s`, `ms`) concatenated, as in `1m30s`.
+fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
+    let invalid = || {
+        format!("invalid duration {text:?}: use a number of seconds or units like 30s, 5m, 1h30m")
+    };
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(invalid());
+    }
+    if let Ok(seconds) = text.parse::<u64>() {
+        let limit = (seconds > 0).then(|| Duration::from_secs(seconds));
+        return Ok(RequestTimeout(limit));
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .ok_or_else(invalid)?;
+        if digits == 0 {
+            return Err(invalid());
+        }
+        let value: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let step = match &rest[..unit_len] {
+            "h" => Duration::from_secs(value * 3600),
+            "m" => Duration::from_secs(value * 60),
+            "s" => Duration::from_secs(value),
+            "ms" => Duration::from_millis(value),
+            _ => return Err(invalid()),
+        };
+        total += step;
+        rest = &rest[unit_len..];
+    }
+    Ok(RequestTimeout((!total.is_zero()).then_some(total)))
+}
+
+/// How a command that prints Kubernetes objects prints them (`-o`).
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Output")]
+pub struct OutputArgs {
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+}
+
+/// The `-o` formats, as kubectl names them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable columns
+    #[default]
+    Table,
+    /// Columns with extra detail
+    Wide,
+    /// JSON, for scripts
+    Json,
+    /// YAML, for people and `GitOps` tools
+    Yaml,
+    /// `kind/name` per line, for piping into other commands
+    Name,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_timeout_accepts_kubectl_spellings() {
+        let secs = |s| RequestTimeout(Some(Duration::from_secs(s)));
+        assert_eq!(parse_request_timeout("30"), Ok(secs(30)));
+        assert_eq!(parse_request_timeout("30s"), Ok(secs(30)));
+        assert_eq!(parse_request_timeout("1m30s"), Ok(secs(90)));
+        assert_eq!(parse_request_timeout("1h"), Ok(secs(3600)));
+        assert_eq!(
+            parse_request_timeout("250ms"),
+            Ok(RequestTimeout(Some(Duration::from_millis(250))))
+        );
+        assert_eq!(parse_request_timeout("0"), Ok(RequestTimeout(None)));
+        assert_eq!(parse_request_timeout("0s"), Ok(RequestTimeout(None)));
+    }
+
+    #[test]
+    fn request_timeout_rejects_nonsense() {
+        for bad in ["", "s", "10x", "1.5s", "-1", "m10"] {
+            assert!(parse_request_timeout(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+}

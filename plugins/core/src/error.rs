@@ -1,0 +1,639 @@
+//! Errors of every kuul command, and the one place that turns them into exit codes.
+//!
+//! A kuul error must tell an operator, in one sentence, which operation failed on which
+//! object and why, plus an optional `hint:` line saying what to do. kube's errors are
+//! precise but read like debug dumps, so they are translated here, keeping the original
+//! as the `source` for anyone who walks the chain. Exit codes are decided only by
+//! [`Error::exit_status`], so scripts and CI can rely on them: 0 success, 1 the operation
+//! failed, 2 invalid input or usage, 4 the periodic work itself failed.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+use std::process::ExitCode;
+
+use kube::config::KubeconfigError;
+
+/// The version every kuul binary reports.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How a kuul process ends, as seen by the shell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitStatus {
+    /// Everything worked (also: stdout was closed by the reader, as in `| head`).
+    Success = 0,
+    /// The operation failed: unreachable, forbidden, not found, conflict, timeout.
+    Failed = 1,
+    /// Invalid input or usage.
+    Usage = 2,
+    /// The periodic work itself failed (a watched run, an image test case, a health check).
+    WorkFailed = 4,
+}
+
+impl From<ExitStatus> for ExitCode {
+    fn from(status: ExitStatus) -> Self {
+        ExitCode::from(status as u8)
+    }
+}
+
+/// What a request was trying to do, so that an error can name it.
+///
+/// `resource` is the plural API resource (`cronjobs`), as RBAC and kubectl name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operation {
+    verb: &'static str,
+    resource: &'static str,
+    name: Option<Box<str>>,
+    namespace: Option<Box<str>>,
+}
+
+impl Operation {
+    /// An operation on a kind of resource, e.g. `Operation::new("list", "cronjobs")`.
+    pub fn new(verb: &'static str, resource: &'static str) -> Self {
+        Self {
+            verb,
+            resource,
+            name: None,
+            namespace: None,
+        }
+    }
+
+    /// The same operation on one named object.
+    #[must_use]
+    pub fn named(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into().into_boxed_str());
+        self
+    }
+
+    /// The same operation within a namespace.
+    #[must_use]
+    pub fn in_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.namespace = Some(namespace.into().into_boxed_str());
+        self
+    }
+
+    /// `cronjobs "backup"` or `cronjobs`.
+    fn object(&self) -> String {
+        match &self.name {
+            Some(name) => format!("{} {name:?}", self.resource),
+            None => self.resource.to_owned(),
+        }
+    }
+
+    /// ` in namespace "ops"` or nothing.
+    fn where_(&self) -> String {
+        self.namespace
+            .as_ref()
+            .map(|ns| format!(" in namespace {ns:?}"))
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Operation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}{}", self.verb, self.object(), self.where_())
+    }
+}
+
+/// The API server a command talks to, so that connection errors can name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The server URL from the kubeconfig cluster.
+    pub server: String,
+    /// The kubeconfig context that selected it.
+    pub context: String,
+}
+
+/// Everything that can make a kuul command fail.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command exists in the CLI but is not implemented in this release.
+    #[error("`kubectl kuul {command}` is not available in kuul {VERSION} yet")]
+    NotAvailable { command: &'static str },
+
+    /// A kubeconfig file could not be read or parsed.
+    #[error("{}", kubeconfig_message(origin, source))]
+    Kubeconfig {
+        /// Where the kubeconfig came from: a path, or the `KUBECONFIG` list.
+        origin: String,
+        source: KubeconfigError,
+    },
+
+    /// Neither `--kubeconfig`, `KUBECONFIG`, nor `~/.kube/config` gave a kubeconfig.
+    #[error("no kubeconfig found: {searched}")]
+    NoKubeconfig { searched: String },
+
+    /// `--context` names a context the kubeconfig does not define.
+    #[error(
+        "context {context:?} not found in {origin} (available: {})",
+        list(available)
+    )]
+    ContextNotFound {
+        context: String,
+        origin: String,
+        available: Vec<String>,
+    },
+
+    /// No `--context` and the kubeconfig sets no `current-context`.
+    #[error("{origin} sets no current-context (available: {})", list(available))]
+    NoCurrentContext {
+        origin: String,
+        available: Vec<String>,
+    },
+
+    /// Credentials could not be obtained (exec plugin, token file, client certificate).
+    #[error("cannot get credentials for context {:?}: {cause}", endpoint.context)]
+    Credentials {
+        endpoint: Endpoint,
+        cause: String,
+        source: Box<kube::Error>,
+    },
+
+    /// The API server could not be reached at all.
+    #[error("cannot reach the Kubernetes API server at {} (context {:?}): {cause}", endpoint.server, endpoint.context)]
+    Unreachable {
+        endpoint: Endpoint,
+        cause: String,
+        source: Box<kube::Error>,
+    },
+
+    /// The request did not finish in time.
+    #[error("timed out trying to {operation} at {} (context {:?})", endpoint.server, endpoint.context)]
+    Timeout {
+        operation: Operation,
+        endpoint: Endpoint,
+        source: Box<kube::Error>,
+    },
+
+    /// The API server rejected the credentials (401).
+    #[error("the API server at {} rejected the credentials of context {:?} (Unauthorized)", endpoint.server, endpoint.context)]
+    Unauthorized {
+        endpoint: Endpoint,
+        source: Box<kube::Error>,
+    },
+
+    /// RBAC does not allow the operation (403).
+    #[error("forbidden: not allowed to {operation}")]
+    Forbidden {
+        operation: Operation,
+        source: Box<kube::Error>,
+    },
+
+    /// The object, or its namespace, does not exist (404).
+    #[error("{}{} not found", operation.object(), operation.where_())]
+    NotFound {
+        operation: Operation,
+        source: Box<kube::Error>,
+    },
+
+    /// Someone else changed the object meanwhile, or it already exists (409).
+    #[error("conflict while trying to {operation}: {message}")]
+    Conflict {
+        operation: Operation,
+        message: String,
+        source: Box<kube::Error>,
+    },
+
+    /// Any other answer from the API server.
+    #[error("cannot {operation}: {message}")]
+    Api {
+        operation: Operation,
+        message: String,
+        source: Box<kube::Error>,
+    },
+
+    /// The request failed on the client side for another reason.
+    #[error("cannot {operation}: {cause}")]
+    Request {
+        operation: Operation,
+        cause: String,
+        source: Box<kube::Error>,
+    },
+
+    /// The local Docker daemon (for Kuul images) could not do what was asked.
+    #[error("cannot {operation} (Docker daemon at {host}): {cause}")]
+    Docker {
+        operation: String,
+        host: String,
+        cause: String,
+        source: Box<dyn StdError + Send + Sync>,
+    },
+
+    /// The user asked for something that cannot be done as asked.
+    #[error("{message}")]
+    InvalidInput {
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// The periodic work itself failed (not kuul, not the cluster).
+    #[error("{message}")]
+    WorkFailed { message: String },
+
+    /// Writing the output failed for another reason than a closed pipe.
+    #[error("cannot write output: {}", short_io(source))]
+    Output { source: io::Error },
+
+    /// The async runtime could not start (out of threads or file descriptors).
+    #[error("cannot start: {}", short_io(source))]
+    Startup { source: io::Error },
+
+    /// The reader closed stdout (`kubectl kuul ... | head`): not a failure, stop quietly.
+    #[error("stdout was closed")]
+    StdoutClosed,
+}
+
+impl Error {
+    /// The exit status this error ends the process with. The only place that decides it.
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::StdoutClosed => ExitStatus::Success,
+            Error::InvalidInput { .. } => ExitStatus::Usage,
+            Error::WorkFailed { .. } => ExitStatus::WorkFailed,
+            Error::NotAvailable { .. }
+            | Error::Kubeconfig { .. }
+            | Error::NoKubeconfig { .. }
+            | Error::ContextNotFound { .. }
+            | Error::NoCurrentContext { .. }
+            | Error::Credentials { .. }
+            | Error::Unreachable { .. }
+            | Error::Timeout { .. }
+            | Error::Unauthorized { .. }
+            | Error::Forbidden { .. }
+            | Error::NotFound { .. }
+            | Error::Conflict { .. }
+            | Error::Api { .. }
+            | Error::Request { .. }
+            | Error::Output { .. }
+            | Error::Startup { .. }
+            | Error::Docker { .. } => ExitStatus::Failed,
+        }
+    }
+
+    /// What to do about it, printed as a second `hint:` line where there is advice.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::NoKubeconfig { .. } => {
+                Some("pass --kubeconfig PATH or set KUBECONFIG".to_owned())
+            }
+            Error::NoCurrentContext { .. } => Some("pass --context NAME".to_owned()),
+            Error::Unreachable { .. } => Some(
+                "check that the cluster is up and that --context or KUBECONFIG select the right one"
+                    .to_owned(),
+            ),
+            Error::Unauthorized { .. } => {
+                Some("your credentials may have expired: log in to the cluster again".to_owned())
+            }
+            Error::Forbidden { operation, .. } => Some(format!(
+                "ask a cluster admin for RBAC that allows it; `kubectl auth can-i {} {}{}` checks",
+                operation.verb,
+                operation.resource,
+                operation.namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default()
+            )),
+            Error::Docker { .. } => {
+                Some("check that Docker is running, or set DOCKER_HOST to its socket".to_owned())
+            }
+            Error::Timeout { .. } => Some("raise --request-timeout, or retry".to_owned()),
+            Error::InvalidInput { hint, .. } => hint.clone(),
+            _ => None,
+        }
+    }
+
+    /// Translates a kube error from `operation` against `endpoint` into one sentence.
+    pub fn from_kube(source: kube::Error, operation: Operation, endpoint: &Endpoint) -> Self {
+        let endpoint = endpoint.clone();
+        let source = Box::new(source);
+        if let kube::Error::Api(status) = source.as_ref() {
+            let message = if status.message.is_empty() {
+                format!("{} {}", status.code, status.reason)
+            } else {
+                status.message.clone()
+            };
+            return match status.code {
+                401 => Error::Unauthorized { endpoint, source },
+                403 => Error::Forbidden { operation, source },
+                404 => Error::NotFound { operation, source },
+                409 => Error::Conflict {
+                    operation,
+                    message,
+                    source,
+                },
+                408 | 504 => Error::Timeout {
+                    operation,
+                    endpoint,
+                    source,
+                },
+                _ => Error::Api {
+                    operation,
+                    message,
+                    source,
+                },
+            };
+        }
+        if matches!(*source, kube::Error::Auth(_))
+            || find_in_chain::<kube::client::AuthError>(source.as_ref())
+        {
+            let cause = credentials_cause(source.as_ref());
+            return Error::Credentials {
+                endpoint,
+                cause,
+                source,
+            };
+        }
+        if let kube::Error::HyperError(_) | kube::Error::Service(_) = source.as_ref() {
+            if innermost_io(source.as_ref()).is_some_and(|io| io.kind() == io::ErrorKind::TimedOut)
+            {
+                return Error::Timeout {
+                    operation,
+                    endpoint,
+                    source,
+                };
+            }
+            let cause = short_cause(source.as_ref());
+            return Error::Unreachable {
+                endpoint,
+                cause,
+                source,
+            };
+        }
+        let cause = short_cause(source.as_ref());
+        Error::Request {
+            operation,
+            cause,
+            source,
+        }
+    }
+
+    /// A failed Docker `operation` against the daemon at `host`, in one sentence.
+    pub fn docker(
+        operation: impl Into<String>,
+        host: impl Into<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        let cause = short_cause(&source);
+        Error::Docker {
+            operation: operation.into(),
+            host: host.into(),
+            cause,
+            source: Box::new(source),
+        }
+    }
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn kubeconfig_message(origin: &str, source: &KubeconfigError) -> String {
+    match source {
+        KubeconfigError::ReadConfig(io, path) => {
+            format!(
+                "cannot read kubeconfig {}: {}",
+                path.display(),
+                short_io(io)
+            )
+        }
+        other => format!("invalid kubeconfig {origin}: {}", short_cause(other)),
+    }
+}
+
+fn find_in_chain<E: StdError + 'static>(error: &(dyn StdError + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.is::<E>() {
+            return true;
+        }
+        current = e.source();
+    }
+    false
+}
+
+fn credentials_cause(error: &(dyn StdError + 'static)) -> String {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        // kube's own text for this embeds the whole captured output.
+        if let Some(kube::client::AuthError::AuthExecRun { out, .. }) = e.downcast_ref() {
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            return match stderr.lines().map(str::trim).find(|l| !l.is_empty()) {
+                Some(line) => format!("the exec credential plugin failed ({}): {line}", out.status),
+                None => format!("the exec credential plugin failed ({})", out.status),
+            };
+        }
+        current = e.source();
+    }
+    short_cause(error)
+}
+
+fn innermost_io<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a io::Error> {
+    let mut found = None;
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if let Some(io) = e.downcast_ref::<io::Error>() {
+            found = Some(io);
+        }
+        current = e.source();
+    }
+    found
+}
+
+/// The root cause of an error chain, in a few words: "connection refused", not a dump of
+/// every wrapper on the way.
+fn short_cause(error: &(dyn StdError + 'static)) -> String {
+    if let Some(io) = innermost_io(error) {
+        return short_io(io);
+    }
+    let mut innermost = error;
+    while let Some(next) = innermost.source() {
+        innermost = next;
+    }
+    innermost.to_string()
+}
+
+/// An I/O error as a person says it: "no such file or directory", "connection refused".
+fn short_io(error: &io::Error) -> String {
+    if let Some(inner) = error.get_ref() {
+        // A wrapped error (TLS, DNS) carries the useful text itself.
+        return short_cause(inner);
+    }
+    let text = error.to_string();
+    // The OS error number adds nothing for a person.
+    let text = match text.find(" (os error") {
+        Some(at) => &text[..at],
+        None => &text,
+    };
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => text.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::core::Status;
+
+    fn endpoint() -> Endpoint {
+        Endpoint {
+            server: "https://127.0.0.1:6443/".to_owned(),
+            context: "ops".to_owned(),
+        }
+    }
+
+    fn api_error(code: u16, reason: &str, message: &str) -> kube::Error {
+        let status: Status = serde_json::from_value(serde_json::json!({
+            "status": "Failure", "code": code, "reason": reason, "message": message,
+        }))
+        .unwrap();
+        kube::Error::Api(Box::new(status))
+    }
+
+    fn get_backup() -> Operation {
+        Operation::new("get", "cronjobs")
+            .named("backup")
+            .in_namespace("ops")
+    }
+
+    #[test]
+    fn not_found_names_object_and_namespace() {
+        let err = Error::from_kube(
+            api_error(404, "NotFound", "cronjobs.batch \"backup\" not found"),
+            get_backup(),
+            &endpoint(),
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"cronjobs "backup" in namespace "ops" not found"#
+        );
+        assert_eq!(err.exit_status(), ExitStatus::Failed);
+    }
+
+    #[test]
+    fn forbidden_names_verb_and_resource_with_a_hint() {
+        let err = Error::from_kube(
+            api_error(403, "Forbidden", "cronjobs.batch is forbidden"),
+            Operation::new("list", "cronjobs").in_namespace("ops"),
+            &endpoint(),
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"forbidden: not allowed to list cronjobs in namespace "ops""#
+        );
+        assert_eq!(
+            err.hint().unwrap(),
+            "ask a cluster admin for RBAC that allows it; `kubectl auth can-i list cronjobs -n ops` checks"
+        );
+        assert_eq!(err.exit_status(), ExitStatus::Failed);
+    }
+
+    #[test]
+    fn unauthorized_names_server_and_context() {
+        let err = Error::from_kube(
+            api_error(401, "Unauthorized", ""),
+            get_backup(),
+            &endpoint(),
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"the API server at https://127.0.0.1:6443/ rejected the credentials of context "ops" (Unauthorized)"#
+        );
+        assert!(err.hint().is_some());
+    }
+
+    #[test]
+    fn conflict_keeps_the_server_message() {
+        let err = Error::from_kube(
+            api_error(409, "Conflict", "the object has been modified"),
+            get_backup(),
+            &endpoint(),
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"conflict while trying to get cronjobs "backup" in namespace "ops": the object has been modified"#
+        );
+    }
+
+    #[test]
+    fn connection_refused_is_unreachable_with_a_short_cause() {
+        // kube reports a failed connect as a service error wrapping the OS error.
+        let refused = io::Error::from(io::ErrorKind::ConnectionRefused);
+        let source = kube::Error::Service(Box::new(io::Error::other(refused)));
+        let err = Error::from_kube(source, get_backup(), &endpoint());
+        assert_eq!(
+            err.to_string(),
+            r#"cannot reach the Kubernetes API server at https://127.0.0.1:6443/ (context "ops"): connection refused"#
+        );
+        assert_eq!(err.exit_status(), ExitStatus::Failed);
+    }
+
+    #[test]
+    fn timed_out_connection_is_a_timeout() {
+        let source = kube::Error::Service(Box::new(io::Error::from(io::ErrorKind::TimedOut)));
+        let err = Error::from_kube(source, get_backup(), &endpoint());
+        assert!(matches!(err, Error::Timeout { .. }), "{err:?}");
+        assert_eq!(err.exit_status(), ExitStatus::Failed);
+    }
+
+    #[test]
+    fn exit_codes() {
+        let usage = Error::InvalidInput {
+            message: "bad schedule".to_owned(),
+            hint: None,
+        };
+        assert_eq!(usage.exit_status(), ExitStatus::Usage);
+        assert_eq!(
+            Error::WorkFailed {
+                message: "run failed".to_owned()
+            }
+            .exit_status(),
+            ExitStatus::WorkFailed
+        );
+        assert_eq!(
+            Error::NotAvailable { command: "new" }.exit_status(),
+            ExitStatus::Failed
+        );
+        assert_eq!(Error::StdoutClosed.exit_status(), ExitStatus::Success);
+        assert_eq!(ExitStatus::WorkFailed as u8, 4);
+    }
+
+    #[test]
+    fn not_available_names_the_command_and_release() {
+        let err = Error::NotAvailable { command: "run-now" };
+        assert_eq!(
+            err.to_string(),
+            format!("`kubectl kuul run-now` is not available in kuul {VERSION} yet")
+        );
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn unreadable_kubeconfig_names_the_file() {
+        let source =
+            KubeconfigError::ReadConfig(io::Error::from_raw_os_error(2), "/nonexistent".into());
+        let err = Error::Kubeconfig {
+            origin: "/nonexistent".to_owned(),
+            source,
+        };
+        assert_eq!(
+            err.to_string(),
+            "cannot read kubeconfig /nonexistent: no such file or directory"
+        );
+    }
+
+    #[test]
+    fn missing_context_lists_the_available_ones() {
+        let err = Error::ContextNotFound {
+            context: "nope".to_owned(),
+            origin: "kubeconfig /tmp/k".to_owned(),
+            available: vec!["a".to_owned(), "b".to_owned()],
+        };
+        assert_eq!(
+            err.to_string(),
+            r#"context "nope" not found in kubeconfig /tmp/k (available: a, b)"#
+        );
+    }
+}

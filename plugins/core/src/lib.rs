@@ -1,0 +1,19 @@
+//! Everything the kuul kubectl plugins share: connection flags and client setup, output,
+//! errors and exit codes, the `main` of every binary, and one module per command.
+//!
+//! Each `kubectl-kuul-*` binary is a few lines that hand one [`commands::KuulCommand`]
+//! to [`run::plugin`]; the umbrella `kubectl-kuul` wires all of them. Keeping the
+//! substance here means a command behaves the same whichever binary kubectl finds.
+
+pub mod cli;
+pub mod client;
+pub mod commands;
+pub mod error;
+pub mod printer;
+pub mod run;
+
+pub use cli::{KubeArgs, OutputArgs, OutputFormat};
+pub use client::Cluster;
+pub use commands::KuulCommand;
+pub use error::{Endpoint, Error, ExitStatus, Operation, VERSION};
+pub use printer::Printer;

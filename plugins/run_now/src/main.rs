@@ -1,0 +1,6 @@
+//! `kubectl-kuul-run_now`: `kubectl kuul run-now` as its own kubectl plugin, for people who
+//! install only the commands they use. All behaviour lives in kuul-core.
+
+fn main() -> std::process::ExitCode {
+    kuul_core::run::plugin::<kuul_core::commands::RunNowArgs>()
+}

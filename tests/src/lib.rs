@@ -1,0 +1,204 @@
+//! Helpers for kuul's integration tests: where the binaries, the test cluster and its
+//! kubectl are, and a namespace per test that cleans up after itself.
+//!
+//! Integration tests run the real binaries against a real local control plane (see
+//! DESIGN.md, "Test environment"). Each test works in its own namespace so tests can run
+//! in parallel and leave nothing behind. The cluster tier needs `tests/cluster/up` and
+//! its exported `KUUL_TEST_KUBECONFIG`; binaries must be built first with
+//! `cargo build --workspace --bins` (the Makefile does both).
+
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Api, Client, Config};
+
+/// The kubeconfig of the local test cluster, from `KUUL_TEST_KUBECONFIG`.
+///
+/// # Panics
+///
+/// When `KUUL_TEST_KUBECONFIG` is not set, saying how to set it.
+pub fn kubeconfig() -> PathBuf {
+    env_path(
+        "KUUL_TEST_KUBECONFIG",
+        "KUUL_TEST_KUBECONFIG is not set: run `make test`, or `tests/cluster/up` and export its last line",
+    )
+}
+
+/// The kubectl built for the test cluster, from `KUUL_TEST_KUBECTL`.
+///
+/// # Panics
+///
+/// When `KUUL_TEST_KUBECTL` is not set, saying how to set it.
+pub fn kubectl() -> PathBuf {
+    env_path(
+        "KUUL_TEST_KUBECTL",
+        "KUUL_TEST_KUBECTL is not set: run `make test`, or `tests/cluster/up` and export what it prints",
+    )
+}
+
+fn env_path(var: &str, missing: &str) -> PathBuf {
+    match std::env::var_os(var) {
+        Some(value) if !value.is_empty() => PathBuf::from(value),
+        _ => panic!("{missing}"),
+    }
+}
+
+/// A kube client for the test cluster (from [`kubeconfig`], its current context).
+pub async fn client() -> Client {
+    let path = kubeconfig();
+    let config = Kubeconfig::read_from(&path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let config = Config::from_custom_kubeconfig(config, &KubeConfigOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("invalid kubeconfig {}: {e}", path.display()));
+    Client::try_from(config).expect("kube client for the test cluster")
+}
+
+/// The path of a built kuul binary, e.g. `bin("kubectl-kuul-run_now")`.
+///
+/// Binaries of other workspace crates are not built by `cargo test` for this crate
+/// (`CARGO_BIN_EXE_*` only covers the test's own package), so they are looked up in the
+/// profile directory this test binary runs from (`target/debug`, honouring
+/// `CARGO_TARGET_DIR` and `--release`).
+///
+/// # Panics
+///
+/// When the binary does not exist, saying to run `cargo build --workspace --bins`.
+pub fn bin(name: &str) -> PathBuf {
+    let file = format!("{name}{}", std::env::consts::EXE_SUFFIX);
+    let path = profile_dir().join(&file);
+    assert!(
+        path.is_file(),
+        "{} not found: run `cargo build --workspace --bins` before the integration tests",
+        path.display()
+    );
+    path
+}
+
+/// `target/<profile>`: test executables run from `target/<profile>/deps`.
+fn profile_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("path of the running test executable");
+    let dir = exe.parent().expect("test executable is in a directory");
+    if dir.file_name() == Some("deps".as_ref()) {
+        return dir
+            .parent()
+            .map_or_else(|| dir.to_path_buf(), Path::to_path_buf);
+    }
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(target) => PathBuf::from(target).join("debug"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/debug"),
+    }
+}
+
+/// A namespace of the test cluster that exists for the lifetime of a test.
+///
+/// Created with a unique name (`<prefix>-<random>`), deleted on drop without waiting
+/// for the deletion to finish, so a failing test still cleans up.
+pub struct TestNamespace {
+    name: String,
+    client: Client,
+}
+
+impl TestNamespace {
+    /// Creates `<prefix>-<random suffix>`; the prefix should name the test.
+    ///
+    /// # Panics
+    ///
+    /// When the test cluster is not configured or the namespace cannot be created.
+    pub async fn create(prefix: &str) -> Self {
+        let client = client().await;
+        let name = unique_name(prefix);
+        let namespace = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some([("kuul.io/test".to_owned(), "true".to_owned())].into()),
+                ..ObjectMeta::default()
+            },
+            ..Namespace::default()
+        };
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test namespace {name}: {e}"));
+        Self { name, client }
+    }
+
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A client for the test cluster.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+}
+
+impl Drop for TestNamespace {
+    fn drop(&mut self) {
+        // Drop cannot await, and the test's runtime may be the one blocked in this drop,
+        // so the deletion runs on its own thread, runtime and client.
+        let name = self.name.clone();
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                let namespaces = Api::<Namespace>::all(client().await);
+                namespaces
+                    .delete(&name, &DeleteParams::background())
+                    .await
+                    .map(|_| ())
+            })?;
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .join();
+        match deleted {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("warning: cannot delete test namespace {}: {e}", self.name),
+            Err(_) => eprintln!("warning: deleting test namespace {} panicked", self.name),
+        }
+    }
+}
+
+/// `prefix-xxxxxxxx`, unique across parallel tests and test processes.
+fn unique_name(prefix: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut hasher = RandomState::new().build_hasher();
+    hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    hasher.write_u32(std::process::id());
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    let suffix = format!("{:08x}", hasher.finish() & 0xffff_ffff);
+    // Namespace names are DNS-1123 labels of at most 63 characters.
+    let prefix: String = prefix
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .take(63 - 1 - suffix.len())
+        .collect();
+    format!("{}-{suffix}", prefix.trim_matches('-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unique_names_are_dns_labels_and_differ() {
+        let a = unique_name("Run_Now");
+        let b = unique_name("Run_Now");
+        assert_ne!(a, b);
+        assert!(a.starts_with("run-now-"), "{a}");
+        let long = unique_name(&"x".repeat(100));
+        assert!(long.len() <= 63, "{long}");
+    }
+}
