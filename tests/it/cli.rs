@@ -290,6 +290,20 @@ fn no_kubeconfig_at_all_says_where_it_looked() {
 }
 
 #[cfg(unix)]
+#[test]
+fn closed_stdout_ends_quietly_with_exit_0() {
+    // `| true` has exited before kuul writes, so kuul's write meets a broken pipe.
+    let home = tempfile::tempdir().unwrap();
+    for args in ["version --client", "version --client -o yaml", "--help"] {
+        let script = format!(r#"set -o pipefail; {{ sleep 0.3; "$0" {args}; }} | true"#);
+        let mut bash = Command::new("bash");
+        bash.env_remove("KUBECONFIG").env("HOME", home.path());
+        bash.args(["-c", &script]).arg(bin("kubectl-kuul"));
+        bash.assert().success().stderr("");
+    }
+}
+
+#[cfg(unix)]
 mod exec_auth {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

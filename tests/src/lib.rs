@@ -111,7 +111,7 @@ impl TestNamespace {
     /// # Panics
     ///
     /// When the test cluster is not configured or the namespace cannot be created.
-    pub async fn create(prefix: &str) -> Self {
+    pub async fn new(prefix: &str) -> Self {
         let client = client().await;
         let name = unique_name(prefix);
         let namespace = Namespace {
@@ -134,9 +134,9 @@ impl TestNamespace {
         &self.name
     }
 
-    /// A client for the test cluster.
-    pub fn client(&self) -> &Client {
-        &self.client
+    /// A client for the test cluster (a cheap clone sharing connections).
+    pub fn client(&self) -> Client {
+        self.client.clone()
     }
 }
 
