@@ -102,6 +102,43 @@ pub enum OutputFormat {
     Name,
 }
 
+/// `--dry-run` of commands that write, as kubectl spells it.
+#[derive(Debug, Clone, Copy, Default, Args)]
+#[command(next_help_heading = "Writing")]
+pub struct DryRunArgs {
+    /// Only show what would be written: "client" sends nothing, "server" has the API
+    /// server validate the change without storing it; a bare --dry-run means client
+    #[arg(
+        long = "dry-run",
+        value_enum,
+        value_name = "STRATEGY",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = DryRun::None,
+        default_missing_value = "client"
+    )]
+    pub dry_run: DryRun,
+}
+
+/// The `--dry-run` strategies kubectl knows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
+pub enum DryRun {
+    /// Write for real
+    #[default]
+    None,
+    /// Print what would be sent; contact the cluster only to read
+    Client,
+    /// Send with dryRun=All: validated and admitted by the API server, stored nowhere
+    Server,
+}
+
+impl DryRun {
+    /// Whether anything is to be written for real.
+    pub fn writes(self) -> bool {
+        self == Self::None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -119,6 +156,28 @@ mod tests {
         );
         assert_eq!(parse_request_timeout("0"), Ok(RequestTimeout(None)));
         assert_eq!(parse_request_timeout("0s"), Ok(RequestTimeout(None)));
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct DryRunCli {
+        #[command(flatten)]
+        dry_run: DryRunArgs,
+    }
+
+    #[test]
+    fn dry_run_takes_kubectl_spellings() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            DryRunCli::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
+                .map(|cli| cli.dry_run.dry_run)
+        };
+        assert_eq!(parse(&[]).unwrap(), DryRun::None);
+        assert_eq!(parse(&["--dry-run"]).unwrap(), DryRun::Client);
+        assert_eq!(parse(&["--dry-run=client"]).unwrap(), DryRun::Client);
+        assert_eq!(parse(&["--dry-run=server"]).unwrap(), DryRun::Server);
+        assert_eq!(parse(&["--dry-run=none"]).unwrap(), DryRun::None);
+        assert!(parse(&["--dry-run=all"]).is_err());
+        assert!(!DryRun::Server.writes());
     }
 
     #[test]

@@ -12,7 +12,7 @@ pub mod error;
 pub mod printer;
 pub mod run;
 
-pub use cli::{KubeArgs, OutputArgs, OutputFormat};
+pub use cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};
 pub use client::Cluster;
 pub use commands::KuulCommand;
 pub use error::{Endpoint, Error, ExitStatus, Operation, VERSION};
