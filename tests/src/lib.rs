@@ -96,6 +96,53 @@ fn profile_dir() -> PathBuf {
     }
 }
 
+/// The three ways a user reaches a kuul command; cluster tests run each command all three
+/// ways, because they must behave identically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Via {
+    /// `kubectl kuul <command> ...`: kubectl's plugin lookup, with the built plugins on PATH.
+    Kubectl,
+    /// `kubectl-kuul-<command> ...`: the command's own plugin binary.
+    Plugin,
+    /// `kubectl-kuul <command> ...`: the umbrella.
+    Umbrella,
+}
+
+impl Via {
+    /// Every way, for tests that loop over them.
+    pub const ALL: [Via; 3] = [Via::Kubectl, Via::Plugin, Via::Umbrella];
+
+    /// A command line that runs `kubectl kuul <command>` this way against the test
+    /// cluster (`KUBECONFIG` set to [`kubeconfig`]); append the command's arguments.
+    pub fn command(self, command: &str) -> std::process::Command {
+        let mut cmd = match self {
+            Via::Kubectl => {
+                let plugins = profile_dir();
+                let path = std::env::join_paths([
+                    plugins.as_path(),
+                    Path::new("/usr/bin"),
+                    Path::new("/bin"),
+                ])
+                .expect("PATH of the plugin folder");
+                let mut cmd = std::process::Command::new(kubectl());
+                cmd.env("PATH", path).args(["kuul", command]);
+                cmd
+            }
+            Via::Plugin => std::process::Command::new(bin(&format!(
+                "kubectl-kuul-{}",
+                command.replace('-', "_")
+            ))),
+            Via::Umbrella => {
+                let mut cmd = std::process::Command::new(bin("kubectl-kuul"));
+                cmd.arg(command);
+                cmd
+            }
+        };
+        cmd.env("KUBECONFIG", kubeconfig());
+        cmd
+    }
+}
+
 /// A namespace of the test cluster that exists for the lifetime of a test.
 ///
 /// Created with a unique name (`<prefix>-<random>`), deleted on drop without waiting
