@@ -11,6 +11,7 @@ pub mod commands;
 pub mod error;
 pub mod printer;
 pub mod run;
+pub mod schedule;
 
 pub use cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};
 pub use client::Cluster;
