@@ -37,8 +37,8 @@ pub struct KubeArgs {
 pub struct RequestTimeout(pub Option<Duration>);
 
 /// Parses kubectl's duration spelling: a plain number of seconds, or Go-style units
-/// (`h`, `m`, `s`, `ms`) concatenated, as in `1m30s`.
-fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
+/// (`h`, `m`, `s`, `ms`) concatenated, as in `1m30s`. Other duration flags use it too.
+pub fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
     let invalid = || {
         format!("invalid duration {text:?}: use a number of seconds or units like 30s, 5m, 1h30m")
     };

@@ -28,6 +28,8 @@ pub enum ExitStatus {
     Usage = 2,
     /// The periodic work itself failed (a watched run, an image test case, a health check).
     WorkFailed = 4,
+    /// The user pressed Ctrl-C, as a shell reports a process ended by SIGINT.
+    Interrupted = 130,
 }
 
 impl From<ExitStatus> for ExitCode {
@@ -230,6 +232,18 @@ pub enum Error {
     #[error("{message}")]
     WorkFailed { message: String },
 
+    /// kuul stopped short of what was asked: it refused to start work that would
+    /// collide with work in progress, or gave up waiting (a timeout, the object went away).
+    #[error("{message}")]
+    Halted {
+        message: String,
+        hint: Option<String>,
+    },
+
+    /// The user pressed Ctrl-C while kuul waited; the work goes on.
+    #[error("{message}")]
+    Interrupted { message: String, hint: String },
+
     /// Writing the output failed for another reason than a closed pipe.
     #[error("cannot write output: {}", short_io(source))]
     Output { source: io::Error },
@@ -250,6 +264,7 @@ impl Error {
             Error::StdoutClosed => ExitStatus::Success,
             Error::InvalidInput { .. } => ExitStatus::Usage,
             Error::WorkFailed { .. } => ExitStatus::WorkFailed,
+            Error::Interrupted { .. } => ExitStatus::Interrupted,
             Error::NotAvailable { .. }
             | Error::Kubeconfig { .. }
             | Error::NoKubeconfig { .. }
@@ -258,6 +273,7 @@ impl Error {
             | Error::Credentials { .. }
             | Error::Unreachable { .. }
             | Error::Timeout { .. }
+            | Error::Halted { .. }
             | Error::Unauthorized { .. }
             | Error::Forbidden { .. }
             | Error::NotFound { .. }
@@ -294,7 +310,8 @@ impl Error {
                 Some("check that Docker is running, or set DOCKER_HOST to its socket".to_owned())
             }
             Error::Timeout { .. } => Some("raise --request-timeout, or retry".to_owned()),
-            Error::InvalidInput { hint, .. } => hint.clone(),
+            Error::InvalidInput { hint, .. } | Error::Halted { hint, .. } => hint.clone(),
+            Error::Interrupted { hint, .. } => Some(hint.clone()),
             _ => None,
         }
     }

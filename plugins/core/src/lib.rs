@@ -11,7 +11,9 @@ pub mod commands;
 pub mod error;
 pub mod printer;
 pub mod run;
+pub mod runs;
 pub mod schedule;
+pub mod watch;
 
 pub use cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};
 pub use client::Cluster;

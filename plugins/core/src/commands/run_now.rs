@@ -1,30 +1,299 @@
 //! `kubectl kuul run-now`: start a run of a Kuul job now.
 //!
-//! Only the command's place in the CLI exists so far; its flags and behaviour are
-//! designed in their own issue, and until then it says so instead of pretending.
+//! Debugging a periodic job means running it on demand, then watching that run through.
+//! The command creates the Job `kubectl create job --from=cronjob/NAME` would (see
+//! [`crate::runs`]), first making sure it does not overlap a run in progress when the
+//! `CronJob` forbids that, since the `CronJob` controller does not count manual runs as
+//! active; then, if asked, it waits for the run and streams its logs ([`crate::watch`]).
 
-use clap::Args;
+use clap::{Args, ValueEnum};
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use kube::Api;
+use kube::api::{ListParams, PostParams};
 
-use crate::cli::KubeArgs;
+use crate::cli::{DryRun, DryRunArgs, KubeArgs, RequestTimeout, parse_request_timeout};
+use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::error::Error;
+use crate::error::{Error, Operation};
 use crate::printer::Printer;
+use crate::runs::{self, Overlap};
+use crate::watch::{self, WaitOptions};
+
+/// How many Jobs one list request returns, so a namespace with many runs is read in pages.
+const PAGE: u32 = 500;
 
 /// Arguments of `kubectl kuul run-now`.
 #[derive(Debug, Clone, Args)]
 pub struct RunNowArgs {
     /// Name of the Kuul job (its `CronJob`)
     pub name: String,
+
+    /// Name of the Job to create (default: NAME-manual-XXXXX)
+    #[arg(long = "name", value_name = "JOBNAME")]
+    pub job_name: Option<String>,
+
+    /// Start even while a run is in progress and the `CronJob`'s concurrencyPolicy is Forbid
+    #[arg(long)]
+    pub force: bool,
+
+    /// Wait until the run finishes; exit 0 if it succeeded, 4 if it failed
+    #[arg(long)]
+    pub wait: bool,
+
+    /// Stream the run's logs while waiting (implies --wait)
+    #[arg(long)]
+    pub follow: bool,
+
+    /// Stop waiting after this long, e.g. 30s, 10m, 1h (default: no limit); the run goes on
+    #[arg(long, value_name = "DURATION", value_parser = parse_request_timeout)]
+    pub timeout: Option<RequestTimeout>,
+
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
+
+    /// Print the Job as yaml or json, or its kind/name (default: yaml for --dry-run,
+    /// else `job.batch/JOBNAME created`)
+    #[arg(short = 'o', long = "output", value_enum, value_name = "FORMAT")]
+    pub output: Option<JobFormat>,
+}
+
+/// The `-o` formats of `run-now`, as `kubectl create` knows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JobFormat {
+    Yaml,
+    Json,
+    /// `job.batch/JOBNAME`
+    Name,
+}
+
+impl RunNowArgs {
+    /// Whether to wait for the run to finish.
+    fn waits(&self) -> bool {
+        self.wait || self.follow
+    }
+
+    /// Rejects contradictory flags before anything is sent.
+    fn check(&self) -> Result<(), Error> {
+        if let Some(name) = &self.job_name {
+            runs::check_job_name(name).map_err(|message| Error::InvalidInput {
+                message,
+                hint: None,
+            })?;
+        }
+        if self.waits() && !self.dry_run.dry_run.writes() {
+            return Err(Error::InvalidInput {
+                message: "--wait and --follow cannot be combined with --dry-run: nothing runs"
+                    .to_owned(),
+                hint: None,
+            });
+        }
+        if self.timeout.is_some() && !self.waits() {
+            return Err(Error::InvalidInput {
+                message: "--timeout limits waiting: use it with --wait or --follow".to_owned(),
+                hint: None,
+            });
+        }
+        Ok(())
+    }
 }
 
 impl KuulCommand for RunNowArgs {
     const NAME: &'static str = "run-now";
     const ABOUT: &'static str = "Start a run of a Kuul job now.";
-    const LONG_ABOUT: &'static str = "Start a run of a Kuul job now, without waiting for its schedule: create a Job from its CronJob, as `kubectl create job --from=cronjob/NAME` does, optionally wait for it to finish and stream its logs. Useful for debugging a job and for running it once after a fix.";
+    const LONG_ABOUT: &'static str = "Start a run of a Kuul job now, without waiting for its schedule: create a Job from its CronJob, as `kubectl create job --from=cronjob/NAME` does, optionally wait for it to finish and stream its logs. Useful for debugging a job and for running it once after a fix.\n\nThe Job is named NAME-manual-XXXXX (or --name) and records who started it in the annotation kuul.io/triggered-by. It works on any CronJob. When the CronJob's concurrencyPolicy is Forbid and one of its runs (scheduled or manual) is still in progress, run-now refuses unless --force.\n\nWith --wait or --follow it exits 0 when the run succeeded, 4 when it failed, 1 on --timeout or an API error, and 130 on Ctrl-C; the run itself goes on after a timeout or Ctrl-C.";
 
-    async fn run(self, _kube: KubeArgs, _printer: Printer) -> Result<(), Error> {
-        Err(Error::NotAvailable {
-            command: Self::NAME,
-        })
+    async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        self.check()?;
+        let cluster = Cluster::connect(&kube).await?;
+        let namespace = cluster.namespace().to_owned();
+        let cronjobs: Api<CronJob> = Api::namespaced(cluster.client().clone(), &namespace);
+        let get = async {
+            cronjobs.get(&self.name).await.map_err(|source| {
+                cluster.error(
+                    Operation::new("get", "cronjobs")
+                        .named(&self.name)
+                        .in_namespace(&namespace),
+                    source,
+                )
+            })
+        };
+        let (cronjob, user) = tokio::join!(get, who_am_i(&cluster));
+        let cronjob = cronjob?;
+
+        let running = runs_in_progress(&cluster, &cronjob).await?;
+        match runs::overlap(&cronjob, &running.iter().collect::<Vec<_>>(), self.force) {
+            Overlap::Clear => {}
+            Overlap::Refused { running } => {
+                return Err(Error::Halted {
+                    message: format!(
+                        "cronjob {:?} in namespace {namespace:?} forbids overlapping runs and {} still running",
+                        self.name,
+                        jobs_phrase(&running)
+                    ),
+                    hint: Some(
+                        "wait for it to finish, or pass --force to start another run anyway"
+                            .to_owned(),
+                    ),
+                });
+            }
+            Overlap::Tolerated { running } => printer.warn(format_args!(
+                "{} still running; this run overlaps it",
+                jobs_phrase(&running)
+            )),
+        }
+
+        let job_name = self
+            .job_name
+            .clone()
+            .unwrap_or_else(|| runs::manual_run_name(&self.name, &runs::random_suffix()));
+        let job = runs::manual_job(&cronjob, &job_name, user.as_deref());
+        if self.dry_run.dry_run == DryRun::Client {
+            return print_job(printer, &job, self.output.unwrap_or(JobFormat::Yaml));
+        }
+
+        let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), &namespace);
+        let params = PostParams {
+            dry_run: self.dry_run.dry_run == DryRun::Server,
+            ..PostParams::default()
+        };
+        let created = jobs.create(&params, &job).await.map_err(|source| {
+            cluster.error(
+                Operation::new("create", "jobs")
+                    .named(&job_name)
+                    .in_namespace(&namespace),
+                source,
+            )
+        })?;
+        match (self.output, self.dry_run.dry_run) {
+            (Some(format), _) => print_job(printer, &created, format)?,
+            (None, DryRun::Server) => print_job(printer, &created, JobFormat::Yaml)?,
+            (None, _) => printer.line(format_args!("job.batch/{job_name} created"))?,
+        }
+        if !self.waits() {
+            return Ok(());
+        }
+        let options = WaitOptions {
+            follow: self.follow,
+            timeout: self.timeout.and_then(|t| t.0),
+        };
+        watch::until_finished(&cluster, &created, options, printer).await
+    }
+}
+
+/// The user the API server knows us as, for `kuul.io/triggered-by`.
+///
+/// Asked with a `SelfSubjectReview` (any authenticated user may create one; nothing is
+/// stored), sent alongside the read of the `CronJob`, so it costs no extra wait. The
+/// kubeconfig's user entry name would be free but is often a generated label such as
+/// `arn:aws:eks:...` or `kind-kind` rather than a person. When the server cannot say,
+/// the annotation is left out rather than the run refused.
+async fn who_am_i(cluster: &Cluster) -> Option<String> {
+    let reviews: Api<SelfSubjectReview> = Api::all(cluster.client().clone());
+    let review = reviews
+        .create(&PostParams::default(), &SelfSubjectReview::default())
+        .await
+        .ok()?;
+    review
+        .status?
+        .user_info?
+        .username
+        .filter(|name| !name.is_empty())
+}
+
+/// The unfinished Jobs the `CronJob` controls, read page by page; narrowed by the kuul
+/// job label when its template has one, and always checked by owner uid.
+async fn runs_in_progress(cluster: &Cluster, cronjob: &CronJob) -> Result<Vec<Job>, Error> {
+    let namespace = cluster.namespace();
+    let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
+    let mut params = ListParams::default().limit(PAGE);
+    if let Some(selector) = runs::runs_selector(cronjob) {
+        params = params.labels(&selector);
+    }
+    let mut all = Vec::new();
+    loop {
+        let page = jobs.list(&params).await.map_err(|source| {
+            cluster.error(
+                Operation::new("list", "jobs").in_namespace(namespace),
+                source,
+            )
+        })?;
+        all.extend(page.items);
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => break,
+        }
+    }
+    let running = runs::runs_in_progress(cronjob, &all);
+    Ok(running.into_iter().cloned().collect())
+}
+
+/// `job.batch/a is` or `job.batch/a, job.batch/b are`.
+fn jobs_phrase(names: &[String]) -> String {
+    let list: Vec<String> = names.iter().map(|n| format!("job.batch/{n}")).collect();
+    let verb = if list.len() == 1 { "is" } else { "are" };
+    format!("{} {verb}", list.join(", "))
+}
+
+fn print_job(printer: Printer, job: &Job, format: JobFormat) -> Result<(), Error> {
+    match format {
+        JobFormat::Yaml => printer.yaml(job),
+        JobFormat::Json => printer.json(job),
+        JobFormat::Name => printer.line(format_args!(
+            "job.batch/{}",
+            job.metadata.name.as_deref().unwrap_or_default()
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+    use std::time::Duration;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: RunNowArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<RunNowArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("run-now").chain(args.iter().copied()))
+            .map(|cli| cli.args)
+    }
+
+    #[test]
+    fn follow_implies_wait_and_timeout_takes_kubectl_durations() {
+        let args = parse(&["backup", "--follow", "--timeout", "2m30s"]).unwrap();
+        assert!(args.waits());
+        assert_eq!(args.timeout.unwrap().0, Some(Duration::from_secs(150)));
+        assert!(args.check().is_ok());
+    }
+
+    #[test]
+    fn contradictory_flags_are_usage_errors() {
+        for bad in [
+            &["backup", "--wait", "--dry-run=server"][..],
+            &["backup", "--timeout", "1m"],
+            &["backup", "--name", "Not_A_Name"],
+            &["backup", "--name", &"x".repeat(64)],
+        ] {
+            let error = parse(bad).unwrap().check().unwrap_err();
+            assert_eq!(
+                error.exit_status(),
+                crate::error::ExitStatus::Usage,
+                "{bad:?}: {error}"
+            );
+        }
+    }
+
+    #[test]
+    fn overlap_messages_name_the_running_jobs() {
+        assert_eq!(jobs_phrase(&["a".to_owned()]), "job.batch/a is");
+        assert_eq!(
+            jobs_phrase(&["a".to_owned(), "b".to_owned()]),
+            "job.batch/a, job.batch/b are"
+        );
     }
 }

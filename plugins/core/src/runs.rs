@@ -1,0 +1,662 @@
+//! Manual runs of a `CronJob`: the Job `run-now` creates, its name, whether it would
+//! overlap a run in progress, and how a finished run is described.
+//!
+//! A manual run has to look exactly like the one `kubectl create job --from=cronjob/NAME`
+//! makes, so that history limits, garbage collection and every tool that recognises
+//! manual runs treat it the same way. All of it is pure: it takes the objects the
+//! command read from the cluster and returns what to send or print, so it is tested
+//! with fixtures, without a cluster.
+
+use std::collections::BTreeMap;
+use std::collections::hash_map::RandomState;
+use std::hash::{BuildHasher, Hasher};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+
+/// Set on every manual run, by kubectl and by kuul; scheduled runs lack it.
+pub const INSTANTIATE_ANNOTATION: &str = "cronjob.kubernetes.io/instantiate";
+/// Who started a manual run, when the API server told us.
+pub const TRIGGERED_BY_ANNOTATION: &str = "kuul.io/triggered-by";
+/// The Kuul job a `CronJob`, and through its template each run, belongs to.
+pub const JOB_LABEL: &str = "kuul.io/job";
+/// The label the Job controller puts on a Job's pods, with the Job's uid.
+pub const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
+
+/// The longest name a Job may have: its name becomes a pod label value.
+const MAX_JOB_NAME: usize = 63;
+const MANUAL_INFIX: &str = "-manual-";
+const SUFFIX_LEN: usize = 5;
+/// The alphabet Kubernetes uses for generated names: no vowels, so no words, and no
+/// characters that are easily confused.
+const SUFFIX_ALPHABET: &[u8] = b"bcdfghjklmnpqrstvwxz2456789";
+
+/// The Job that runs `cronjob` once, now, named `name`.
+///
+/// Built as `kubectl create job --from=cronjob/...` builds it: the annotation
+/// `cronjob.kubernetes.io/instantiate: manual` under the template's own annotations, the
+/// template's labels only, a controller reference to the `CronJob` without
+/// blockOwnerDeletion (which would need RBAC on `cronjobs/finalizers`), and the
+/// template's spec as it is. kuul adds who triggered it, when that is known.
+pub fn manual_job(cronjob: &CronJob, name: &str, triggered_by: Option<&str>) -> Job {
+    let template = &cronjob.spec.job_template;
+    let template_meta = template.metadata.as_ref();
+    let mut annotations =
+        BTreeMap::from([(INSTANTIATE_ANNOTATION.to_owned(), "manual".to_owned())]);
+    if let Some(own) = template_meta.and_then(|m| m.annotations.as_ref()) {
+        annotations.extend(own.clone());
+    }
+    if let Some(user) = triggered_by {
+        annotations.insert(TRIGGERED_BY_ANNOTATION.to_owned(), user.to_owned());
+    }
+    let owner = OwnerReference {
+        api_version: "batch/v1".to_owned(),
+        kind: "CronJob".to_owned(),
+        name: cronjob.metadata.name.clone().unwrap_or_default(),
+        uid: cronjob.metadata.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: None,
+    };
+    Job {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            namespace: cronjob.metadata.namespace.clone(),
+            annotations: Some(annotations),
+            labels: template_meta.and_then(|m| m.labels.clone()),
+            owner_references: Some(vec![owner]),
+            ..ObjectMeta::default()
+        },
+        spec: template.spec.clone(),
+        status: None,
+    }
+}
+
+/// `CRONJOB-manual-SUFFIX`, with the `CronJob`'s name cut so the whole fits in 63
+/// characters.
+pub fn manual_run_name(cronjob: &str, suffix: &str) -> String {
+    let room = MAX_JOB_NAME - MANUAL_INFIX.len() - suffix.len();
+    let stem: String = cronjob.chars().take(room).collect();
+    format!("{stem}{MANUAL_INFIX}{suffix}")
+}
+
+/// Five random characters from the alphabet Kubernetes uses for generated names.
+pub fn random_suffix() -> String {
+    let mut hasher = RandomState::new().build_hasher();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    hasher.write_u128(nanos);
+    hasher.write_u32(std::process::id());
+    let mut bits = hasher.finish();
+    let base = SUFFIX_ALPHABET.len() as u64;
+    (0..SUFFIX_LEN)
+        .map(|_| {
+            // The remainder is below the alphabet's length, so it indexes it.
+            let index = usize::try_from(bits % base).unwrap_or_default();
+            bits /= base;
+            char::from(SUFFIX_ALPHABET[index])
+        })
+        .collect()
+}
+
+/// Checks a Job name given with `--name`: a DNS-1123 label (lowercase letters, digits
+/// and `-`, starting and ending with a letter or digit) of at most 63 characters.
+pub fn check_job_name(name: &str) -> Result<(), String> {
+    let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+    if name.is_empty() {
+        return Err("--name must not be empty".to_owned());
+    }
+    if name.len() > MAX_JOB_NAME {
+        return Err(format!(
+            "--name {name:?} has {} characters; a Job name has at most {MAX_JOB_NAME}",
+            name.len()
+        ));
+    }
+    let inner_ok = name.chars().all(|c| allowed(c) || c == '-');
+    let ends_ok = name.starts_with(allowed) && name.ends_with(allowed);
+    if inner_ok && ends_ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "--name {name:?} is not a valid Job name: use lowercase letters, digits and '-', starting and ending with a letter or digit"
+        ))
+    }
+}
+
+/// How a Job ended, from its conditions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finished {
+    Succeeded,
+    Failed {
+        /// The condition's reason, e.g. `BackoffLimitExceeded`.
+        reason: Option<String>,
+        message: Option<String>,
+    },
+}
+
+/// `Some` once the Job has a true `Complete` or `Failed` condition.
+pub fn finished(job: &Job) -> Option<Finished> {
+    let conditions = job.status.as_ref()?.conditions.as_ref()?;
+    conditions
+        .iter()
+        .filter(|c| c.status == "True")
+        .find_map(|c| match c.type_.as_str() {
+            "Complete" => Some(Finished::Succeeded),
+            "Failed" => Some(Finished::Failed {
+                reason: c.reason.clone(),
+                message: c.message.clone(),
+            }),
+            _ => None,
+        })
+}
+
+/// The label selector that narrows the list of a `CronJob`'s runs, when its template
+/// carries the kuul job label; without one, every Job must be listed and checked.
+pub fn runs_selector(cronjob: &CronJob) -> Option<String> {
+    let labels = cronjob
+        .spec
+        .job_template
+        .metadata
+        .as_ref()?
+        .labels
+        .as_ref()?;
+    labels
+        .get(JOB_LABEL)
+        .map(|value| format!("{JOB_LABEL}={value}"))
+}
+
+/// The Jobs among `jobs` that `cronjob` controls and that have not finished: scheduled
+/// runs and manual ones alike, since the controller's `status.active` omits manual runs.
+pub fn runs_in_progress<'a>(cronjob: &CronJob, jobs: &'a [Job]) -> Vec<&'a Job> {
+    let Some(uid) = cronjob.metadata.uid.as_deref() else {
+        return Vec::new();
+    };
+    jobs.iter()
+        .filter(|job| {
+            job.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|owner| owner.uid == uid && owner.controller == Some(true))
+        })
+        .filter(|job| finished(job).is_none())
+        .collect()
+}
+
+/// What to do about runs already in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Overlap {
+    /// Nothing is running.
+    Clear,
+    /// Something runs, and the `CronJob` allows overlapping runs (or `--force`).
+    Tolerated { running: Vec<String> },
+    /// Something runs and the `CronJob` forbids overlapping runs.
+    Refused { running: Vec<String> },
+}
+
+/// Decides whether a manual run may start while `running` (Job names) are in progress.
+///
+/// Only `concurrencyPolicy: Forbid` refuses: the API server defaults an unset policy to
+/// `Allow`, and `Replace` replaces scheduled runs, which run-now does not do for
+/// a manual one.
+pub fn overlap(cronjob: &CronJob, running: &[&Job], force: bool) -> Overlap {
+    let mut running: Vec<String> = running
+        .iter()
+        .filter_map(|job| job.metadata.name.clone())
+        .collect();
+    running.sort();
+    if running.is_empty() {
+        return Overlap::Clear;
+    }
+    let forbid = cronjob.spec.concurrency_policy.as_deref() == Some("Forbid");
+    if forbid && !force {
+        Overlap::Refused { running }
+    } else {
+        Overlap::Tolerated { running }
+    }
+}
+
+/// What a pod is doing, as far as a person waiting for it cares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PodProgress {
+    pub pod: String,
+    /// `Pending`, `Running`, `Succeeded`, `Failed`.
+    pub phase: String,
+    pub node: Option<String>,
+    /// Why it is not running yet: a waiting container's reason or the scheduler's
+    /// message.
+    pub waiting: Option<String>,
+}
+
+impl PodProgress {
+    /// Reads a pod's status.
+    pub fn of(pod: &Pod) -> Self {
+        let status = pod.status.as_ref();
+        let waiting_container = status
+            .and_then(|s| s.container_statuses.as_ref())
+            .into_iter()
+            .flatten()
+            .find_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone());
+        let unschedulable = status
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+            .and_then(|c| c.message.clone().or_else(|| c.reason.clone()));
+        Self {
+            pod: pod.metadata.name.clone().unwrap_or_default(),
+            phase: status
+                .and_then(|s| s.phase.clone())
+                .unwrap_or_else(|| "Pending".to_owned()),
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+            waiting: waiting_container.or(unschedulable),
+        }
+    }
+
+    /// One line: `pod/x Running on kuul-prod-1`, `pod/x Pending: 0/4 nodes are available`.
+    pub fn line(&self) -> String {
+        let mut line = format!("pod/{} {}", self.pod, self.phase);
+        if let Some(node) = &self.node {
+            line = format!("{line} on {node}");
+        }
+        if let Some(waiting) = &self.waiting {
+            line = format!("{line}: {waiting}");
+        }
+        line
+    }
+}
+
+/// `3s`, `1m05s`, `2h03m`: elapsed time as a person reads it.
+pub fn elapsed(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// Whether a pod's logs can be read: one of its containers has started.
+pub fn has_logs(pod: &Pod) -> bool {
+    pod.status
+        .as_ref()
+        .and_then(|s| s.container_statuses.as_ref())
+        .into_iter()
+        .flatten()
+        .any(|c| {
+            c.state
+                .as_ref()
+                .is_some_and(|s| s.running.is_some() || s.terminated.is_some())
+                || c.last_state
+                    .as_ref()
+                    .is_some_and(|s| s.terminated.is_some())
+        })
+}
+
+/// The container whose logs `--follow` streams: the one named by
+/// `kubectl.kubernetes.io/default-container`, as kubectl picks it, else the first.
+pub fn log_container(pod: &Pod) -> Option<String> {
+    let annotated = pod
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get("kubectl.kubernetes.io/default-container"))
+        .cloned();
+    annotated.or_else(|| {
+        pod.spec
+            .as_ref()?
+            .containers
+            .first()
+            .map(|c| c.name.clone())
+    })
+}
+
+/// Why a run failed, in one sentence: the Job's reason and the exit code and reason of
+/// the container that failed in its newest failed pod.
+pub fn describe_failure(job: &str, reason: Option<&str>, pods: &[Pod]) -> String {
+    let mut sentence = format!("job.batch/{job} failed");
+    if let Some(reason) = reason {
+        sentence = format!("{sentence} ({reason})");
+    }
+    let newest_failed = pods
+        .iter()
+        .filter(|pod| {
+            pod.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Failed")
+                || terminated_with_error(pod).is_some()
+        })
+        .max_by_key(|pod| pod.metadata.creation_timestamp.as_ref().map(|t| t.0));
+    let Some(pod) = newest_failed else {
+        return sentence;
+    };
+    let name = pod.metadata.name.as_deref().unwrap_or_default();
+    let Some((container, state)) = terminated_with_error(pod) else {
+        let why = pod
+            .status
+            .as_ref()
+            .and_then(|s| s.message.clone().or_else(|| s.reason.clone()));
+        return match why {
+            Some(why) => format!("{sentence}: pod {name}: {why}"),
+            None => format!("{sentence}: pod {name} failed"),
+        };
+    };
+    let mut detail = format!(
+        "{sentence}: pod {name} container {container} exited with code {}",
+        state.exit_code
+    );
+    if let Some(reason) = &state.reason {
+        detail = format!("{detail} ({reason})");
+    }
+    if let Some(message) = state.message.as_deref().map(str::trim)
+        && !message.is_empty()
+    {
+        detail = format!("{detail}: {message}");
+    }
+    detail
+}
+
+/// The first container of `pod` that ended with a non-zero exit code, now or in its
+/// last restart.
+fn terminated_with_error(pod: &Pod) -> Option<(&str, &ContainerStateTerminated)> {
+    let status = pod.status.as_ref()?;
+    let init = status.init_container_statuses.iter().flatten();
+    let main = status.container_statuses.iter().flatten();
+    init.chain(main).find_map(|c| {
+        let current = c.state.as_ref().and_then(|s| s.terminated.as_ref());
+        let last = c.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+        current
+            .filter(|t| t.exit_code != 0)
+            .or(last.filter(|t| t.exit_code != 0))
+            .map(|t| (c.name.as_str(), t))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn cronjob(policy: Option<&str>) -> CronJob {
+        let mut spec = json!({
+            "schedule": "0 2 * * *",
+            "jobTemplate": {
+                "metadata": {
+                    "labels": { "kuul.io/job": "backup-db", "team": "ops" },
+                    "annotations": { "note": "from template", INSTANTIATE_ANNOTATION: "kept" }
+                },
+                "spec": {
+                    "backoffLimit": 0,
+                    "template": { "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{ "name": "work", "image": "kuul:v3" }]
+                    }}
+                }
+            }
+        });
+        if let Some(policy) = policy {
+            spec["concurrencyPolicy"] = json!(policy);
+        }
+        serde_json::from_value(json!({
+            "metadata": {
+                "name": "backup-db", "namespace": "ops", "uid": "cj-uid",
+                "labels": { "app.kubernetes.io/managed-by": "kuul" },
+                "annotations": { "owner-note": "not copied" }
+            },
+            "spec": spec
+        }))
+        .unwrap()
+    }
+
+    fn job(name: &str, owner_uid: &str, condition: Option<&str>) -> Job {
+        let conditions: Vec<_> = condition
+            .map(|c| json!({ "type": c, "status": "True" }))
+            .into_iter()
+            .collect();
+        serde_json::from_value(json!({
+            "metadata": {
+                "name": name,
+                "ownerReferences": [{
+                    "apiVersion": "batch/v1", "kind": "CronJob", "name": "backup-db",
+                    "uid": owner_uid, "controller": true
+                }]
+            },
+            "status": { "conditions": conditions }
+        }))
+        .unwrap()
+    }
+
+    fn failed_pod(name: &str, created: &str, exit_code: i32) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": { "name": name, "creationTimestamp": created },
+            "spec": { "containers": [{ "name": "work" }], "nodeName": "kuul-prod-1" },
+            "status": {
+                "phase": "Failed",
+                "containerStatuses": [{
+                    "name": "work", "image": "kuul:v3", "imageID": "", "ready": false,
+                    "restartCount": 0,
+                    "state": { "terminated": { "exitCode": exit_code, "reason": "Error" } }
+                }]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn manual_job_is_what_kubectl_create_job_from_makes() {
+        let job = manual_job(&cronjob(Some("Forbid")), "backup-db-manual-x2k9p", None);
+        let value = serde_json::to_value(&job).unwrap();
+        assert_eq!(
+            value,
+            json!({
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {
+                    "name": "backup-db-manual-x2k9p",
+                    "namespace": "ops",
+                    // The template's annotations win over kubectl's marker, as in kubectl.
+                    "annotations": { INSTANTIATE_ANNOTATION: "kept", "note": "from template" },
+                    "labels": { "kuul.io/job": "backup-db", "team": "ops" },
+                    "ownerReferences": [{
+                        "apiVersion": "batch/v1", "kind": "CronJob", "name": "backup-db",
+                        "uid": "cj-uid", "controller": true
+                    }]
+                },
+                "spec": {
+                    "backoffLimit": 0,
+                    "template": { "spec": {
+                        "restartPolicy": "Never",
+                        "containers": [{ "name": "work", "image": "kuul:v3" }]
+                    }}
+                }
+            })
+        );
+    }
+
+    #[test]
+    fn manual_job_marks_manual_and_who_triggered_it() {
+        let mut plain = cronjob(None);
+        plain.spec.job_template.metadata = None;
+        let job = manual_job(&plain, "x", Some("alice@example.com"));
+        let annotations = job.metadata.annotations.unwrap();
+        assert_eq!(annotations[INSTANTIATE_ANNOTATION], "manual");
+        assert_eq!(annotations[TRIGGERED_BY_ANNOTATION], "alice@example.com");
+        assert_eq!(
+            job.metadata.labels, None,
+            "the CronJob's own labels are not copied"
+        );
+    }
+
+    #[test]
+    fn run_names_fit_in_63_characters() {
+        assert_eq!(
+            manual_run_name("backup-db", "x2k9p"),
+            "backup-db-manual-x2k9p"
+        );
+        let long = "a".repeat(52);
+        let name = manual_run_name(&long, "x2k9p");
+        assert_eq!(name.len(), 63);
+        assert_eq!(name, format!("{}-manual-x2k9p", "a".repeat(50)));
+    }
+
+    #[test]
+    fn random_suffixes_are_five_name_characters_and_differ() {
+        let a = random_suffix();
+        let b = random_suffix();
+        assert_eq!(a.len(), 5);
+        assert!(a.bytes().all(|c| SUFFIX_ALPHABET.contains(&c)), "{a}");
+        assert_ne!(a, b);
+        assert!(check_job_name(&manual_run_name("backup", &a)).is_ok());
+    }
+
+    #[test]
+    fn job_names_are_dns_labels() {
+        for good in ["a", "backup-1", &"x".repeat(63)] {
+            assert_eq!(check_job_name(good), Ok(()), "{good}");
+        }
+        for bad in ["", "-a", "a-", "Backup", "a_b", "a.b", &"x".repeat(64)] {
+            assert!(check_job_name(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(
+            check_job_name(&"x".repeat(64))
+                .unwrap_err()
+                .contains("64 characters")
+        );
+    }
+
+    #[test]
+    fn finished_reads_true_conditions_only() {
+        assert_eq!(finished(&job("a", "u", None)), None);
+        assert_eq!(
+            finished(&job("a", "u", Some("Complete"))),
+            Some(Finished::Succeeded)
+        );
+        assert!(matches!(
+            finished(&job("a", "u", Some("Failed"))),
+            Some(Finished::Failed { .. })
+        ));
+        assert_eq!(finished(&job("a", "u", Some("Suspended"))), None);
+    }
+
+    #[test]
+    fn runs_in_progress_are_unfinished_jobs_the_cronjob_controls() {
+        let jobs = [
+            job("scheduled-running", "cj-uid", None),
+            job("manual-done", "cj-uid", Some("Complete")),
+            job("manual-failed", "cj-uid", Some("Failed")),
+            job("other-cronjobs", "other-uid", None),
+        ];
+        let running = runs_in_progress(&cronjob(None), &jobs);
+        let names: Vec<_> = running.iter().map(|j| j.metadata.name.as_deref()).collect();
+        assert_eq!(names, [Some("scheduled-running")]);
+    }
+
+    #[test]
+    fn only_forbid_refuses_and_force_overrides() {
+        let jobs = [job("b", "cj-uid", None), job("a", "cj-uid", None)];
+        let running: Vec<&Job> = jobs.iter().collect();
+        let names = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            overlap(&cronjob(Some("Forbid")), &running, false),
+            Overlap::Refused {
+                running: names.clone()
+            }
+        );
+        assert_eq!(
+            overlap(&cronjob(Some("Forbid")), &running, true),
+            Overlap::Tolerated {
+                running: names.clone()
+            }
+        );
+        for policy in [None, Some("Allow"), Some("Replace")] {
+            assert_eq!(
+                overlap(&cronjob(policy), &running, false),
+                Overlap::Tolerated {
+                    running: names.clone()
+                }
+            );
+        }
+        assert_eq!(
+            overlap(&cronjob(Some("Forbid")), &[], false),
+            Overlap::Clear
+        );
+    }
+
+    #[test]
+    fn runs_selector_uses_the_kuul_job_label_when_present() {
+        assert_eq!(
+            runs_selector(&cronjob(None)).as_deref(),
+            Some("kuul.io/job=backup-db")
+        );
+        let mut plain = cronjob(None);
+        plain.spec.job_template.metadata = None;
+        assert_eq!(runs_selector(&plain), None);
+    }
+
+    #[test]
+    fn failure_names_job_pod_container_and_exit_code() {
+        let pods = [
+            failed_pod("backup-db-manual-x2k9p-aaaaa", "2026-01-01T00:00:00Z", 1),
+            failed_pod("backup-db-manual-x2k9p-bbbbb", "2026-01-01T00:01:00Z", 3),
+        ];
+        assert_eq!(
+            describe_failure(
+                "backup-db-manual-x2k9p",
+                Some("BackoffLimitExceeded"),
+                &pods
+            ),
+            "job.batch/backup-db-manual-x2k9p failed (BackoffLimitExceeded): pod backup-db-manual-x2k9p-bbbbb container work exited with code 3 (Error)"
+        );
+        assert_eq!(
+            describe_failure("j", Some("DeadlineExceeded"), &[]),
+            "job.batch/j failed (DeadlineExceeded)"
+        );
+    }
+
+    #[test]
+    fn failure_without_exit_code_uses_the_pod_reason() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": { "name": "p" },
+            "status": { "phase": "Failed", "reason": "Evicted", "message": "The node was low on memory." }
+        }))
+        .unwrap();
+        assert_eq!(
+            describe_failure("j", None, &[pod]),
+            "job.batch/j failed: pod p: The node was low on memory."
+        );
+    }
+
+    #[test]
+    fn progress_lines_show_phase_node_and_why_it_waits() {
+        let pending: Pod = serde_json::from_value(json!({
+            "metadata": { "name": "p" },
+            "status": {
+                "phase": "Pending",
+                "conditions": [{
+                    "type": "PodScheduled", "status": "False", "reason": "Unschedulable",
+                    "message": "0/4 nodes are available"
+                }]
+            }
+        }))
+        .unwrap();
+        assert_eq!(
+            PodProgress::of(&pending).line(),
+            "pod/p Pending: 0/4 nodes are available"
+        );
+        let failed = failed_pod("q", "2026-01-01T00:00:00Z", 3);
+        assert_eq!(
+            PodProgress::of(&failed).line(),
+            "pod/q Failed on kuul-prod-1"
+        );
+        assert!(has_logs(&failed));
+        assert!(!has_logs(&pending));
+        assert_eq!(log_container(&failed).as_deref(), Some("work"));
+    }
+
+    #[test]
+    fn elapsed_reads_like_kubectl_ages() {
+        assert_eq!(elapsed(Duration::from_secs(3)), "3s");
+        assert_eq!(elapsed(Duration::from_secs(65)), "1m05s");
+        assert_eq!(elapsed(Duration::from_secs(7380)), "2h03m");
+    }
+}

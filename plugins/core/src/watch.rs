@@ -1,0 +1,391 @@
+//! Waiting for a run to finish: `run-now --wait` and `--follow`.
+//!
+//! Someone who starts a run by hand wants to see it through: where its pod is, its logs
+//! as they come, and an exit code that says whether the work succeeded. This module
+//! watches the Job and its pods (by watch, never by polling), shows progress on stderr (a
+//! spinner on a terminal, plain lines otherwise), streams logs to stdout, and turns the
+//! end into an outcome: success, the work failed (exit 4), or kuul stopped waiting
+//! (timeout, Ctrl-C, the Job deleted) while the run goes on.
+
+use std::collections::HashSet;
+use std::io::IsTerminal;
+use std::pin::pin;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use futures_util::{AsyncBufReadExt, StreamExt, TryStreamExt, stream};
+use indicatif::{ProgressBar, ProgressStyle};
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{ListParams, LogParams};
+use kube::runtime::watcher::{self, Event, watcher};
+use tokio::task::JoinSet;
+
+use crate::client::Cluster;
+use crate::error::{Error, Operation};
+use crate::printer::Printer;
+use crate::runs::{self, CONTROLLER_UID_LABEL, Finished, PodProgress};
+
+/// How long logs may keep arriving after the run has finished.
+const LOG_GRACE: Duration = Duration::from_secs(10);
+/// After the run has finished, a log stream this long without a line is taken as
+/// complete: a kubelet closes a follow stream when the container exits, but not every
+/// log server does.
+const LOG_QUIET: Duration = Duration::from_secs(1);
+
+/// What to do while waiting.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    /// Stream the pods' logs to stdout.
+    pub follow: bool,
+    /// Stop waiting after this long.
+    pub timeout: Option<Duration>,
+}
+
+/// Waits until `job` (as created) has finished; `Ok` if it succeeded.
+///
+/// Errors: [`Error::WorkFailed`] when the run failed, [`Error::Halted`] on timeout or
+/// when the Job disappears, [`Error::Interrupted`] on Ctrl-C, and API errors.
+pub async fn until_finished(
+    cluster: &Cluster,
+    job: &Job,
+    options: WaitOptions,
+    printer: Printer,
+) -> Result<(), Error> {
+    let run = Run {
+        name: job.metadata.name.clone().unwrap_or_default(),
+        namespace: cluster.namespace().to_owned(),
+        pod_selector: format!(
+            "{CONTROLLER_UID_LABEL}={}",
+            job.metadata.uid.as_deref().unwrap_or_default()
+        ),
+    };
+    let progress = Progress::new(printer, &run.name);
+    let pods: Api<Pod> = Api::namespaced(cluster.client().clone(), &run.namespace);
+    let mut logs = Logs::new(pods.clone(), progress.clone(), options.follow);
+    let started = Instant::now();
+    let watched = watch(cluster, &run, options.timeout, &progress, &mut logs).await;
+    let outcome = match watched {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            progress.clear();
+            return Err(error);
+        }
+    };
+
+    // The pod watch may lag behind the Job's: read the pods once more, for their logs
+    // and for what failed.
+    let final_pods = pods
+        .list(&ListParams::default().labels(&run.pod_selector))
+        .await
+        .map_err(|source| {
+            cluster.error(
+                Operation::new("list", "pods").in_namespace(&run.namespace),
+                source,
+            )
+        });
+    let final_pods = match final_pods {
+        Ok(list) => list.items,
+        Err(error) => {
+            progress.clear();
+            return Err(error);
+        }
+    };
+    for pod in &final_pods {
+        logs.start_if_ready(pod);
+    }
+    logs.finish().await;
+    progress.clear();
+    let took = runs::elapsed(started.elapsed());
+    match outcome {
+        Finished::Succeeded => {
+            printer.info(format_args!(
+                "job.batch/{} succeeded after {took}",
+                run.name
+            ));
+            Ok(())
+        }
+        Finished::Failed { reason, .. } => Err(Error::WorkFailed {
+            message: runs::describe_failure(&run.name, reason.as_deref(), &final_pods),
+        }),
+    }
+}
+
+/// The run being waited for.
+struct Run {
+    name: String,
+    namespace: String,
+    /// Selects the Job's pods by its uid, which a later Job of the same name lacks.
+    pod_selector: String,
+}
+
+impl Run {
+    fn stop_hint(&self) -> String {
+        let Self {
+            name, namespace, ..
+        } = self;
+        format!(
+            "it keeps running: `kubectl get job -n {namespace} {name} -w` follows it, `kubectl delete job -n {namespace} {name}` stops it"
+        )
+    }
+}
+
+/// Watches the Job and its pods until the Job finishes, showing progress and starting
+/// log streams on the way.
+async fn watch(
+    cluster: &Cluster,
+    run: &Run,
+    timeout: Option<Duration>,
+    progress: &Progress,
+    logs: &mut Logs,
+) -> Result<Finished, Error> {
+    let client = cluster.client().clone();
+    let job_events = watcher(
+        Api::<Job>::namespaced(client.clone(), &run.namespace),
+        watcher::Config::default().fields(&format!("metadata.name={}", run.name)),
+    )
+    .map_ok(|event| Seen::Job(Box::new(event)));
+    let pod_events = watcher(
+        Api::<Pod>::namespaced(client, &run.namespace),
+        watcher::Config::default().labels(&run.pod_selector),
+    )
+    .map_ok(|event| Seen::Pod(Box::new(event)));
+    let mut events = pin!(stream::select(job_events, pod_events));
+    let mut deadline = pin!(async {
+        match timeout {
+            Some(limit) => tokio::time::sleep(limit).await,
+            None => std::future::pending().await,
+        }
+    });
+    let mut interrupted = pin!(tokio::signal::ctrl_c());
+    let name = &run.name;
+    loop {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(Seen::Job(event))) => match *event {
+                    Event::Apply(job) | Event::InitApply(job) => {
+                        if let Some(outcome) = runs::finished(&job) {
+                            return Ok(outcome);
+                        }
+                    }
+                    Event::Delete(_) => {
+                        return Err(Error::Halted {
+                            message: format!("job.batch/{name} was deleted before it finished"),
+                            hint: None,
+                        });
+                    }
+                    Event::Init | Event::InitDone => {}
+                },
+                Some(Ok(Seen::Pod(event))) => {
+                    if let Event::Apply(pod) | Event::InitApply(pod) = *event {
+                        progress.show(&PodProgress::of(&pod));
+                        logs.start_if_ready(&pod);
+                    }
+                }
+                Some(Err(error)) => {
+                    if let Some(error) = fatal(cluster, error, &run.namespace) {
+                        return Err(error);
+                    }
+                }
+                None => {
+                    return Err(Error::Halted {
+                        message: format!("the watch of job.batch/{name} ended before it finished"),
+                        hint: Some(run.stop_hint()),
+                    });
+                }
+            },
+            () = &mut deadline => {
+                let limit = timeout.map(runs::elapsed).unwrap_or_default();
+                return Err(Error::Halted {
+                    message: format!("job.batch/{name} did not finish within {limit}"),
+                    hint: Some(run.stop_hint()),
+                });
+            }
+            _ = &mut interrupted => {
+                return Err(Error::Interrupted {
+                    message: format!("stopped waiting for job.batch/{name}"),
+                    hint: run.stop_hint(),
+                });
+            }
+        }
+    }
+}
+
+/// An event of either watch.
+enum Seen {
+    Job(Box<Event<Job>>),
+    Pod(Box<Event<Pod>>),
+}
+
+/// A watch error that ends the wait, or `None` for one the watcher recovers from by
+/// itself (a dropped connection, an expired resource version).
+fn fatal(cluster: &Cluster, error: watcher::Error, namespace: &str) -> Option<Error> {
+    let operation = Operation::new("watch", "jobs and pods").in_namespace(namespace);
+    match error {
+        watcher::Error::InitialListFailed(source) | watcher::Error::WatchStartFailed(source) => {
+            Some(cluster.error(operation, source))
+        }
+        watcher::Error::WatchError(status) if status.code != 410 => {
+            Some(cluster.error(operation, kube::Error::Api(status)))
+        }
+        watcher::Error::WatchError(_)
+        | watcher::Error::WatchFailed(_)
+        | watcher::Error::NoResourceVersion => None,
+    }
+}
+
+/// Progress on stderr: a spinner with the pod's phase, node and the elapsed time on a
+/// terminal; otherwise a line each time the pod's state changes.
+#[derive(Clone)]
+struct Progress {
+    printer: Printer,
+    spinner: Option<ProgressBar>,
+    last: Arc<Mutex<Option<String>>>,
+}
+
+impl Progress {
+    fn new(printer: Printer, job: &str) -> Self {
+        let spinner = std::io::stderr().is_terminal().then(|| {
+            let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+                .expect("a valid progress template");
+            let spinner = ProgressBar::new_spinner().with_style(style);
+            spinner.set_message(format!("job.batch/{job}: waiting for its pod"));
+            spinner.enable_steady_tick(Duration::from_millis(120));
+            spinner
+        });
+        if spinner.is_none() {
+            printer.info(format_args!("waiting for job.batch/{job} to finish"));
+        }
+        Self {
+            printer,
+            spinner,
+            last: Arc::default(),
+        }
+    }
+
+    fn show(&self, pod: &PodProgress) {
+        let line = pod.line();
+        if let Some(spinner) = &self.spinner {
+            spinner.set_message(line);
+            return;
+        }
+        let mut last = self.last.lock().unwrap_or_else(PoisonError::into_inner);
+        if last.as_deref() != Some(line.as_str()) {
+            self.printer.info(&line);
+            *last = Some(line);
+        }
+    }
+
+    /// Writes a line of data to stdout without tearing the spinner.
+    fn data_line(&self, line: &str) -> Result<(), Error> {
+        match &self.spinner {
+            Some(spinner) => spinner.suspend(|| self.printer.line(line)),
+            None => self.printer.line(line),
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        match &self.spinner {
+            Some(spinner) => spinner.suspend(|| self.printer.warn(message)),
+            None => self.printer.warn(message),
+        }
+    }
+
+    fn clear(&self) {
+        if let Some(spinner) = &self.spinner {
+            spinner.finish_and_clear();
+        }
+    }
+}
+
+/// The logs of each of the run's pods, streamed once each as soon as it has started.
+struct Logs {
+    pods: Api<Pod>,
+    progress: Progress,
+    enabled: bool,
+    started: HashSet<String>,
+    streams: JoinSet<()>,
+    last_line: Arc<Mutex<Instant>>,
+}
+
+impl Logs {
+    fn new(pods: Api<Pod>, progress: Progress, enabled: bool) -> Self {
+        Self {
+            pods,
+            progress,
+            enabled,
+            started: HashSet::new(),
+            streams: JoinSet::new(),
+            last_line: Arc::new(Mutex::new(Instant::now())),
+        }
+    }
+
+    fn start_if_ready(&mut self, pod: &Pod) {
+        let Some(name) = pod.metadata.name.clone() else {
+            return;
+        };
+        if !self.enabled || !runs::has_logs(pod) || self.started.contains(&name) {
+            return;
+        }
+        self.started.insert(name.clone());
+        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+        let params = LogParams {
+            container: runs::log_container(pod),
+            follow: !matches!(phase, Some("Succeeded" | "Failed")),
+            ..LogParams::default()
+        };
+        let pods = self.pods.clone();
+        let progress = self.progress.clone();
+        let last_line = Arc::clone(&self.last_line);
+        self.streams.spawn(async move {
+            let log = stream_log(&pods, &name, &params, &progress, &last_line).await;
+            if let Err(error) = log {
+                progress.warn(&format!("cannot stream the logs of pod {name}: {error}"));
+            }
+        });
+    }
+
+    /// Lets the streams deliver what is left: until they end, fall quiet, or the grace
+    /// period is over.
+    async fn finish(mut self) {
+        let finished = Instant::now();
+        loop {
+            let last_line = *self
+                .last_line
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            let quiet = last_line.max(finished).elapsed();
+            if quiet >= LOG_QUIET {
+                break;
+            }
+            if finished.elapsed() >= LOG_GRACE {
+                self.progress.warn(&format!(
+                    "stopped streaming logs {} after the run finished",
+                    runs::elapsed(LOG_GRACE)
+                ));
+                break;
+            }
+            let wait = LOG_QUIET.saturating_sub(quiet);
+            if let Ok(None) = tokio::time::timeout(wait, self.streams.join_next()).await {
+                return;
+            }
+        }
+        self.streams.abort_all();
+    }
+}
+
+async fn stream_log(
+    pods: &Api<Pod>,
+    pod: &str,
+    params: &LogParams,
+    progress: &Progress,
+    last_line: &Mutex<Instant>,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    let mut lines = pods.log_stream(pod, params).await?.lines();
+    while let Some(line) = lines.next().await {
+        progress.data_line(&line?)?;
+        *last_line.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+    }
+    Ok(())
+}
