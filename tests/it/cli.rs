@@ -146,16 +146,16 @@ fn thin_binaries_and_umbrella_subcommands_print_the_same_help() {
 fn commands_not_built_yet_say_so_and_exit_1() {
     let home = tempfile::tempdir().unwrap();
     umbrella(home.path())
-        .args(["-n", "ops", "run-now", "backup"])
+        .args(["-n", "ops", "suspend", "backup"])
         .assert()
         .code(1)
         .stdout("")
-        .stderr("error: `kubectl kuul run-now` is not available in kuul 0.1.0 yet\n");
-    kuul("kubectl-kuul-run_now", home.path())
+        .stderr("error: `kubectl kuul suspend` is not available in kuul 0.1.0 yet\n");
+    kuul("kubectl-kuul-suspend", home.path())
         .args(["backup", "-n", "ops"])
         .assert()
         .code(1)
-        .stderr("error: `kubectl kuul run-now` is not available in kuul 0.1.0 yet\n");
+        .stderr("error: `kubectl kuul suspend` is not available in kuul 0.1.0 yet\n");
     kuul("kubectl-kuul-image", home.path())
         .arg("build")
         .assert()

@@ -381,3 +381,49 @@ async fn a_missing_cronjob_is_one_sentence_and_exit_1() {
         assert!(output.stdout.is_empty());
     }
 }
+
+#[tokio::test]
+async fn ctrl_c_stops_waiting_and_leaves_the_run_going() {
+    let ns = TestNamespace::new("kuul-run-now-ctrl-c").await;
+    let stuck = json!({ "nodeSelector": { "kuul.io/pool": "nowhere" } });
+    create_cronjob(&ns, &cronjob("stuck", "Allow", &stuck)).await;
+
+    let waiting: Vec<_> = Via::ALL
+        .into_iter()
+        .map(|via| {
+            let name = format!("stuck-{via:?}").to_lowercase();
+            let child = via
+                .command("run-now")
+                .args(["-n", ns.name(), "stuck", "--name", &name, "--wait"])
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("start run-now --wait");
+            (via, name, child)
+        })
+        .collect();
+    // Long enough for each to create its Job and start watching.
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    for (via, name, child) in waiting {
+        let sent = std::process::Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "{via:?}: kill -INT");
+        let output = child.wait_with_output().expect("run-now ends");
+        assert_exit(&output, 130, &format!("{via:?}: Ctrl-C"));
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains(&format!("error: stopped waiting for job.batch/{name}")),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains(&format!("kubectl delete job -n {} {name}", ns.name())),
+            "{stderr}"
+        );
+    }
+    assert_eq!(
+        job_names(&ns).await,
+        ["stuck-kubectl", "stuck-plugin", "stuck-umbrella"]
+    );
+}
