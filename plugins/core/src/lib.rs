@@ -8,11 +8,14 @@
 pub mod cli;
 pub mod client;
 pub mod commands;
+pub mod config;
 pub mod error;
+pub mod kuul_job;
 pub mod printer;
 pub mod run;
 pub mod runs;
 pub mod schedule;
+pub mod template;
 pub mod watch;
 
 pub use cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};

@@ -342,7 +342,7 @@ fn number(text: &str, field: &str, item: &str) -> Result<u64, ScheduleError> {
 /// A duration in Go's `time.ParseDuration` syntax: `[-+]?([0-9]*(\.[0-9]*)?unit)+` with
 /// units ns, us, µs, μs, ms, s, m, h, or a bare `0`. A negative result is kept as zero,
 /// which robfig turns into one second.
-fn go_duration(text: &str) -> Result<Duration, String> {
+pub(crate) fn go_duration(text: &str) -> Result<Duration, String> {
     let invalid = || format!("invalid duration {text:?}");
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),

@@ -1,0 +1,211 @@
+//! The kuul configuration: a team's defaults (registry, namespace, pool label key,
+//! resources, history limits, starting deadline), so that flags stay short.
+//!
+//! Settings come from, first match wins for each key: flags, `--config FILE` or
+//! `./kuul.yaml`, `$KUUL_CONFIG`, `~/.config/kuul/config.yaml`, built-in defaults. A key
+//! kuul does not know is an error naming it, because a misspelt default that silently
+//! does nothing is worse than no default. Reading files is kept apart from merging them,
+//! so the precedence is tested without touching the file system.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::error::Error;
+use crate::kuul_job::Defaults;
+
+/// The file name looked for in the current directory.
+pub const LOCAL_FILE: &str = "kuul.yaml";
+/// The environment variable naming a config file.
+pub const ENV_VAR: &str = "KUUL_CONFIG";
+
+/// One config file's settings; every key is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct ConfigFile {
+    /// Registry host (and path) prefixed to image references that name none.
+    pub registry: Option<String>,
+    /// Namespace used when `-n` is not given.
+    pub namespace: Option<String>,
+    /// The node label that holds the pool (default `kuul.io/pool`).
+    pub pool_label_key: Option<String>,
+    pub resources: Option<Resources>,
+    pub history_limits: Option<HistoryLimits>,
+    pub starting_deadline_seconds: Option<i64>,
+}
+
+/// Default CPU and memory (requests and limits alike).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resources {
+    pub cpu: Option<String>,
+    pub memory: Option<String>,
+}
+
+/// How many finished runs to keep.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryLimits {
+    pub successful: Option<i32>,
+    pub failed: Option<i32>,
+}
+
+/// The merged configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub defaults: Defaults,
+    pub namespace: Option<String>,
+}
+
+impl Config {
+    /// Merges files given highest precedence first over the built-in defaults.
+    pub fn merge(files: &[ConfigFile]) -> Self {
+        fn first<T: Clone>(
+            files: &[ConfigFile],
+            get: impl Fn(&ConfigFile) -> Option<T>,
+        ) -> Option<T> {
+            files.iter().find_map(get)
+        }
+        let built_in = Defaults::default();
+        let defaults = Defaults {
+            registry: first(files, |f| f.registry.clone()),
+            pool_label_key: first(files, |f| f.pool_label_key.clone())
+                .unwrap_or(built_in.pool_label_key),
+            cpu: first(files, |f| f.resources.as_ref()?.cpu.clone()).unwrap_or(built_in.cpu),
+            memory: first(files, |f| f.resources.as_ref()?.memory.clone())
+                .unwrap_or(built_in.memory),
+            history_success: first(files, |f| f.history_limits.as_ref()?.successful)
+                .unwrap_or(built_in.history_success),
+            history_failed: first(files, |f| f.history_limits.as_ref()?.failed)
+                .unwrap_or(built_in.history_failed),
+            starting_deadline_seconds: first(files, |f| f.starting_deadline_seconds)
+                .unwrap_or(built_in.starting_deadline_seconds),
+        };
+        Self {
+            defaults,
+            namespace: first(files, |f| f.namespace.clone()),
+        }
+    }
+
+    /// Reads the config files that exist, in precedence order, and merges them.
+    /// `explicit` is `--config`; it, like `$KUUL_CONFIG`, must exist when given.
+    pub fn load(explicit: Option<&Path>) -> Result<Self, Error> {
+        let mut files = Vec::new();
+        for (path, required) in sources(explicit) {
+            if let Some(file) = read(&path, required)? {
+                files.push(file);
+            }
+        }
+        Ok(Self::merge(&files))
+    }
+}
+
+/// The files to read, highest precedence first, and whether each must exist.
+fn sources(explicit: Option<&Path>) -> Vec<(PathBuf, bool)> {
+    let mut sources = vec![match explicit {
+        Some(path) => (path.to_path_buf(), true),
+        None => (PathBuf::from(LOCAL_FILE), false),
+    }];
+    if let Some(path) = std::env::var_os(ENV_VAR).filter(|v| !v.is_empty()) {
+        sources.push((PathBuf::from(path), true));
+    }
+    if let Some(home) = std::env::home_dir() {
+        sources.push((home.join(".config").join("kuul").join("config.yaml"), false));
+    }
+    sources
+}
+
+fn read(path: &Path, required: bool) -> Result<Option<ConfigFile>, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
+        Err(error) => {
+            return Err(Error::InvalidInput {
+                message: format!("cannot read kuul config {}: {error}", path.display()),
+                hint: Some(format!("check --config or ${ENV_VAR}")),
+            });
+        }
+    };
+    parse(&text, path).map(Some)
+}
+
+/// Parses one config file; `origin` names it in errors.
+pub fn parse(text: &str, origin: &Path) -> Result<ConfigFile, Error> {
+    if text.trim().is_empty() {
+        return Ok(ConfigFile::default());
+    }
+    serde_saphyr::from_str(text).map_err(|error| Error::InvalidInput {
+        message: format!(
+            "invalid kuul config {}: {}",
+            origin.display(),
+            error.to_string().lines().next().unwrap_or_default()
+        ),
+        hint: Some(
+            "known keys: registry, namespace, poolLabelKey, resources (cpu, memory), \
+             historyLimits (successful, failed), startingDeadlineSeconds"
+                .to_owned(),
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(text: &str) -> ConfigFile {
+        parse(text, Path::new("kuul.yaml")).unwrap()
+    }
+
+    #[test]
+    fn built_in_defaults_without_files() {
+        let config = Config::merge(&[]);
+        assert_eq!(config.defaults, Defaults::default());
+        assert_eq!(config.namespace, None);
+    }
+
+    #[test]
+    fn each_key_comes_from_the_first_file_that_sets_it() {
+        let local = file("resources:\n  cpu: 250m\nnamespace: ops\n");
+        let env = file("resources:\n  cpu: 1\n  memory: 1Gi\nregistry: r.example.com\n");
+        let home = file(
+            "poolLabelKey: kuul-type\nnamespace: home\nhistoryLimits:\n  failed: 5\nstartingDeadlineSeconds: 60\n",
+        );
+        let config = Config::merge(&[local, env, home]);
+        assert_eq!(config.defaults.cpu, "250m");
+        assert_eq!(config.defaults.memory, "1Gi");
+        assert_eq!(config.defaults.registry.as_deref(), Some("r.example.com"));
+        assert_eq!(config.defaults.pool_label_key, "kuul-type");
+        assert_eq!(config.defaults.history_failed, 5);
+        assert_eq!(config.defaults.history_success, 3);
+        assert_eq!(config.defaults.starting_deadline_seconds, 60);
+        assert_eq!(config.namespace.as_deref(), Some("ops"));
+    }
+
+    #[test]
+    fn unknown_keys_are_named() {
+        let error = parse("registry: r\nregistery: typo\n", Path::new("/x/kuul.yaml")).unwrap_err();
+        let text = error.to_string();
+        assert!(
+            text.starts_with("invalid kuul config /x/kuul.yaml:"),
+            "{text}"
+        );
+        assert!(text.contains("registery"), "{text}");
+        assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
+        let nested = parse("resources:\n  gpu: 1\n", Path::new("k")).unwrap_err();
+        assert!(nested.to_string().contains("gpu"), "{nested}");
+    }
+
+    #[test]
+    fn explicit_file_must_exist_and_replaces_the_local_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.yaml");
+        let error = Config::load(Some(&missing)).unwrap_err();
+        assert!(error.to_string().contains("nope.yaml"), "{error}");
+        let path = dir.path().join("team.yaml");
+        std::fs::write(&path, "resources: {memory: 256Mi}\n").unwrap();
+        assert_eq!(sources(Some(&path))[0], (path.clone(), true));
+        assert_eq!(sources(None)[0], (PathBuf::from(LOCAL_FILE), false));
+        let config = Config::load(Some(&path)).unwrap();
+        assert_eq!(config.defaults.memory, "256Mi");
+    }
+}
