@@ -38,6 +38,66 @@ pub struct NewArgs {
     /// Name of the Kuul job (a DNS-1123 label of at most 52 characters)
     pub name: String,
 
+    #[command(flatten)]
+    pub job: Box<JobFlags>,
+
+    /// Command and arguments of the container, after `--` (default: the image's entrypoint)
+    #[arg(last = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
+
+    /// kuul config file with the team's defaults (default: ./kuul.yaml, then $KUUL_CONFIG,
+    /// then ~/.config/kuul/config.yaml)
+    #[arg(long, value_name = "FILE", help_heading = "Rendering")]
+    pub config: Option<PathBuf>,
+
+    /// Jinja template (minijinja) that renders the CronJob instead of the built-in one; it
+    /// sees the job as `job` and each --set value as a variable
+    #[arg(long, value_name = "FILE", help_heading = "Rendering")]
+    pub template: Option<PathBuf>,
+
+    /// Template variable; repeatable
+    #[arg(
+        long = "set",
+        value_name = "KEY=VALUE",
+        requires = "template",
+        help_heading = "Rendering"
+    )]
+    pub set: Vec<String>,
+
+    /// Output format of the CronJob (with --apply: print the server's object instead of a
+    /// status line)
+    #[arg(
+        short = 'o',
+        long = "output",
+        value_enum,
+        value_name = "FORMAT",
+        help_heading = "Output"
+    )]
+    pub output: Option<ManifestFormat>,
+
+    /// Write the rendered CronJob to FILE instead of stdout
+    #[arg(long, value_name = "FILE", help_heading = "Output")]
+    pub out: Option<PathBuf>,
+
+    /// Create or update the CronJob in the cluster (server-side apply, field manager
+    /// kuul-apply; spec.suspend is left alone)
+    #[arg(long, help_heading = "Writing")]
+    pub apply: bool,
+
+    /// Take over an existing CronJob that kuul does not manage
+    #[arg(long, requires = "apply", help_heading = "Writing")]
+    pub adopt: bool,
+
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
+}
+
+/// The flags that describe the job itself; boxed so that `NewArgs` stays small enough to
+/// sit in the umbrella's command enum next to the others.
+// The field docs are the `--help` text, where backticks around CronJob would show.
+#[allow(clippy::doc_markdown)]
+#[derive(Debug, Clone, Args)]
+pub struct JobFlags {
     /// Container image of the job, e.g. registry.example.com/ops/kuul:v3 (an image without
     /// a registry gets the config's registry)
     #[arg(long, value_name = "IMAGE", help_heading = "Job")]
@@ -102,56 +162,6 @@ pub struct NewArgs {
     /// Label for the CronJob, its Jobs and Pods; repeatable
     #[arg(long = "label", value_name = "KEY=VALUE", help_heading = "Job")]
     pub labels: Vec<String>,
-
-    /// Command and arguments of the container, after `--` (default: the image's entrypoint)
-    #[arg(last = true, value_name = "COMMAND")]
-    pub command: Vec<String>,
-
-    /// kuul config file with the team's defaults (default: ./kuul.yaml, then $KUUL_CONFIG,
-    /// then ~/.config/kuul/config.yaml)
-    #[arg(long, value_name = "FILE", help_heading = "Rendering")]
-    pub config: Option<PathBuf>,
-
-    /// Jinja template (minijinja) that renders the CronJob instead of the built-in one; it
-    /// sees the job as `job` and each --set value as a variable
-    #[arg(long, value_name = "FILE", help_heading = "Rendering")]
-    pub template: Option<PathBuf>,
-
-    /// Template variable; repeatable
-    #[arg(
-        long = "set",
-        value_name = "KEY=VALUE",
-        requires = "template",
-        help_heading = "Rendering"
-    )]
-    pub set: Vec<String>,
-
-    /// Output format of the CronJob (with --apply: print the server's object instead of a
-    /// status line)
-    #[arg(
-        short = 'o',
-        long = "output",
-        value_enum,
-        value_name = "FORMAT",
-        help_heading = "Output"
-    )]
-    pub output: Option<ManifestFormat>,
-
-    /// Write the rendered CronJob to FILE instead of stdout
-    #[arg(long, value_name = "FILE", help_heading = "Output")]
-    pub out: Option<PathBuf>,
-
-    /// Create or update the CronJob in the cluster (server-side apply, field manager
-    /// kuul-apply; spec.suspend is left alone)
-    #[arg(long, help_heading = "Writing")]
-    pub apply: bool,
-
-    /// Take over an existing CronJob that kuul does not manage
-    #[arg(long, requires = "apply", help_heading = "Writing")]
-    pub adopt: bool,
-
-    #[command(flatten)]
-    pub dry_run: DryRunArgs,
 }
 
 /// How `new` prints a `CronJob`.
@@ -166,23 +176,24 @@ pub enum ManifestFormat {
 
 impl NewArgs {
     fn request(&self, namespace: Option<String>) -> Request {
+        let job = &*self.job;
         Request {
             name: self.name.clone(),
             namespace,
-            image: self.image.clone(),
-            schedule: self.schedule.clone(),
-            time_zone: self.time_zone.clone(),
-            pool: self.pool.clone(),
-            cpu: self.cpu.clone(),
-            memory: self.memory.clone(),
-            env: self.env.clone(),
-            working_dir: self.working_dir.clone(),
-            active_deadline: self.active_deadline.clone(),
-            starting_deadline: self.starting_deadline.clone(),
-            history_success: self.history_success,
-            history_failed: self.history_failed,
-            image_pull_secrets: self.image_pull_secrets.clone(),
-            labels: self.labels.clone(),
+            image: job.image.clone(),
+            schedule: job.schedule.clone(),
+            time_zone: job.time_zone.clone(),
+            pool: job.pool.clone(),
+            cpu: job.cpu.clone(),
+            memory: job.memory.clone(),
+            env: job.env.clone(),
+            working_dir: job.working_dir.clone(),
+            active_deadline: job.active_deadline.clone(),
+            starting_deadline: job.starting_deadline.clone(),
+            history_success: job.history_success,
+            history_failed: job.history_failed,
+            image_pull_secrets: job.image_pull_secrets.clone(),
+            labels: job.labels.clone(),
             command: self.command.clone(),
         }
     }
