@@ -5,6 +5,7 @@
 //! to [`run::plugin`]; the umbrella `kubectl-kuul` wires all of them. Keeping the
 //! substance here means a command behaves the same whichever binary kubectl finds.
 
+pub mod bulk;
 pub mod cli;
 pub mod client;
 pub mod commands;
@@ -15,6 +16,7 @@ pub mod printer;
 pub mod run;
 pub mod runs;
 pub mod schedule;
+pub mod table;
 pub mod template;
 pub mod watch;
 
