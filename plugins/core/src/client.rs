@@ -9,8 +9,10 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
+use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use kube::api::PostParams;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use kube::{Api, Client, Config};
 
 use crate::cli::KubeArgs;
 use crate::error::{Endpoint, Error, Operation};
@@ -86,6 +88,27 @@ impl Cluster {
     /// Translates a failed request into a kuul error naming the operation and cluster.
     pub fn error(&self, operation: Operation, source: kube::Error) -> Error {
         Error::from_kube(source, operation, &self.endpoint)
+    }
+
+    /// The user the API server knows us as, for annotations such as
+    /// `kuul.io/triggered-by` and `kuul.io/suspended-by`.
+    ///
+    /// Asked with a `SelfSubjectReview` (any authenticated user may create one; nothing
+    /// is stored), which callers send alongside their first read so it costs no extra
+    /// wait. The kubeconfig's user entry name would be free but is often a generated
+    /// label such as `arn:aws:eks:...` or `kind-kind` rather than a person. `None` when
+    /// the server cannot say: callers leave the annotation out rather than refuse.
+    pub async fn user_name(&self) -> Option<String> {
+        let reviews: Api<SelfSubjectReview> = Api::all(self.client.clone());
+        let review = reviews
+            .create(&PostParams::default(), &SelfSubjectReview::default())
+            .await
+            .ok()?;
+        review
+            .status?
+            .user_info?
+            .username
+            .filter(|name| !name.is_empty())
     }
 }
 

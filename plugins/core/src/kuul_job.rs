@@ -658,7 +658,8 @@ fn is_label_value(text: &str) -> bool {
             && bytes[bytes.len() - 1].is_ascii_alphanumeric())
 }
 
-fn check_label_value(field: &str, value: &str) -> Result<(), Invalid> {
+/// A label value: empty, or at most 63 letters, digits, '-', '_' or '.'.
+pub fn check_label_value(field: &str, value: &str) -> Result<(), Invalid> {
     if is_label_value(value) {
         Ok(())
     } else {
@@ -671,7 +672,8 @@ fn check_label_value(field: &str, value: &str) -> Result<(), Invalid> {
     }
 }
 
-fn check_label_key(field: &str, key: &str) -> Result<(), Invalid> {
+/// A label key: an optional DNS subdomain prefix and '/', then a name like a label value.
+pub fn check_label_key(field: &str, key: &str) -> Result<(), Invalid> {
     let (prefix, name) = match key.split_once('/') {
         Some((prefix, name)) => (Some(prefix), name),
         None => (None, key),

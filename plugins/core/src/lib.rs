@@ -16,6 +16,7 @@ pub mod printer;
 pub mod run;
 pub mod runs;
 pub mod schedule;
+pub mod selector;
 pub mod table;
 pub mod template;
 pub mod watch;

@@ -7,7 +7,6 @@
 //! active; then, if asked, it waits for the run and streams its logs ([`crate::watch`]).
 
 use clap::{Args, ValueEnum};
-use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Api;
 use kube::api::{ListParams, PostParams};
@@ -118,7 +117,7 @@ impl KuulCommand for RunNowArgs {
                 )
             })
         };
-        let (cronjob, user) = tokio::join!(get, who_am_i(&cluster));
+        let (cronjob, user) = tokio::join!(get, cluster.user_name());
         let cronjob = cronjob?;
 
         let running = runs_in_progress(&cluster, &cronjob).await?;
@@ -179,26 +178,6 @@ impl KuulCommand for RunNowArgs {
         };
         watch::until_finished(&cluster, &created, options, printer).await
     }
-}
-
-/// The user the API server knows us as, for `kuul.io/triggered-by`.
-///
-/// Asked with a `SelfSubjectReview` (any authenticated user may create one; nothing is
-/// stored), sent alongside the read of the `CronJob`, so it costs no extra wait. The
-/// kubeconfig's user entry name would be free but is often a generated label such as
-/// `arn:aws:eks:...` or `kind-kind` rather than a person. When the server cannot say,
-/// the annotation is left out rather than the run refused.
-async fn who_am_i(cluster: &Cluster) -> Option<String> {
-    let reviews: Api<SelfSubjectReview> = Api::all(cluster.client().clone());
-    let review = reviews
-        .create(&PostParams::default(), &SelfSubjectReview::default())
-        .await
-        .ok()?;
-    review
-        .status?
-        .user_info?
-        .username
-        .filter(|name| !name.is_empty())
 }
 
 /// The unfinished Jobs the `CronJob` controls, read page by page; narrowed by the kuul
