@@ -16,6 +16,8 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Node, Taint};
 use serde::Serialize;
 
+use crate::table::Table;
+
 /// The taint effect of a dedicated pool.
 pub const DEDICATED_EFFECT: &str = "NoSchedule";
 
@@ -180,12 +182,12 @@ pub fn summarize(nodes: &[Node], cronjobs: &[CronJob], key: &str) -> Vec<PoolSum
 }
 
 /// The `--list` table: POOL, NODES, READY, JOBS (and DEDICATED when `wide`).
-pub fn rows(pools: &[PoolSummary], wide: bool) -> Vec<Vec<String>> {
+pub fn table(pools: &[PoolSummary], wide: bool) -> Table {
     let mut header = vec!["POOL", "NODES", "READY", "JOBS"];
     if wide {
         header.push("DEDICATED");
     }
-    let mut rows = vec![header.into_iter().map(str::to_owned).collect::<Vec<_>>()];
+    let mut table = Table::new(header);
     for pool in pools {
         let nodes = if pool.nodes.is_empty() {
             "<none>".to_owned()
@@ -201,9 +203,9 @@ pub fn rows(pools: &[PoolSummary], wide: bool) -> Vec<Vec<String>> {
         if wide {
             row.push(if pool.dedicated { "yes" } else { "no" }.to_owned());
         }
-        rows.push(row);
+        table.row(row);
     }
-    rows
+    table
 }
 
 /// What a request asks for each node: to be in `Some(pool)`, or in none.
@@ -418,14 +420,12 @@ mod tests {
         ];
         let pools = summarize(&cluster(), &cronjobs, KEY);
         assert_eq!(
-            rows(&pools, true),
-            [
-                ["POOL", "NODES", "READY", "JOBS", "DEDICATED"],
-                ["gpu", "gpu-1", "0/1", "1", "no"],
-                ["internal", "internal-1", "1/1", "0", "yes"],
-                ["nowhere", "<none>", "0/0", "1", "no"],
-                ["prod", "prod-1,prod-2", "1/2", "2", "no"],
-            ]
+            table(&pools, true).to_string(),
+            "POOL       NODES           READY   JOBS   DEDICATED\n\
+             gpu        gpu-1           0/1     1      no\n\
+             internal   internal-1      1/1     0      yes\n\
+             nowhere    <none>          0/0     1      no\n\
+             prod       prod-1,prod-2   1/2     2      no\n"
         );
         let warnings: Vec<String> = pools.iter().filter_map(PoolSummary::warning).collect();
         assert_eq!(

@@ -18,6 +18,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::kuul_job::JOB_LABEL;
+use crate::table::Table;
 
 /// The annotation `kubectl create job --from` and `run-now` put on a manual run.
 pub const MANUAL_ANNOTATION: &str = "cronjob.kubernetes.io/instantiate";
@@ -280,14 +281,14 @@ impl Plan {
             .len()
     }
 
-    /// The plan as table rows: JOB, RUN, RESULT, FINISHED, AGE, PODS, with NAMESPACE in
+    /// The plan as a table: JOB, RUN, RESULT, FINISHED, AGE, PODS, with NAMESPACE in
     /// front when `namespaces`. Orphaned pods show as `pod/NAME`.
-    pub fn rows(&self, now: DateTime<Utc>, namespaces: bool) -> Vec<Vec<String>> {
+    pub fn table(&self, now: DateTime<Utc>, namespaces: bool) -> Table {
         let mut header = vec!["JOB", "RUN", "RESULT", "FINISHED", "AGE", "PODS"];
         if namespaces {
             header.insert(0, "NAMESPACE");
         }
-        let mut rows = vec![header.into_iter().map(str::to_owned).collect::<Vec<_>>()];
+        let mut table = Table::new(header);
         let runs = self.delete.iter().map(|run| {
             (
                 &run.namespace,
@@ -318,9 +319,9 @@ impl Plan {
             if namespaces {
                 row.insert(0, namespace.clone());
             }
-            rows.push(row);
+            table.row(row);
         }
-        rows
+        table
     }
 }
 
@@ -664,27 +665,29 @@ mod tests {
     }
 
     #[test]
-    fn plan_rows_are_the_table() {
+    fn plan_table() {
         let policy = Policy {
             keep: Some(1),
             ..Policy::default()
         };
         let plan = Plan::new(fixture()[8..].to_vec(), &policy, now());
         assert_eq!(
-            plan.rows(now(), false),
-            [
-                ["JOB", "RUN", "RESULT", "FINISHED", "AGE", "PODS"],
-                [
-                    "report",
-                    "report-2",
-                    "Succeeded",
-                    "2025-03-27T16:00:00Z",
-                    "4d4h",
-                    "1"
-                ],
-            ]
+            plan.table(now(), false).to_string(),
+            "JOB      RUN        RESULT      FINISHED               AGE    PODS\n\
+             report   report-2   Succeeded   2025-03-27T16:00:00Z   4d4h   1\n"
         );
-        assert_eq!(plan.rows(now(), true)[1][0], "ops");
+        let with_namespace = plan.table(now(), true).to_string();
+        assert!(
+            with_namespace.starts_with("NAMESPACE   JOB"),
+            "{with_namespace}"
+        );
+        assert!(
+            with_namespace
+                .lines()
+                .nth(1)
+                .unwrap()
+                .starts_with("ops         report")
+        );
     }
 
     #[test]

@@ -1,27 +1,401 @@
 //! `kubectl kuul prune`: delete finished runs of Kuul jobs.
 //!
-//! Only the command's place in the CLI exists so far; its flags and behaviour are
-//! designed in their own issue, and until then it says so instead of pretending.
+//! Old runs pile up (and with them their pods and logs) when history limits are high,
+//! when runs were started by hand, or when Jobs were deleted with `--cascade=orphan`.
+//! prune lists the runs once (paginated), lets [`crate::pruning`] decide, shows the plan
+//! and, with `--yes`, deletes the Jobs with propagation Background so the garbage
+//! collector removes their Pods. Each delete carries preconditions on the Job's uid and
+//! resourceVersion: a Job that changed since the plan (recreated under the same name,
+//! or its status edited) is read again and only deleted if it is still finished. A
+//! finished Job never runs again by itself (Complete and Failed are terminal in the Job
+//! controller), so the recheck only matters for those edits, and it makes "never deletes
+//! an active Job" hold even then.
 
+use std::collections::{BTreeMap, HashSet};
+
+use chrono::{TimeDelta, Utc};
 use clap::Args;
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{DeleteParams, ListParams, Preconditions};
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
 
+use crate::bulk::Bulk;
 use crate::cli::KubeArgs;
+use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::error::Error;
+use crate::error::{Error, Operation};
+use crate::kuul_job::{JOB_LABEL, check_label_value};
 use crate::printer::Printer;
+use crate::pruning::{OrphanPod, Outcome, Plan, Policy, Run, finish, parse_older_than};
+use crate::selector;
+
+/// Objects per list request.
+const PAGE: u32 = 500;
+/// How often a Job that changed since the plan is read again before giving up.
+const ATTEMPTS: usize = 3;
 
 /// Arguments of `kubectl kuul prune`.
+// Each flag is a yes/no choice of the user's; clap needs them as separate fields.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Args)]
-pub struct PruneArgs {}
+pub struct PruneArgs {
+    /// Only the runs of these Kuul jobs (default: all)
+    #[arg(value_name = "JOBNAME")]
+    pub jobs: Vec<String>,
+
+    /// Only runs (Jobs) whose labels match, e.g. team=ops
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Prune in every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Keep the newest N finished runs of each job
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32))]
+    pub keep: Option<u32>,
+
+    /// Only runs that finished longer ago than this, e.g. 7d, 12h, 30m, 1d12h
+    #[arg(long, value_name = "DURATION", value_parser = parse_older_than)]
+    pub older_than: Option<TimeDelta>,
+
+    /// Only failed runs
+    #[arg(long, conflicts_with = "succeeded")]
+    pub failed: bool,
+
+    /// Only successful runs
+    #[arg(long)]
+    pub succeeded: bool,
+
+    /// Also manual runs (run-now, kubectl create job --from), which are kept otherwise
+    #[arg(long)]
+    pub include_manual: bool,
+
+    /// Also delete finished Pods of Kuul jobs whose Job no longer exists
+    #[arg(long)]
+    pub orphans: bool,
+
+    /// Delete; without it prune only shows the plan
+    #[arg(long)]
+    pub yes: bool,
+}
+
+impl PruneArgs {
+    fn policy(&self) -> Policy {
+        let outcome = if self.failed {
+            Some(Outcome::Failed)
+        } else if self.succeeded {
+            Some(Outcome::Succeeded)
+        } else {
+            None
+        };
+        Policy {
+            keep: self.keep.map(|n| n as usize),
+            older_than: self.older_than,
+            outcome,
+            include_manual: self.include_manual,
+        }
+    }
+
+    /// The label selector of the runs: the kuul job label (one of the named jobs), and
+    /// the user's. Checked before anything is sent.
+    fn selectors(&self) -> Result<(String, Option<String>), Error> {
+        for name in &self.jobs {
+            check_label_value("JOBNAME", name)?;
+        }
+        let runs = if self.jobs.is_empty() {
+            JOB_LABEL.to_owned()
+        } else {
+            format!("{JOB_LABEL} in ({})", self.jobs.join(","))
+        };
+        let Some(user) = &self.selector else {
+            return Ok((runs, None));
+        };
+        selector::check("--selector", user)?;
+        Ok((runs.clone(), Some(format!("{runs},{user}"))))
+    }
+}
 
 impl KuulCommand for PruneArgs {
     const NAME: &'static str = "prune";
     const ABOUT: &'static str = "Delete finished runs of Kuul jobs.";
-    const LONG_ABOUT: &'static str = "Delete finished runs of Kuul jobs (their Jobs and Pods) according to a policy, for example keeping only the most recent ones, so that old runs and their logs do not pile up in the cluster.";
+    const LONG_ABOUT: &'static str = "Delete finished runs of Kuul jobs (their Jobs, and with them their Pods) according to a policy, so that old runs and their logs do not pile up in the cluster. A run is a Job labelled kuul.io/job. Without --yes prune only shows the plan: JOB, RUN, RESULT, FINISHED, AGE, PODS.\n\nA run that has not finished is never deleted, not even one that became active after the plan was made. Manual runs are kept unless --include-manual. --keep N keeps each job's newest N runs among those the other filters select; --older-than then spares runs that finished more recently. --orphans also deletes finished Pods of Kuul jobs whose Job no longer exists.\n\nExamples:\n  kubectl kuul prune --keep 5                      # show what would go\n  kubectl kuul prune backup-db --failed --older-than 7d --yes\n  kubectl kuul prune -A --orphans --yes";
 
-    async fn run(self, _kube: KubeArgs, _printer: Printer) -> Result<(), Error> {
-        Err(Error::NotAvailable {
-            command: Self::NAME,
-        })
+    async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let (runs_selector, user_selector) = self.selectors()?;
+        let policy = self.policy();
+        let cluster = Cluster::connect(&kube).await?;
+        let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
+        let selector = user_selector.as_deref().unwrap_or(&runs_selector);
+        let (jobs, pods) = tokio::try_join!(
+            list::<Job>(&cluster, namespace.as_deref(), selector, "jobs"),
+            list::<Pod>(&cluster, namespace.as_deref(), selector, "pods"),
+        )?;
+        let mut pods_per_job: BTreeMap<&str, usize> = BTreeMap::new();
+        for pod in &pods {
+            if let Some(owner) = pod
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| o.kind == "Job")
+            {
+                *pods_per_job.entry(owner.uid.as_str()).or_insert(0) += 1;
+            }
+        }
+        let runs: Vec<Run> = jobs
+            .iter()
+            .filter_map(|job| {
+                let uid = job.metadata.uid.as_deref().unwrap_or_default();
+                Run::of(job, pods_per_job.get(uid).copied().unwrap_or(0))
+            })
+            .collect();
+        let now = Utc::now();
+        let mut plan = Plan::new(runs, &policy, now);
+        if self.orphans {
+            // Whether a pod's Job exists is decided against every kuul run, not only
+            // those the user's selector picked.
+            let existing = match &user_selector {
+                Some(_) => {
+                    list::<Job>(&cluster, namespace.as_deref(), &runs_selector, "jobs").await?
+                }
+                None => jobs,
+            };
+            let uids: HashSet<String> = existing
+                .into_iter()
+                .filter_map(|job| job.metadata.uid)
+                .collect();
+            plan.add_orphans(&pods, &uids, &policy, now);
+        }
+        if !self.yes {
+            return show(&plan, printer, self.all_namespaces, now);
+        }
+        execute(&cluster, &plan, printer).await
+    }
+}
+
+/// Prints the plan as a table, and on stderr what it keeps and how to carry it out.
+fn show(
+    plan: &Plan,
+    printer: Printer,
+    all_namespaces: bool,
+    now: chrono::DateTime<Utc>,
+) -> Result<(), Error> {
+    if plan.delete.is_empty() && plan.orphans.is_empty() {
+        printer.info(format_args!("nothing to prune{}", kept_clause(plan)));
+        return Ok(());
+    }
+    printer.data(&plan.table(now, all_namespaces).to_string())?;
+    printer.info(format_args!(
+        "would delete {}{}{}; pass --yes to delete",
+        runs_phrase(plan.delete.len(), plan.jobs()),
+        orphans_phrase(plan.orphans.len()),
+        kept_clause(plan)
+    ));
+    Ok(())
+}
+
+fn runs_phrase(runs: usize, jobs: usize) -> String {
+    format!(
+        "{runs} {} of {jobs} {}",
+        if runs == 1 { "run" } else { "runs" },
+        if jobs == 1 { "job" } else { "jobs" }
+    )
+}
+
+fn orphans_phrase(orphans: usize) -> String {
+    match orphans {
+        0 => String::new(),
+        1 => " and 1 orphaned pod".to_owned(),
+        n => format!(" and {n} orphaned pods"),
+    }
+}
+
+/// `; keeping 5 (3 not finished, 2 newest per job (--keep))` or nothing.
+fn kept_clause(plan: &Plan) -> String {
+    if plan.kept.is_empty() {
+        return String::new();
+    }
+    let reasons: Vec<String> = plan
+        .kept
+        .iter()
+        .map(|(reason, count)| format!("{count} {}", reason.reason()))
+        .collect();
+    format!("; keeping {} ({})", plan.kept_total(), reasons.join(", "))
+}
+
+/// What became of one delete that did not fail.
+enum Deleted {
+    /// Deleted now.
+    Done,
+    /// Someone else deleted it first.
+    Gone,
+    /// It is running again (or is another object under the same name): left alone.
+    Active,
+}
+
+/// Carries out the plan: deletes concurrently, reports each failure, sums up.
+async fn execute(cluster: &Cluster, plan: &Plan, printer: Printer) -> Result<(), Error> {
+    let bulk = Bulk::default();
+    let (runs, orphans) = tokio::join!(
+        bulk.run(&plan.delete, |run| delete_run(cluster, run)),
+        bulk.run(&plan.orphans, |pod| delete_orphan(cluster, pod)),
+    );
+    let mut failed = 0;
+    let mut count = |results: Vec<Result<Deleted, Error>>| {
+        let mut tally = [0usize; 3];
+        for result in results {
+            match result {
+                Ok(Deleted::Done) => tally[0] += 1,
+                Ok(Deleted::Gone) => tally[1] += 1,
+                Ok(Deleted::Active) => tally[2] += 1,
+                Err(error) => {
+                    failed += 1;
+                    printer.error(&error);
+                }
+            }
+        }
+        tally
+    };
+    let [runs_deleted, runs_gone, runs_active] =
+        count(runs.into_iter().map(|outcome| outcome.result).collect());
+    let [orphans_deleted, orphans_gone, _] =
+        count(orphans.into_iter().map(|outcome| outcome.result).collect());
+    let mut summary = format!(
+        "deleted {}{}",
+        runs_phrase(runs_deleted, plan.jobs()),
+        orphans_phrase(orphans_deleted)
+    );
+    let gone = runs_gone + orphans_gone;
+    if gone > 0 {
+        summary = format!("{summary}; {gone} already gone");
+    }
+    if runs_active > 0 {
+        summary = format!("{summary}; kept {runs_active} that became active since the plan");
+    }
+    summary.push_str(&kept_clause(plan));
+    if failed > 0 {
+        summary = format!("{summary}; {failed} failed");
+    }
+    printer.line(summary)?;
+    if failed > 0 {
+        return Err(Error::Halted {
+            message: format!("{failed} of the deletes failed (see above)"),
+            hint: Some("run the same prune again to finish".to_owned()),
+        });
+    }
+    Ok(())
+}
+
+/// Deletes one run if it is still the finished Job the plan saw: a precondition on its
+/// uid and resourceVersion; when that fails, the Job is read again and deleted only if
+/// it is the same Job and still finished.
+async fn delete_run(cluster: &Cluster, run: &Run) -> Result<Deleted, Error> {
+    let api: Api<Job> = Api::namespaced(cluster.client().clone(), &run.namespace);
+    let operation = |verb| {
+        Operation::new(verb, "jobs")
+            .named(&run.name)
+            .in_namespace(&run.namespace)
+    };
+    let mut resource_version = run.resource_version.clone();
+    for _ in 0..ATTEMPTS {
+        let params = DeleteParams {
+            preconditions: Some(Preconditions {
+                uid: Some(run.uid.clone()),
+                resource_version: Some(resource_version.clone()),
+            }),
+            ..DeleteParams::background()
+        };
+        match api.delete(&run.name, &params).await {
+            Ok(_) => return Ok(Deleted::Done),
+            Err(kube::Error::Api(status)) if status.code == 404 => return Ok(Deleted::Gone),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                let Some(job) = api
+                    .get_opt(&run.name)
+                    .await
+                    .map_err(|source| cluster.error(operation("get"), source))?
+                else {
+                    return Ok(Deleted::Gone);
+                };
+                let same = job.metadata.uid.as_deref() == Some(run.uid.as_str());
+                if !same || finish(&job).is_none() {
+                    return Ok(Deleted::Active);
+                }
+                resource_version = job.metadata.resource_version.unwrap_or_default();
+            }
+            Err(source) => return Err(cluster.error(operation("delete"), source)),
+        }
+    }
+    Err(Error::Halted {
+        message: format!(
+            "job {:?} in namespace {:?} kept changing while being deleted; left alone",
+            run.name, run.namespace
+        ),
+        hint: Some("run the same prune again".to_owned()),
+    })
+}
+
+/// Deletes an orphaned pod, unless it is gone or was replaced under the same name.
+async fn delete_orphan(cluster: &Cluster, pod: &OrphanPod) -> Result<Deleted, Error> {
+    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), &pod.namespace);
+    let params = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: Some(pod.uid.clone()),
+            resource_version: None,
+        }),
+        ..DeleteParams::background()
+    };
+    match api.delete(&pod.name, &params).await {
+        Ok(_) => Ok(Deleted::Done),
+        Err(kube::Error::Api(status)) if status.code == 404 || status.code == 409 => {
+            Ok(Deleted::Gone)
+        }
+        Err(source) => Err(cluster.error(
+            Operation::new("delete", "pods")
+                .named(&pod.name)
+                .in_namespace(&pod.namespace),
+            source,
+        )),
+    }
+}
+
+/// Lists every object matching `selector`, in pages of [`PAGE`].
+async fn list<K>(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    selector: &str,
+    resource: &'static str,
+) -> Result<Vec<K>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let api: Api<K> = match namespace {
+        Some(namespace) => Api::namespaced(cluster.client().clone(), namespace),
+        None => Api::all(cluster.client().clone()),
+    };
+    let mut items = Vec::new();
+    let mut params = ListParams::default().labels(selector).limit(PAGE);
+    loop {
+        let page = api.list(&params).await.map_err(|source| {
+            let operation = Operation::new("list", resource);
+            cluster.error(
+                match namespace {
+                    Some(namespace) => operation.in_namespace(namespace),
+                    None => operation,
+                },
+                source,
+            )
+        })?;
+        items.extend(page.items);
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => return Ok(items),
+        }
     }
 }
