@@ -145,17 +145,6 @@ fn thin_binaries_and_umbrella_subcommands_print_the_same_help() {
 #[test]
 fn commands_not_built_yet_say_so_and_exit_1() {
     let home = tempfile::tempdir().unwrap();
-    umbrella(home.path())
-        .args(["-n", "ops", "suspend", "backup"])
-        .assert()
-        .code(1)
-        .stdout("")
-        .stderr("error: `kubectl kuul suspend` is not available in kuul 0.1.0 yet\n");
-    kuul("kubectl-kuul-suspend", home.path())
-        .args(["backup", "-n", "ops"])
-        .assert()
-        .code(1)
-        .stderr("error: `kubectl kuul suspend` is not available in kuul 0.1.0 yet\n");
     kuul("kubectl-kuul-image", home.path())
         .arg("build")
         .assert()

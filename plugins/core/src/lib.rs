@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod kuul_job;
+pub mod maintenance;
 pub mod pools;
 pub mod printer;
 pub mod pruning;

@@ -1,30 +1,148 @@
-//! `kubectl kuul resume`: resume suspended Kuul jobs.
+//! `kubectl kuul resume`: end a maintenance window by resuming the jobs `suspend` paused.
 //!
-//! Only the command's place in the CLI exists so far; its flags and behaviour are
-//! designed in their own issue, and until then it says so instead of pretending.
+//! After maintenance an operator wants back exactly what was paused for it: `--all`
+//! resumes the jobs that carry kuul's suspend annotations and clears them, and leaves
+//! alone jobs suspended some other way (someone had a reason) unless they are named or
+//! `--include-unmarked` is given. A job without a starting deadline would start every
+//! run it missed at once; resume warns about each, and `--skip-missed` sets a deadline
+//! first. Planning is in [`crate::maintenance`]; selection and reporting are shared
+//! with `suspend`.
 
 use clap::Args;
+use k8s_openapi::api::batch::v1::CronJob;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
 
-use crate::cli::KubeArgs;
+use crate::bulk::Bulk;
+use crate::cli::{DryRun, DryRunArgs, KubeArgs};
+use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::error::Error;
+use crate::commands::suspend::{
+    JobSelectionArgs, apply, done, finish, qualified, report_plan, select,
+};
+use crate::error::{Error, Operation};
+use crate::maintenance::{
+    self, Action, FIELD_MANAGER, Layout, MissedRuns, ResumeOptions, SKIP_MISSED_DEADLINE_SECONDS,
+    SKIP_MISSED_MANAGER, Step,
+};
 use crate::printer::Printer;
 
 /// Arguments of `kubectl kuul resume`.
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
-    /// Name of the Kuul job to resume
-    pub name: Option<String>,
+    #[command(flatten)]
+    pub jobs: JobSelectionArgs,
+
+    /// With -l or --all: also resume jobs suspended some other way than `kubectl kuul suspend`
+    #[arg(long)]
+    pub include_unmarked: bool,
+
+    /// Skip the runs missed while suspended: first set startingDeadlineSeconds: 60 on
+    /// jobs that have none
+    #[arg(long)]
+    pub skip_missed: bool,
+
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
 }
 
 impl KuulCommand for ResumeArgs {
     const NAME: &'static str = "resume";
     const ABOUT: &'static str = "Resume suspended Kuul jobs.";
-    const LONG_ABOUT: &'static str = "Resume Kuul jobs that were suspended: one job, the jobs a selector picks, or all of them, for example after maintenance. Their schedules apply again from the next start time on.";
+    const LONG_ABOUT: &'static str = "Resume Kuul jobs that were suspended: the jobs named, the jobs a selector picks (-l), or all of them (--all; with -A in every namespace), for example after maintenance. Their schedules apply again from the next start time on.\n\nWith -l or --all only the jobs `kubectl kuul suspend` suspended (they carry its kuul.io/suspended-* annotations) are resumed, and the annotations are removed; jobs suspended some other way stay suspended unless named or --include-unmarked. CronJobs without app.kubernetes.io/managed-by=kuul are left alone unless --include-unmanaged.\n\nA CronJob without startingDeadlineSeconds starts the runs it missed at once when resumed; resume warns about each such job, and --skip-missed first sets startingDeadlineSeconds: 60 so that missed runs are skipped. A job that could not be resumed is named, the others are still resumed, and the exit status is 1: running the command again finishes the work.";
 
-    async fn run(self, _kube: KubeArgs, _printer: Printer) -> Result<(), Error> {
-        Err(Error::NotAvailable {
-            command: Self::NAME,
-        })
+    async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let selection = self.jobs.selection()?;
+        if self.include_unmarked && !selection.is_bulk() {
+            return Err(Error::InvalidInput {
+                message: "--include-unmarked works with -l or --all".to_owned(),
+                hint: Some(
+                    "named jobs are resumed however they were suspended; drop the flag".to_owned(),
+                ),
+            });
+        }
+        let cluster = Cluster::connect(&kube).await?;
+        let (cronjobs, failures) = select(&cluster, &selection, self.jobs.all_namespaces).await?;
+        let options = ResumeOptions {
+            include_unmanaged: self.jobs.include_unmanaged,
+            include_unmarked: self.include_unmarked,
+            skip_missed: self.skip_missed,
+        };
+        let plan = maintenance::plan_resume(&cronjobs, &selection, options);
+        report_plan(
+            printer,
+            &cluster,
+            &plan,
+            &selection,
+            self.jobs.all_namespaces,
+        );
+        warn_about_missed_runs(printer, &plan.steps);
+
+        let dry_run = self.dry_run.dry_run;
+        let outcomes = Bulk::default()
+            .run(plan.steps.clone(), |step| {
+                let cluster = &cluster;
+                async move {
+                    if dry_run != DryRun::Client && step.writes() {
+                        resume(cluster, &step, dry_run).await?;
+                    }
+                    Ok(done(dry_run, 0))
+                }
+            })
+            .await;
+        finish(
+            printer,
+            "resume",
+            outcomes,
+            failures,
+            Layout {
+                all_namespaces: self.jobs.all_namespaces,
+                stop_running: false,
+            },
+        )
     }
+}
+
+/// One warning per job that will start its missed runs at once.
+fn warn_about_missed_runs(printer: Printer, steps: &[Step]) {
+    for step in steps {
+        if step.action == Action::Resume(MissedRuns::StartAtOnce) {
+            printer.warn(format_args!(
+                "{} has no startingDeadlineSeconds: Kubernetes starts the runs it missed while suspended at once; pass --skip-missed to set startingDeadlineSeconds: {SKIP_MISSED_DEADLINE_SECONDS} first",
+                qualified(step)
+            ));
+        }
+    }
+}
+
+/// Sets the starting deadline if asked, then applies `spec.suspend: false` without the
+/// marks; if the marks survive because another field manager shares them, removes them
+/// with a merge patch.
+async fn resume(cluster: &Cluster, step: &Step, dry_run: DryRun) -> Result<(), Error> {
+    if step.action == Action::Resume(MissedRuns::Skip) {
+        let patch = maintenance::skip_missed_patch(step);
+        apply(cluster, step, SKIP_MISSED_MANAGER, &patch, dry_run).await?;
+    }
+    let patch = maintenance::resume_patch(step);
+    let resumed = apply(cluster, step, FIELD_MANAGER, &patch, dry_run).await?;
+    if maintenance::is_marked(&resumed) {
+        let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
+        let mut params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_owned()),
+            ..PatchParams::default()
+        };
+        params.dry_run = dry_run == DryRun::Server;
+        let unmark = maintenance::unmark_patch();
+        api.patch(&step.name, &params, &Patch::Merge(&unmark))
+            .await
+            .map_err(|source| {
+                cluster.error(
+                    Operation::new("patch", "cronjobs")
+                        .named(step.name.clone())
+                        .in_namespace(step.namespace.clone()),
+                    source,
+                )
+            })?;
+    }
+    Ok(())
 }

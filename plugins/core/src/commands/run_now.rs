@@ -180,10 +180,18 @@ impl KuulCommand for RunNowArgs {
     }
 }
 
-/// The unfinished Jobs the `CronJob` controls, read page by page; narrowed by the kuul
-/// job label when its template has one, and always checked by owner uid.
-async fn runs_in_progress(cluster: &Cluster, cronjob: &CronJob) -> Result<Vec<Job>, Error> {
-    let namespace = cluster.namespace();
+/// The unfinished Jobs the `CronJob` controls, read page by page from its namespace;
+/// narrowed by the kuul job label when its template has one, and always checked by owner
+/// uid. `suspend --stop-running` uses it too.
+pub(crate) async fn runs_in_progress(
+    cluster: &Cluster,
+    cronjob: &CronJob,
+) -> Result<Vec<Job>, Error> {
+    let namespace = cronjob
+        .metadata
+        .namespace
+        .as_deref()
+        .unwrap_or(cluster.namespace());
     let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
     let mut params = ListParams::default().limit(PAGE);
     if let Some(selector) = runs::runs_selector(cronjob) {

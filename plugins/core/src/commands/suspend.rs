@@ -1,30 +1,472 @@
-//! `kubectl kuul suspend`: suspend Kuul jobs, for example for maintenance.
+//! `kubectl kuul suspend`: suspend Kuul jobs for a maintenance window.
 //!
-//! Only the command's place in the CLI exists so far; its flags and behaviour are
-//! designed in their own issue, and until then it says so instead of pretending.
+//! Today a maintenance window means one `kubectl patch` per job and a note somewhere
+//! about why. This command suspends one job, the jobs a selector picks, or all kuul jobs
+//! of a namespace (or of every namespace), records who, why and when on each job, and
+//! with `--stop-running` also ends the runs in progress. What to change is decided in
+//! [`crate::maintenance`]; this module reads the `CronJob`s, carries the plan out with
+//! [`Bulk`], and reports. The selection flags and the reporting are shared with
+//! `resume`, which undoes it.
 
+use chrono::Utc;
 use clap::Args;
+use futures_util::future;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
-use crate::cli::KubeArgs;
+use crate::bulk::Bulk;
+use crate::cli::{DryRun, DryRunArgs, KubeArgs};
+use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::error::Error;
+use crate::commands::run_now::runs_in_progress;
+use crate::error::{Error, Operation};
+use crate::kuul_job::{MANAGED_BY, MANAGER, check_job_name};
+use crate::maintenance::{self, Action, Done, FIELD_MANAGER, Layout, Plan, Selection, Step};
 use crate::printer::Printer;
+use crate::selector;
+
+/// How many `CronJob`s one list request returns.
+const PAGE: u32 = 500;
+
+/// Which jobs to work on: names, `-l`, or `--all`. Shared by `suspend` and `resume`.
+#[derive(Debug, Clone, Args)]
+pub struct JobSelectionArgs {
+    /// Names of the Kuul jobs (their `CronJob`s)
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Pick the jobs by label selector, e.g. kuul.io/pool=prod
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Pick every kuul-managed job of the namespace
+    #[arg(long)]
+    pub all: bool,
+
+    /// With -l or --all: look in every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// With -l or --all: also pick `CronJobs` without app.kubernetes.io/managed-by=kuul
+    #[arg(long)]
+    pub include_unmanaged: bool,
+}
+
+impl JobSelectionArgs {
+    /// The selection, or a usage error naming the flags that do not go together.
+    pub fn selection(&self) -> Result<Selection, Error> {
+        let usage = |message: &str, hint: &str| Error::InvalidInput {
+            message: message.to_owned(),
+            hint: Some(hint.to_owned()),
+        };
+        let pick = "name the jobs, or pick them with -l SELECTOR or --all (one of the three)";
+        let selection = match (self.names.is_empty(), &self.selector, self.all) {
+            (true, None, false) => return Err(usage("no jobs given", pick)),
+            (false, None, false) => {
+                for name in &self.names {
+                    check_job_name("NAME", name)?;
+                }
+                let mut names = self.names.clone();
+                names.sort();
+                names.dedup();
+                Selection::Named(names)
+            }
+            (true, Some(selector), false) => {
+                selector::check("--selector", selector)?;
+                Selection::Selector(selector.clone())
+            }
+            (true, None, true) => Selection::All,
+            (false, _, _) => {
+                return Err(usage("job names cannot be combined with -l or --all", pick));
+            }
+            (true, Some(_), true) => {
+                return Err(usage("-l and --all cannot be combined", pick));
+            }
+        };
+        if self.all_namespaces && !selection.is_bulk() {
+            return Err(usage(
+                "-A/--all-namespaces works with -l or --all, not with job names",
+                "names are looked up in one namespace: pass -n NAMESPACE instead",
+            ));
+        }
+        if self.include_unmanaged && !selection.is_bulk() {
+            return Err(usage(
+                "--include-unmanaged works with -l or --all",
+                "named jobs are changed whoever manages them; drop the flag",
+            ));
+        }
+        Ok(selection)
+    }
+}
+
+/// The `CronJob`s a selection picks, and a failure per named job that could not be read
+/// (not found, forbidden): those are reported, and the rest goes on.
+pub(crate) async fn select(
+    cluster: &Cluster,
+    selection: &Selection,
+    all_namespaces: bool,
+) -> Result<(Vec<CronJob>, Vec<(String, Error)>), Error> {
+    let namespace = cluster.namespace();
+    let Selection::Named(names) = selection else {
+        let selector = match selection {
+            Selection::Selector(selector) => Some(selector.as_str()),
+            _ => None,
+        };
+        return list(cluster, selector, all_namespaces)
+            .await
+            .map(|cronjobs| (cronjobs, Vec::new()));
+    };
+    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), namespace);
+    let outcomes = Bulk::default()
+        .run(names.iter().cloned(), |name| {
+            let api = api.clone();
+            async move {
+                api.get(&name).await.map_err(|source| {
+                    cluster.error(
+                        Operation::new("get", "cronjobs")
+                            .named(name)
+                            .in_namespace(namespace),
+                        source,
+                    )
+                })
+            }
+        })
+        .await;
+    let mut cronjobs = Vec::new();
+    let mut failures = Vec::new();
+    for outcome in outcomes {
+        match outcome.result {
+            Ok(cronjob) => cronjobs.push(cronjob),
+            Err(error) => failures.push((format!("{namespace}/{}", outcome.item), error)),
+        }
+    }
+    Ok((cronjobs, failures))
+}
+
+/// Every `CronJob` of the namespace (or all namespaces) matching `selector`, page by page.
+async fn list(
+    cluster: &Cluster,
+    selector: Option<&str>,
+    all_namespaces: bool,
+) -> Result<Vec<CronJob>, Error> {
+    let (api, operation): (Api<CronJob>, _) = if all_namespaces {
+        (
+            Api::all(cluster.client().clone()),
+            Operation::new("list", "cronjobs"),
+        )
+    } else {
+        (
+            Api::namespaced(cluster.client().clone(), cluster.namespace()),
+            Operation::new("list", "cronjobs").in_namespace(cluster.namespace()),
+        )
+    };
+    let mut params = ListParams::default().limit(PAGE);
+    if let Some(selector) = selector {
+        params = params.labels(selector);
+    }
+    let mut all = Vec::new();
+    loop {
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|source| cluster.error(operation.clone(), source))?;
+        all.extend(page.items);
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => break,
+        }
+    }
+    Ok(all)
+}
+
+/// Tells what was picked but left out, and that nothing matched when nothing did.
+pub(crate) fn report_plan(
+    printer: Printer,
+    cluster: &Cluster,
+    plan: &Plan,
+    selection: &Selection,
+    all_namespaces: bool,
+) {
+    if !plan.unmanaged.is_empty() {
+        printer.info(format_args!(
+            "left alone {} CronJob(s) without {MANAGED_BY}={MANAGER}: {} (name them, or pass --include-unmanaged)",
+            plan.unmanaged.len(),
+            plan.unmanaged.join(", ")
+        ));
+    }
+    if plan.steps.is_empty() && selection.is_bulk() {
+        let place = if all_namespaces {
+            "any namespace".to_owned()
+        } else {
+            format!("namespace {:?}", cluster.namespace())
+        };
+        printer.info(format_args!("no kuul jobs matched in {place}"));
+    }
+}
+
+/// `namespace/name`, how failures name a job.
+pub(crate) fn qualified(step: &Step) -> String {
+    format!("{}/{}", step.namespace, step.name)
+}
 
 /// Arguments of `kubectl kuul suspend`.
 #[derive(Debug, Clone, Args)]
 pub struct SuspendArgs {
-    /// Name of the Kuul job to suspend
-    pub name: Option<String>,
+    #[command(flatten)]
+    pub jobs: JobSelectionArgs,
+
+    /// Why the jobs are suspended; recorded as kuul.io/suspend-reason
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
+
+    /// Also stop the runs in progress: delete the jobs' unfinished Jobs (their pods go too)
+    #[arg(long)]
+    pub stop_running: bool,
+
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
 }
 
 impl KuulCommand for SuspendArgs {
     const NAME: &'static str = "suspend";
     const ABOUT: &'static str = "Suspend Kuul jobs, for example for maintenance.";
-    const LONG_ABOUT: &'static str = "Suspend Kuul jobs so that no new runs start: one job, the jobs a selector picks, or all of them, for example during maintenance. Who suspended a job, why and when is recorded on it, and a later apply does not silently resume it.";
+    const LONG_ABOUT: &'static str = "Suspend Kuul jobs so that no new runs start: the jobs named, the jobs a selector picks (-l), or all kuul jobs of the namespace (--all; with -A of every namespace), for example during maintenance.\n\nEach job gets spec.suspend: true and the annotations kuul.io/suspended-by (the user the API server knows), kuul.io/suspend-reason (--reason) and kuul.io/suspended-at, written by server-side apply as field manager kuul-suspend, so re-applying the job with `new --apply` does not resume it. Jobs already suspended are listed and left as they are. With -l or --all, CronJobs without app.kubernetes.io/managed-by=kuul are left alone unless --include-unmanaged.\n\n--stop-running also deletes the jobs' unfinished Jobs (propagation Background), so their pods terminate. A table shows what changed; a job that could not be changed is named, the others are still done, and the exit status is 1: running the command again finishes the work.";
 
-    async fn run(self, _kube: KubeArgs, _printer: Printer) -> Result<(), Error> {
-        Err(Error::NotAvailable {
-            command: Self::NAME,
+    async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let selection = self.jobs.selection()?;
+        let reason = match self.reason.as_deref().map(str::trim) {
+            Some("") => {
+                return Err(Error::InvalidInput {
+                    message: "invalid --reason \"\": it is empty".to_owned(),
+                    hint: Some("say why, e.g. --reason 'database upgrade'".to_owned()),
+                });
+            }
+            reason => reason,
+        };
+        let cluster = Cluster::connect(&kube).await?;
+        let (selected, user) = tokio::join!(
+            select(&cluster, &selection, self.jobs.all_namespaces),
+            cluster.user_name()
+        );
+        let (cronjobs, failures) = selected?;
+        let plan =
+            maintenance::plan_suspend(&cronjobs, &selection, self.jobs.include_unmanaged, reason);
+        report_plan(
+            printer,
+            &cluster,
+            &plan,
+            &selection,
+            self.jobs.all_namespaces,
+        );
+
+        let dry_run = self.dry_run.dry_run;
+        let at = Utc::now();
+        let by = user.as_deref();
+        let outcomes = Bulk::default()
+            .run(plan.steps.clone(), |step| {
+                let cluster = &cluster;
+                let cronjobs = &cronjobs;
+                let stop_running = self.stop_running;
+                async move {
+                    if step.action == Action::Suspend && dry_run != DryRun::Client {
+                        let patch = maintenance::suspend_patch(&step, by, reason, at);
+                        apply(cluster, &step, FIELD_MANAGER, &patch, dry_run).await?;
+                    }
+                    let stopped = if stop_running {
+                        let cronjob = cronjobs_by(cronjobs, &step);
+                        stop_runs(cluster, cronjob, dry_run).await?
+                    } else {
+                        0
+                    };
+                    Ok(done(dry_run, stopped))
+                }
+            })
+            .await;
+        finish(
+            printer,
+            "suspend",
+            outcomes,
+            failures,
+            Layout {
+                all_namespaces: self.jobs.all_namespaces,
+                stop_running: self.stop_running,
+            },
+        )
+    }
+}
+
+/// Prints the table of what was done, then each failure (jobs that could not be read
+/// as well as writes that failed), and turns any failure into exit 1.
+pub(crate) fn finish(
+    printer: Printer,
+    verb: &str,
+    outcomes: Vec<crate::bulk::Outcome<Step, Done>>,
+    mut failures: Vec<(String, Error)>,
+    layout: Layout,
+) -> Result<(), Error> {
+    let total = outcomes.len() + failures.len();
+    let mut rows = Vec::new();
+    for outcome in outcomes {
+        match outcome.result {
+            Ok(done) => rows.push((outcome.item, done)),
+            Err(error) => {
+                failures.push((qualified(&outcome.item), error));
+                rows.push((outcome.item, Done::Failed));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        printer.data(&maintenance::table(&rows, layout).to_string())?;
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, error) in &failures {
+        printer.error(error);
+    }
+    let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
+    Err(Error::Halted {
+        message: format!(
+            "could not {verb} {} of {total} job(s): {}",
+            failures.len(),
+            names.join(", ")
+        ),
+        hint: Some(
+            "fix the cause and run the same command again: it changes only what is left".to_owned(),
+        ),
+    })
+}
+
+/// How a step that went through ended: written, or only a dry run.
+pub(crate) fn done(dry_run: DryRun, stopped: usize) -> Done {
+    if dry_run.writes() {
+        Done::Written { stopped }
+    } else {
+        Done::DryRun { stopped }
+    }
+}
+
+/// The `CronJob` a step was planned from.
+fn cronjobs_by<'a>(cronjobs: &'a [CronJob], step: &Step) -> &'a CronJob {
+    cronjobs
+        .iter()
+        .find(|c| {
+            c.metadata.name.as_deref() == Some(step.name.as_str())
+                && c.metadata.namespace.as_deref() == Some(step.namespace.as_str())
         })
+        .expect("every step comes from a selected CronJob")
+}
+
+/// Server-side applies `patch` to the step's `CronJob` as `manager`, forcing ownership
+/// of the fields it sends; returns the object as stored.
+pub(crate) async fn apply(
+    cluster: &Cluster,
+    step: &Step,
+    manager: &str,
+    patch: &serde_json::Value,
+    dry_run: DryRun,
+) -> Result<CronJob, Error> {
+    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
+    let mut params = PatchParams::apply(manager).force();
+    params.dry_run = dry_run == DryRun::Server;
+    api.patch(&step.name, &params, &Patch::Apply(patch))
+        .await
+        .map_err(|source| {
+            cluster.error(
+                Operation::new("apply", "cronjobs")
+                    .named(step.name.clone())
+                    .in_namespace(step.namespace.clone()),
+                source,
+            )
+        })
+}
+
+/// Deletes the unfinished Jobs of `cronjob` with propagation Background, so the garbage
+/// collector removes their pods; returns how many there were. A Job that is already gone
+/// counts as stopped.
+async fn stop_runs(cluster: &Cluster, cronjob: &CronJob, dry_run: DryRun) -> Result<usize, Error> {
+    let running = runs_in_progress(cluster, cronjob).await?;
+    if dry_run == DryRun::Client {
+        return Ok(running.len());
+    }
+    let namespace = cronjob.metadata.namespace.clone().unwrap_or_default();
+    let api: Api<Job> = Api::namespaced(cluster.client().clone(), &namespace);
+    let params = DeleteParams {
+        dry_run: dry_run == DryRun::Server,
+        ..DeleteParams::background()
+    };
+    let deletes = running.iter().map(|job| {
+        let name = job.metadata.name.clone().unwrap_or_default();
+        let api = api.clone();
+        let params = params.clone();
+        let namespace = namespace.clone();
+        async move {
+            match api.delete(&name, &params).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+                Err(source) => Err(cluster.error(
+                    Operation::new("delete", "jobs")
+                        .named(name)
+                        .in_namespace(namespace),
+                    source,
+                )),
+            }
+        }
+    });
+    future::try_join_all(deletes).await?;
+    Ok(running.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+    use crate::error::ExitStatus;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: SuspendArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<SuspendArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("suspend").chain(args.iter().copied()))
+            .map(|cli| cli.args)
+    }
+
+    #[test]
+    fn names_selector_or_all() {
+        let named = parse(&["b", "a", "b"]).unwrap().jobs.selection().unwrap();
+        assert_eq!(
+            named,
+            Selection::Named(vec!["a".to_owned(), "b".to_owned()])
+        );
+        let selector = parse(&["-l", "kuul.io/pool=prod"]).unwrap();
+        assert_eq!(
+            selector.jobs.selection().unwrap(),
+            Selection::Selector("kuul.io/pool=prod".to_owned())
+        );
+        let all = parse(&["--all", "-A", "--include-unmanaged"]).unwrap();
+        assert_eq!(all.jobs.selection().unwrap(), Selection::All);
+    }
+
+    #[test]
+    fn bad_selections_are_usage_errors() {
+        for bad in [
+            &[][..],
+            &["--all", "backup"],
+            &["-l", "a=b", "backup"],
+            &["-l", "a=b", "--all"],
+            &["-l", "a=b=c"],
+            &["-A", "backup"],
+            &["--include-unmanaged", "backup"],
+            &["Backup_DB"],
+        ] {
+            let error = parse(bad).unwrap().jobs.selection().unwrap_err();
+            assert_eq!(error.exit_status(), ExitStatus::Usage, "{bad:?}: {error}");
+        }
     }
 }
