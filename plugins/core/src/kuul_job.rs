@@ -635,7 +635,7 @@ fn check_dns_subdomain(field: &str, text: &str) -> Result<(), Invalid> {
 }
 
 /// A pool is a label value of the nodes' pool label, and may not be empty.
-fn check_pool(field: &str, pool: &str) -> Result<(), Invalid> {
+pub fn check_pool(field: &str, pool: &str) -> Result<(), Invalid> {
     if pool.is_empty() {
         return Err(Invalid::new(
             field,

@@ -233,6 +233,8 @@ pub struct NodeChange {
     pub from: Option<String>,
     /// The pool it will be in.
     pub to: Option<String>,
+    /// Whether it ends up with the pool's taint.
+    pub dedicated: bool,
     /// Its taints afterwards, when they change.
     pub taints: Option<Vec<Taint>>,
     /// The resource version the change was planned from.
@@ -354,6 +356,7 @@ pub fn change(node: &Node, pool: Option<&str>, dedicated: bool, key: &str) -> No
         .filter(|t| !(t.key == key && t.effect == DEDICATED_EFFECT))
         .cloned()
         .collect();
+    let dedicated = dedicated && pool.is_some();
     if let (Some(pool), true) = (pool, dedicated) {
         taints.push(dedicated_taint(key, pool));
     }
@@ -362,6 +365,7 @@ pub fn change(node: &Node, pool: Option<&str>, dedicated: bool, key: &str) -> No
         node: node.metadata.name.clone().unwrap_or_default(),
         from: pool_of(node, key).map(str::to_owned),
         to: pool.map(str::to_owned),
+        dedicated,
         taints: (!unchanged).then_some(taints),
         resource_version: node.metadata.resource_version.clone(),
     }

@@ -1,27 +1,341 @@
 //! `kubectl kuul label-nodes`: put nodes into pools, list pools, remove nodes from pools.
 //!
-//! Only the command's place in the CLI exists so far; its flags and behaviour are
-//! designed in their own issue, and until then it says so instead of pretending.
+//! Setting up pools used to be a shell loop of `kubectl label node`, checked with another
+//! loop of `kubectl describe node | grep`. This command reads every Node once (paginated),
+//! has [`crate::pools`] plan the whole request, refuses it as a whole when a name is
+//! unknown (exit 2) or a node is in another pool without `--overwrite` (exit 1), and
+//! only then patches the nodes that change, concurrently, as field manager
+//! `kuul-label-nodes`. Each patch carries the node's resourceVersion; when a node changed
+//! meanwhile it is read again and its change planned afresh. `--list` (also what a bare
+//! `label-nodes` does) shows each pool's nodes, how many are ready, how many kuul jobs
+//! target it, and warns about pools that jobs target but no ready node serves.
+
+use std::path::PathBuf;
 
 use clap::Args;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::Node;
+use kube::api::{ListParams, Patch, PatchParams};
+use kube::{Api, Resource};
+use serde::de::DeserializeOwned;
+use serde_json::json;
 
-use crate::cli::KubeArgs;
+use crate::bulk::Bulk;
+use crate::cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};
+use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::error::Error;
+use crate::config::Config;
+use crate::error::{Error, Operation};
+use crate::kuul_job::{MANAGED_BY, MANAGER, check_label_key, check_pool};
+use crate::pools::{self, NodeChange, Refusal, Request};
 use crate::printer::Printer;
+use crate::selector;
+
+/// The field manager of the labels and taints label-nodes writes.
+pub const FIELD_MANAGER: &str = "kuul-label-nodes";
+/// Objects per list request.
+const PAGE: u32 = 500;
 
 /// Arguments of `kubectl kuul label-nodes`.
+// The field docs are the `--help` text, where backticks would show.
+#[allow(clippy::doc_markdown)]
+// Each flag is a yes/no choice of the user's; clap needs them as separate fields.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Args)]
-pub struct LabelNodesArgs {}
+pub struct LabelNodesArgs {
+    /// The pool to put the nodes in (a label value, e.g. prod)
+    #[arg(value_name = "POOL")]
+    pub pool: Option<String>,
+
+    /// Nodes to put in the pool
+    #[arg(value_name = "NODE")]
+    pub nodes: Vec<String>,
+
+    /// Also the nodes whose labels match, e.g. node.kubernetes.io/instance-type=m5.large
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Move nodes that are in another pool
+    #[arg(long)]
+    pub overwrite: bool,
+
+    /// Also taint the pool's nodes with KEY=POOL:NoSchedule, so that only the pool's jobs
+    /// (made with `new --dedicated`) land there
+    #[arg(long)]
+    pub dedicated: bool,
+
+    /// Take these nodes out of their pool (and drop the pool's taint)
+    #[arg(long, value_name = "NODE", num_args = 1.., conflicts_with_all = ["pool", "selector", "overwrite", "dedicated"])]
+    pub remove: Vec<String>,
+
+    /// Show the pools: their nodes, how many are ready, how many kuul jobs target them
+    /// (also what label-nodes does without arguments)
+    #[arg(long, conflicts_with_all = ["pool", "remove", "selector", "overwrite", "dedicated"])]
+    pub list: bool,
+
+    /// kuul config file, for poolLabelKey (default: ./kuul.yaml, then $KUUL_CONFIG, then
+    /// ~/.config/kuul/config.yaml)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
+}
+
+impl LabelNodesArgs {
+    /// Checks the input; `key` is the pool label key from the config.
+    fn check(&self, key: &str) -> Result<(), Error> {
+        check_label_key("pool label key (config poolLabelKey)", key)?;
+        if let Some(pool) = &self.pool {
+            check_pool("POOL", pool)?;
+            if self.nodes.is_empty() && self.selector.is_none() && !self.dedicated {
+                return Err(Error::InvalidInput {
+                    message: format!("no nodes given for pool {pool:?}"),
+                    hint: Some(
+                        "name nodes, select them with -l, or pass --dedicated to taint the pool's nodes; --list shows the pools"
+                            .to_owned(),
+                    ),
+                });
+            }
+        }
+        if let Some(selector) = &self.selector {
+            selector::check("--selector", selector)?;
+        }
+        if self.output.output != OutputFormat::Table && self.listing().is_none() {
+            return Err(Error::InvalidInput {
+                message: "-o applies to --list only".to_owned(),
+                hint: None,
+            });
+        }
+        Ok(())
+    }
+
+    /// The output format when the request is a listing.
+    fn listing(&self) -> Option<OutputFormat> {
+        (self.list || (self.pool.is_none() && self.remove.is_empty())).then_some(self.output.output)
+    }
+}
 
 impl KuulCommand for LabelNodesArgs {
     const NAME: &'static str = "label-nodes";
     const ABOUT: &'static str = "Put nodes into pools, list pools, remove nodes from pools.";
-    const LONG_ABOUT: &'static str = "Manage the node pools Kuul jobs run on: put nodes into a pool by labelling them (for example `prod` nodes that reach production networks, `internal` nodes that reach staging only), list the pools and their nodes, and remove nodes from pools.";
+    const LONG_ABOUT: &'static str = "Manage the node pools Kuul jobs run on: put nodes into a pool by labelling them (for example `prod` nodes that reach production networks, `internal` nodes that reach staging only), list the pools and their nodes, and remove nodes from pools. The label key is the config's poolLabelKey, default kuul.io/pool.\n\nThe whole request is checked first: an unknown node name changes nothing (exit 2), and neither does a node that is already in another pool unless --overwrite (exit 1). --dedicated also taints the pool's nodes with KEY=POOL:NoSchedule, so that only jobs made with `kubectl kuul new --pool POOL --dedicated` land there; a node added to a dedicated pool gets the taint as well, and a node leaving a pool loses it.\n\nExamples:\n  kubectl kuul label-nodes prod node-a node-b\n  kubectl kuul label-nodes internal -l node.kubernetes.io/instance-type=m5.large\n  kubectl kuul label-nodes prod --dedicated\n  kubectl kuul label-nodes --remove node-b\n  kubectl kuul label-nodes              # the pools, their nodes, READY and JOBS";
 
-    async fn run(self, _kube: KubeArgs, _printer: Printer) -> Result<(), Error> {
-        Err(Error::NotAvailable {
-            command: Self::NAME,
-        })
+    async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let config = Config::load(self.config.as_deref())?;
+        let key = config.defaults.pool_label_key.clone();
+        self.check(&key)?;
+        let cluster = Cluster::connect(&kube).await?;
+        if let Some(format) = self.listing() {
+            return list_pools(&cluster, &key, format, printer).await;
+        }
+        let nodes = list::<Node>(&cluster, None, "nodes").await?;
+        let selected = match &self.selector {
+            Some(selector) => list::<Node>(&cluster, Some(selector), "nodes").await?,
+            None => Vec::new(),
+        };
+        let named = if self.remove.is_empty() {
+            &self.nodes
+        } else {
+            &self.remove
+        };
+        let request = Request {
+            pool: self.pool.as_deref(),
+            named,
+            selected: &selected,
+            overwrite: self.overwrite,
+            dedicated: self.dedicated,
+            key: &key,
+        };
+        let changes = pools::plan(&request, &nodes).map_err(refusal)?;
+        if changes.is_empty() {
+            printer.info("no nodes matched; nothing changed");
+            return Ok(());
+        }
+        let mode = self.dry_run.dry_run;
+        let bulk = Bulk::default();
+        let outcomes = bulk
+            .run(&changes, |change| write(&cluster, change, &request, mode))
+            .await;
+        let suffix = match mode {
+            DryRun::None => "",
+            DryRun::Client => " (dry run)",
+            DryRun::Server => " (server dry run)",
+        };
+        let mut failed = 0;
+        for outcome in outcomes {
+            match outcome.result {
+                Ok(change) => {
+                    printer.line(format_args!(
+                        "node/{} {}{suffix}",
+                        change.node,
+                        change.describe(&key)
+                    ))?;
+                }
+                Err(error) => {
+                    failed += 1;
+                    printer.error(&error);
+                }
+            }
+        }
+        if failed > 0 {
+            return Err(Error::Halted {
+                message: format!(
+                    "{failed} of {} nodes could not be changed (see above)",
+                    changes.len()
+                ),
+                hint: Some("run the same command again to finish".to_owned()),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A refused plan as an error: unknown names are bad input, another pool needs a flag.
+fn refusal(refusal: Refusal) -> Error {
+    match refusal {
+        Refusal::Unknown(names) => Error::InvalidInput {
+            message: format!(
+                "no such {}: {}; nothing was changed",
+                if names.len() == 1 { "node" } else { "nodes" },
+                names.join(", ")
+            ),
+            hint: Some("`kubectl get nodes` lists the nodes".to_owned()),
+        },
+        Refusal::InOtherPool(nodes) => {
+            let list: Vec<String> = nodes
+                .iter()
+                .map(|(node, pool)| format!("{node} (pool {pool})"))
+                .collect();
+            Error::Halted {
+                message: format!(
+                    "already in another pool: {}; nothing was changed",
+                    list.join(", ")
+                ),
+                hint: Some("pass --overwrite to move them".to_owned()),
+            }
+        }
+    }
+}
+
+/// Writes one node's change: a merge patch of the pool label (and the taints, when they
+/// change) that carries the planned resourceVersion. A node that changed meanwhile
+/// answers 409, which [`Bulk`] retries: the node is then read again and planned afresh.
+async fn write(
+    cluster: &Cluster,
+    planned: &NodeChange,
+    request: &Request<'_>,
+    mode: DryRun,
+) -> Result<NodeChange, Error> {
+    let api: Api<Node> = Api::all(cluster.client().clone());
+    let operation = |verb| Operation::new(verb, "nodes").named(&planned.node);
+    let node = api
+        .get(&planned.node)
+        .await
+        .map_err(|source| cluster.error(operation("get"), source))?;
+    // Planned again from the node as it is now; a node that joined another pool since
+    // the plan is left alone.
+    let change = pools::change(&node, planned.to.as_deref(), planned.dedicated, request.key);
+    if change.from != planned.from && change.from != change.to {
+        return Err(Error::Halted {
+            message: format!(
+                "node {:?} moved to pool {} meanwhile; not changed",
+                planned.node,
+                change.from.as_deref().unwrap_or("<none>")
+            ),
+            hint: Some(
+                "check `kubectl kuul label-nodes --list` and run the command again".to_owned(),
+            ),
+        });
+    }
+    if !change.changes() || mode == DryRun::Client {
+        return Ok(change);
+    }
+    let mut patch = json!({
+        "metadata": {
+            "resourceVersion": change.resource_version,
+            "labels": { request.key: change.to },
+        }
+    });
+    if let Some(taints) = &change.taints {
+        patch["spec"] = json!({ "taints": taints });
+    }
+    let mut params = PatchParams {
+        field_manager: Some(FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
+    params.dry_run = mode == DryRun::Server;
+    api.patch(&change.node, &params, &Patch::Merge(&patch))
+        .await
+        .map_err(|source| cluster.error(operation("patch"), source))?;
+    Ok(change)
+}
+
+/// `--list`: the pools table, then a warning per pool that jobs target but no ready
+/// node serves.
+async fn list_pools(
+    cluster: &Cluster,
+    key: &str,
+    format: OutputFormat,
+    printer: Printer,
+) -> Result<(), Error> {
+    let managed = format!("{MANAGED_BY}={MANAGER}");
+    let (nodes, cronjobs) = tokio::try_join!(
+        list::<Node>(cluster, None, "nodes"),
+        list::<CronJob>(cluster, Some(&managed), "cronjobs"),
+    )?;
+    let summary = pools::summarize(&nodes, &cronjobs, key);
+    match format {
+        OutputFormat::Json => printer.json(&summary)?,
+        OutputFormat::Yaml => printer.yaml(&summary)?,
+        OutputFormat::Name => {
+            for pool in &summary {
+                printer.line(&pool.pool)?;
+            }
+        }
+        OutputFormat::Table | OutputFormat::Wide => {
+            if summary.is_empty() {
+                printer.info(format_args!("no pools: no node has the label {key}"));
+            } else {
+                let wide = format == OutputFormat::Wide;
+                printer.data(&pools::table(&summary, wide).to_string())?;
+            }
+        }
+    }
+    for warning in summary.iter().filter_map(pools::PoolSummary::warning) {
+        printer.warn(warning);
+    }
+    Ok(())
+}
+
+/// Lists every object (cluster-wide), optionally by label selector, in pages of [`PAGE`].
+async fn list<K>(
+    cluster: &Cluster,
+    selector: Option<&str>,
+    resource: &'static str,
+) -> Result<Vec<K>, Error>
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let api: Api<K> = Api::all(cluster.client().clone());
+    let mut items = Vec::new();
+    let mut params = ListParams::default().limit(PAGE);
+    if let Some(selector) = selector {
+        params = params.labels(selector);
+    }
+    loop {
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|source| cluster.error(Operation::new("list", resource), source))?;
+        items.extend(page.items);
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => return Ok(items),
+        }
     }
 }
