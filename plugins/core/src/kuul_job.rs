@@ -16,6 +16,7 @@ use chrono_tz::Tz;
 use k8s_openapi::api::batch::v1::{CronJob, CronJobSpec, JobSpec, JobTemplateSpec};
 use k8s_openapi::api::core::v1::{
     Container, EnvVar, LocalObjectReference, PodSpec, PodTemplateSpec, ResourceRequirements,
+    Toleration,
 };
 use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use kube::api::ObjectMeta;
@@ -74,6 +75,8 @@ pub struct Request {
     pub schedule: String,
     pub time_zone: Option<String>,
     pub pool: Option<String>,
+    /// The pool is dedicated: tolerate its taint (`label-nodes --dedicated`).
+    pub dedicated: bool,
     pub cpu: Option<String>,
     pub memory: Option<String>,
     /// `NAME=VALUE` items.
@@ -101,6 +104,8 @@ pub struct KuulJob {
     #[serde(serialize_with = "zone_name")]
     pub time_zone: Option<Tz>,
     pub pool: Option<String>,
+    /// Whether the runs tolerate the pool's `KEY=POOL:NoSchedule` taint.
+    pub dedicated: bool,
     pub pool_label_key: String,
     pub cpu: String,
     pub memory: String,
@@ -200,6 +205,13 @@ impl KuulJob {
             .transpose()?;
         if let Some(pool) = &request.pool {
             check_pool("--pool", pool)?;
+        } else if request.dedicated {
+            return Err(Invalid::new(
+                "--dedicated",
+                "true",
+                "needs --pool",
+                "--pool POOL --dedicated, for a pool made with `kubectl kuul label-nodes POOL --dedicated`",
+            ));
         }
         check_label_key(
             "pool label key (config poolLabelKey)",
@@ -240,6 +252,7 @@ impl KuulJob {
             schedule,
             time_zone,
             pool: request.pool,
+            dedicated: request.dedicated,
             pool_label_key: defaults.pool_label_key.clone(),
             cpu,
             memory,
@@ -299,6 +312,15 @@ impl KuulJob {
                 .pool
                 .as_ref()
                 .map(|pool| BTreeMap::from([(self.pool_label_key.clone(), pool.clone())])),
+            tolerations: self.pool.as_ref().filter(|_| self.dedicated).map(|pool| {
+                vec![Toleration {
+                    key: Some(self.pool_label_key.clone()),
+                    operator: Some("Equal".to_owned()),
+                    value: Some(pool.clone()),
+                    effect: Some("NoSchedule".to_owned()),
+                    toleration_seconds: None,
+                }]
+            }),
             image_pull_secrets: (!self.image_pull_secrets.is_empty()).then(|| {
                 self.image_pull_secrets
                     .iter()
@@ -1152,5 +1174,33 @@ mod tests {
         cronjob.spec.job_template.metadata = None;
         stamp_kuul_labels(&mut cronjob);
         assert_eq!(cronjob, job(|_| {}).unwrap().to_cronjob());
+    }
+
+    #[test]
+    fn a_dedicated_pool_is_tolerated_and_needs_a_pool() {
+        let pod = |cronjob: &CronJob| {
+            cronjob
+                .spec
+                .job_template
+                .spec
+                .clone()
+                .unwrap()
+                .template
+                .spec
+                .unwrap()
+        };
+        let shared = job(|r| r.pool = Some("prod".to_owned())).unwrap();
+        assert_eq!(pod(&shared.to_cronjob()).tolerations, None);
+        let dedicated = job(|r| {
+            r.pool = Some("prod".to_owned());
+            r.dedicated = true;
+        })
+        .unwrap();
+        let tolerations = pod(&dedicated.to_cronjob()).tolerations.unwrap();
+        assert_eq!(
+            serde_json::to_value(&tolerations).unwrap(),
+            serde_json::json!([{ "key": "kuul.io/pool", "operator": "Equal", "value": "prod", "effect": "NoSchedule" }])
+        );
+        assert_eq!(rejected(|r| r.dedicated = true).field, "--dedicated");
     }
 }

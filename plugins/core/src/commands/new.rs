@@ -122,6 +122,11 @@ pub struct JobFlags {
     #[arg(long, value_name = "POOL", help_heading = "Job")]
     pub pool: Option<String>,
 
+    /// The pool is dedicated (`kubectl kuul label-nodes POOL --dedicated`): tolerate its
+    /// taint KEY=POOL:NoSchedule
+    #[arg(long, requires = "pool", help_heading = "Job")]
+    pub dedicated: bool,
+
     /// CPU request and limit, e.g. 500m (default: config, else 100m)
     #[arg(long, value_name = "QUANTITY", help_heading = "Job")]
     pub cpu: Option<String>,
@@ -184,6 +189,7 @@ impl NewArgs {
             schedule: job.schedule.clone(),
             time_zone: job.time_zone.clone(),
             pool: job.pool.clone(),
+            dedicated: job.dedicated,
             cpu: job.cpu.clone(),
             memory: job.memory.clone(),
             env: job.env.clone(),
