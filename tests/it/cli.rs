@@ -143,16 +143,6 @@ fn thin_binaries_and_umbrella_subcommands_print_the_same_help() {
 }
 
 #[test]
-fn commands_not_built_yet_say_so_and_exit_1() {
-    let home = tempfile::tempdir().unwrap();
-    kuul("kubectl-kuul-image", home.path())
-        .arg("build")
-        .assert()
-        .code(1)
-        .stderr("error: `kubectl kuul image build` is not available in kuul 0.1.0 yet\n");
-}
-
-#[test]
 fn version_client_needs_no_cluster() {
     let home = tempfile::tempdir().unwrap();
     umbrella(home.path())

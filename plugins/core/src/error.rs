@@ -228,6 +228,11 @@ pub enum Error {
         hint: Option<String>,
     },
 
+    /// A job's container, run locally (`run-now --local`), exited with `code`, which the
+    /// process passes on as its own exit code, as `docker run` does.
+    #[error("{message}")]
+    ContainerExited { code: u8, message: String },
+
     /// The periodic work itself failed (not kuul, not the cluster).
     #[error("{message}")]
     WorkFailed { message: String },
@@ -263,7 +268,7 @@ impl Error {
         match self {
             Error::StdoutClosed => ExitStatus::Success,
             Error::InvalidInput { .. } => ExitStatus::Usage,
-            Error::WorkFailed { .. } => ExitStatus::WorkFailed,
+            Error::WorkFailed { .. } | Error::ContainerExited { .. } => ExitStatus::WorkFailed,
             Error::Interrupted { .. } => ExitStatus::Interrupted,
             Error::NotAvailable { .. }
             | Error::Kubeconfig { .. }
@@ -283,6 +288,15 @@ impl Error {
             | Error::Output { .. }
             | Error::Startup { .. }
             | Error::Docker { .. } => ExitStatus::Failed,
+        }
+    }
+
+    /// The process's exit code: the [`ExitStatus`], except that a locally run container's
+    /// own exit code is passed on.
+    pub fn exit_code(&self) -> ExitCode {
+        match self {
+            Error::ContainerExited { code, .. } => ExitCode::from(*code),
+            other => other.exit_status().into(),
         }
     }
 
@@ -307,7 +321,7 @@ impl Error {
                 operation.namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default()
             )),
             Error::Docker { .. } => {
-                Some("check that Docker is running, or set DOCKER_HOST to its socket".to_owned())
+                Some("start Docker (e.g. `sudo systemctl start docker`), or set DOCKER_HOST to its socket".to_owned())
             }
             Error::Timeout { .. } => Some("raise --request-timeout, or retry".to_owned()),
             Error::InvalidInput { hint, .. } | Error::Halted { hint, .. } => hint.clone(),

@@ -82,7 +82,7 @@ fn execute(work: impl Future<Output = Result<(), Error>>) -> ExitCode {
         Ok(()) => ExitStatus::Success.into(),
         Err(error) => {
             printer.error(&error);
-            error.exit_status().into()
+            error.exit_code()
         }
     }
 }

@@ -6,10 +6,12 @@
 
 use clap::{Parser, Subcommand};
 use kuul_core::commands::{
-    LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, RunNowArgs, SuspendArgs, VersionArgs,
+    LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
 };
 use kuul_core::{KubeArgs, KuulCommand};
 use kuul_sdk::image::ImageArgs;
+// run-now plus --local, which needs Docker: see kuul_sdk::run_now.
+use kuul_sdk::run_now::RunNowCommand;
 
 /// The command line of `kubectl kuul`.
 #[derive(Debug, Parser)]
@@ -32,8 +34,8 @@ struct Cli {
 enum Command {
     #[command(name = NewArgs::NAME, about = NewArgs::ABOUT, long_about = NewArgs::LONG_ABOUT)]
     New(NewArgs),
-    #[command(name = RunNowArgs::NAME, about = RunNowArgs::ABOUT, long_about = RunNowArgs::LONG_ABOUT)]
-    RunNow(RunNowArgs),
+    #[command(name = RunNowCommand::NAME, about = RunNowCommand::ABOUT, long_about = RunNowCommand::LONG_ABOUT)]
+    RunNow(RunNowCommand),
     #[command(name = SuspendArgs::NAME, about = SuspendArgs::ABOUT, long_about = SuspendArgs::LONG_ABOUT)]
     Suspend(SuspendArgs),
     #[command(name = ResumeArgs::NAME, about = ResumeArgs::ABOUT, long_about = ResumeArgs::LONG_ABOUT)]
@@ -83,7 +85,7 @@ mod tests {
         .unwrap();
         assert_eq!(cli.kube.namespace.as_deref(), Some("ops"));
         assert_eq!(cli.kube.context.as_deref(), Some("prod"));
-        assert!(matches!(cli.command, Command::RunNow(args) if args.name == "backup"));
+        assert!(matches!(cli.command, Command::RunNow(run_now) if run_now.args.name == "backup"));
     }
 
     #[test]

@@ -1,0 +1,415 @@
+//! `kubectl kuul image build`: build a Kuul image with the local Docker daemon.
+//!
+//! The build must be the one `docker build` would do (same context, same
+//! `.dockerignore`, same Dockerfile), tagged so that a test run and a `CronJob` can name
+//! it: `name:version` for people and `name:<git sha>` for tracing an image back to its
+//! commit. Its output is noise when it works and the only clue when it does not, so a
+//! terminal sees a one-line progress display, a pipe sees the steps, and the full log is
+//! shown with `-v` or when a step fails.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bollard::query_parameters::{BuildImageOptionsBuilder, TagImageOptionsBuilder};
+use clap::Args;
+use futures_util::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+use kuul_core::{Error, Printer};
+
+use crate::docker;
+use crate::dockerignore::DockerIgnore;
+use crate::project::{self, Project};
+
+/// How many lines of the failing step's output the error shows.
+const TAIL: usize = 20;
+
+/// Arguments of `kubectl kuul image build`.
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// The Kuul image project (default: the current directory)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Build-time variable for the Dockerfile, overriding kuul-image.yaml's buildArgs;
+    /// repeatable
+    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    pub build_args: Vec<String>,
+
+    /// Build every step again instead of reusing cached layers
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Target platform, e.g. linux/amd64 (where the daemon supports it)
+    #[arg(long, value_name = "OS/ARCH")]
+    pub platform: Option<String>,
+
+    /// Registry to prefix the tags with, e.g. registry.example.com/ops (default:
+    /// kuul-image.yaml's registry, else none)
+    #[arg(long, value_name = "REGISTRY")]
+    pub registry: Option<String>,
+
+    /// Show the full build log
+    #[arg(short, long)]
+    pub verbose: bool,
+}
+
+impl BuildArgs {
+    pub async fn run(self, printer: Printer) -> Result<(), Error> {
+        let dir = project::dir_or_current(self.dir.as_deref());
+        let project = Project::load(&dir)?;
+        let mut build_args = project.build_args.clone();
+        for arg in &self.build_args {
+            let (name, value) = parse_build_arg(arg)?;
+            build_args.insert(name, value);
+        }
+        if let Some(platform) = &self.platform {
+            check_platform(platform)?;
+        }
+        let context = build_context(&dir)?;
+        let repository = project.repository(self.registry.as_deref());
+        let mut tags = vec![format!("{repository}:{}", project.version)];
+        match git_short_sha(&dir).await {
+            Some(sha) => tags.push(format!("{repository}:{sha}")),
+            None => printer.info(format_args!(
+                "{} is not in a git repository: tagging {} only",
+                dir.display(),
+                tags[0]
+            )),
+        }
+
+        let daemon = docker::connect().await?;
+        let mut options = BuildImageOptionsBuilder::default()
+            .dockerfile("Dockerfile")
+            .t(&tags[0])
+            .rm(true)
+            .forcerm(true)
+            .nocache(self.no_cache)
+            .buildargs(
+                &build_args
+                    .into_iter()
+                    .collect::<std::collections::HashMap<_, _>>(),
+            );
+        if let Some(platform) = &self.platform {
+            options = options.platform(platform);
+        }
+        let progress = Progress::new(self.verbose, printer);
+        let mut stream = daemon.docker.build_image(
+            options.build(),
+            None,
+            Some(bollard::body_full(context.into())),
+        );
+        let mut log = BuildLog::default();
+        while let Some(item) = stream.next().await {
+            let info = match item {
+                Ok(info) => info,
+                Err(bollard::errors::Error::DockerStreamError { error }) => {
+                    return Err(progress.failed(&log, &error));
+                }
+                Err(e) => {
+                    progress.finish();
+                    return Err(daemon.error(format!("build {}", tags[0]), e));
+                }
+            };
+            if let Some(text) = info.stream {
+                for line in log.push(&text) {
+                    progress.line(&line);
+                }
+            }
+            if let Some(message) = info.error_detail.and_then(|d| d.message) {
+                return Err(progress.failed(&log, &message));
+            }
+        }
+        progress.finish();
+        for tag in &tags[1..] {
+            let (repo, tag_name) = tag.rsplit_once(':').unwrap_or((tag, "latest"));
+            let options = TagImageOptionsBuilder::default()
+                .repo(repo)
+                .tag(tag_name)
+                .build();
+            daemon
+                .docker
+                .tag_image(&tags[0], Some(options))
+                .await
+                .map_err(|e| daemon.error(format!("tag {} as {tag}", tags[0]), e))?;
+        }
+        for tag in &tags {
+            printer.line(tag)?;
+        }
+        Ok(())
+    }
+}
+
+/// The build log, split into Dockerfile steps, so a failure can show its step.
+#[derive(Debug, Default)]
+struct BuildLog {
+    lines: Vec<String>,
+    /// Where the current step's lines start.
+    step_start: usize,
+    partial: String,
+}
+
+impl BuildLog {
+    /// Adds streamed text; returns the complete lines it finished.
+    fn push(&mut self, text: &str) -> Vec<String> {
+        self.partial.push_str(text);
+        let mut done = Vec::new();
+        while let Some(end) = self.partial.find('\n') {
+            let line: String = self.partial.drain(..=end).collect();
+            let line = line.trim_end().to_owned();
+            if line.starts_with("Step ") {
+                self.step_start = self.lines.len();
+            }
+            self.lines.push(line.clone());
+            done.push(line);
+        }
+        done
+    }
+
+    /// The step that was running, e.g. `Step 3/7 : RUN make`.
+    fn step(&self) -> Option<&str> {
+        self.lines
+            .get(self.step_start)
+            .filter(|l| l.starts_with("Step "))
+            .map(String::as_str)
+    }
+
+    /// The last lines of the current step's output.
+    fn tail(&self) -> &[String] {
+        let step = &self.lines[(self.step_start + 1).min(self.lines.len())..];
+        &step[step.len().saturating_sub(TAIL)..]
+    }
+}
+
+/// Shows the build as it goes: a spinner on a terminal, step lines otherwise, every
+/// line with `-v`.
+struct Progress {
+    spinner: Option<ProgressBar>,
+    verbose: bool,
+    printer: Printer,
+}
+
+impl Progress {
+    fn new(verbose: bool, printer: Printer) -> Self {
+        let spinner = (!verbose && std::io::stderr().is_terminal()).then(|| {
+            let bar = ProgressBar::new_spinner();
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self {
+            spinner,
+            verbose,
+            printer,
+        }
+    }
+
+    fn line(&self, line: &str) {
+        match &self.spinner {
+            Some(bar) if line.starts_with("Step ") => bar.set_message(line.to_owned()),
+            None if self.verbose || line.starts_with("Step ") => self.printer.info(line),
+            _ => {}
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.spinner {
+            bar.finish_and_clear();
+        }
+    }
+
+    /// Ends the display and turns a failed step into the error: the full log first
+    /// (unless `-v` showed it), then the step and its last lines in the error itself.
+    fn failed(&self, log: &BuildLog, message: &str) -> Error {
+        self.finish();
+        if !self.verbose {
+            for line in &log.lines {
+                self.printer.info(line);
+            }
+        }
+        let step = log.step().map_or_else(String::new, |s| format!(" at {s}"));
+        let tail = log.tail();
+        let hint = if tail.is_empty() {
+            "fix the Dockerfile and build again".to_owned()
+        } else {
+            format!("last output of the step:\n  {}", tail.join("\n  "))
+        };
+        Error::Halted {
+            message: format!("the build failed{step}: {}", message.trim()),
+            hint: Some(hint),
+        }
+    }
+}
+
+/// `NAME=VALUE` of `--build-arg`.
+fn parse_build_arg(arg: &str) -> Result<(String, String), Error> {
+    match arg.split_once('=') {
+        Some((name, value)) if project::valid_env_name(name) => {
+            Ok((name.to_owned(), value.to_owned()))
+        }
+        _ => Err(Error::InvalidInput {
+            message: format!("invalid --build-arg {arg:?}: use NAME=VALUE"),
+            hint: None,
+        }),
+    }
+}
+
+/// `os/arch[/variant]`, as Docker spells platforms.
+fn check_platform(platform: &str) -> Result<(), Error> {
+    let parts: Vec<&str> = platform.split('/').collect();
+    let valid = (2..=3).contains(&parts.len())
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'));
+    if valid {
+        Ok(())
+    } else {
+        Err(Error::InvalidInput {
+            message: format!(
+                "invalid --platform {platform:?}: use OS/ARCH, e.g. linux/amd64 or linux/arm64/v8"
+            ),
+            hint: None,
+        })
+    }
+}
+
+/// The short commit of `dir`'s checkout, if it is one.
+async fn git_short_sha(dir: &Path) -> Option<String> {
+    let output = tokio::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["rev-parse", "--short", "HEAD"])
+        .stderr(std::process::Stdio::null())
+        .output()
+        .await
+        .ok()?;
+    let sha = String::from_utf8(output.stdout).ok()?.trim().to_owned();
+    (output.status.success() && !sha.is_empty()).then_some(sha)
+}
+
+/// The build context of `dir` as a tar archive, without what `.dockerignore` leaves out
+/// (the Dockerfile and `.dockerignore` are always sent, as `docker build` does).
+pub fn build_context(dir: &Path) -> Result<Vec<u8>, Error> {
+    let unreadable = |path: &Path, e: std::io::Error| Error::Halted {
+        message: format!("cannot read {}: {e}", path.display()),
+        hint: None,
+    };
+    let ignore_path = dir.join(".dockerignore");
+    let ignore = match std::fs::read_to_string(&ignore_path) {
+        Ok(text) => DockerIgnore::parse(&text),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => DockerIgnore::default(),
+        Err(e) => return Err(unreadable(&ignore_path, e)),
+    };
+    if !dir.join("Dockerfile").is_file() {
+        return Err(Error::InvalidInput {
+            message: format!("{} has no Dockerfile", dir.display()),
+            hint: Some(
+                "a Kuul image project holds its Dockerfile next to kuul-image.yaml".to_owned(),
+            ),
+        });
+    }
+    let mut files = BTreeMap::new();
+    collect(dir, "", &ignore, &mut files).map_err(|(path, e)| unreadable(&path, e))?;
+    let mut tar = tar::Builder::new(Vec::new());
+    tar.mode(tar::HeaderMode::Deterministic);
+    tar.follow_symlinks(false);
+    for (name, path) in &files {
+        tar.append_path_with_name(path, name)
+            .map_err(|e| unreadable(path, e))?;
+    }
+    tar.into_inner().map_err(|e| unreadable(dir, e))
+}
+
+/// Walks `dir`, adding the files `.dockerignore` keeps under their context names.
+fn collect(
+    root: &Path,
+    prefix: &str,
+    ignore: &DockerIgnore,
+    files: &mut BTreeMap<String, PathBuf>,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let dir = root.join(prefix);
+    let entries = std::fs::read_dir(&dir).map_err(|e| (dir.clone(), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| (dir.clone(), e))?;
+        let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
+        let kind = entry.file_type().map_err(|e| (entry.path(), e))?;
+        let always = matches!(name.as_str(), "Dockerfile" | ".dockerignore");
+        let excluded = !always && ignore.excludes(&name);
+        if kind.is_dir() {
+            if !excluded || ignore.has_exceptions() {
+                collect(root, &format!("{name}/"), ignore, files)?;
+            }
+        } else if !excluded {
+            files.insert(name, entry.path());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_context_leaves_out_what_dockerignore_says() {
+        let dir = tempfile::tempdir().unwrap();
+        let put = |name: &str| {
+            let path = dir.path().join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, name).unwrap();
+        };
+        for name in [
+            "Dockerfile",
+            "run.sh",
+            "notes.md",
+            "README.md",
+            "build/out",
+            "secrets/k",
+            "keep/a.tmp",
+        ] {
+            put(name);
+        }
+        std::fs::write(
+            dir.path().join(".dockerignore"),
+            "*.md\n!README.md\nbuild\nsecrets/\n**/*.tmp\nDockerfile\n",
+        )
+        .unwrap();
+        let archive = build_context(dir.path()).unwrap();
+        let mut names: Vec<String> = tar::Archive::new(archive.as_slice())
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [".dockerignore", "Dockerfile", "README.md", "run.sh"]
+        );
+    }
+
+    #[test]
+    fn build_log_knows_the_failing_step_and_its_tail() {
+        let mut log = BuildLog::default();
+        log.push("Step 1/2 : FROM base\n ---> abc\nStep 2/2 : RUN make\n");
+        log.push("compiling\nerror: boo");
+        log.push("m\n");
+        assert_eq!(log.step(), Some("Step 2/2 : RUN make"));
+        assert_eq!(log.tail(), ["compiling", "error: boom"]);
+    }
+
+    #[test]
+    fn flags_are_checked_before_anything_runs() {
+        assert_eq!(
+            parse_build_arg("A=b=c").unwrap(),
+            ("A".to_owned(), "b=c".to_owned())
+        );
+        assert!(parse_build_arg("novalue").is_err());
+        assert!(check_platform("linux/amd64").is_ok());
+        assert!(check_platform("linux/arm64/v8").is_ok());
+        assert!(check_platform("amd64").is_err());
+    }
+}

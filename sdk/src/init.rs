@@ -1,0 +1,191 @@
+//! `kubectl kuul image init`: start a Kuul image project from image-template/.
+//!
+//! The template's files are compiled into the binary, so an installed plugin scaffolds
+//! the same project anywhere, with no checkout of kuul. The template is a working image
+//! named `kuul-example` (`make test` builds and tests it); init writes it with that name
+//! replaced by the new one. It never overwrites a non-empty directory unless told to.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use kuul_core::{Error, Printer};
+
+use crate::project;
+
+/// The name the template's files use for the image.
+const TEMPLATE_NAME: &str = "kuul-example";
+
+/// The template's files: path, contents, and whether it is executable.
+const FILES: &[(&str, &str, bool)] = &[
+    (
+        "Dockerfile",
+        include_str!("../../image-template/Dockerfile"),
+        false,
+    ),
+    (
+        "entrypoint.sh",
+        include_str!("../../image-template/entrypoint.sh"),
+        true,
+    ),
+    (
+        "kuul-image.yaml",
+        include_str!("../../image-template/kuul-image.yaml"),
+        false,
+    ),
+    (
+        ".dockerignore",
+        include_str!("../../image-template/.dockerignore"),
+        false,
+    ),
+    (
+        "README.md",
+        include_str!("../../image-template/README.md"),
+        false,
+    ),
+];
+
+/// Arguments of `kubectl kuul image init`.
+#[derive(Debug, Clone, Args)]
+pub struct InitArgs {
+    /// Name of the image (lower-case letters, digits, '.', '_', '-'); also the directory
+    pub name: String,
+
+    /// Directory to create the project in (default: ./NAME)
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+
+    /// Write into a directory that is not empty, replacing the template's files there
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl InitArgs {
+    pub fn run(self, printer: Printer) -> Result<(), Error> {
+        project::check_image_name(&self.name)
+            .ok()
+            .filter(|()| !self.name.contains('/'))
+            .ok_or_else(|| Error::InvalidInput {
+                message: format!(
+                    "invalid image name {:?}: use lower-case letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
+                    self.name
+                ),
+                hint: None,
+            })?;
+        let dir = self
+            .dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(&self.name));
+        if !self.force && !is_empty_or_missing(&dir)? {
+            return Err(Error::InvalidInput {
+                message: format!("{} exists and is not empty", dir.display()),
+                hint: Some(
+                    "choose another --dir, or pass --force to write the template's files into it"
+                        .to_owned(),
+                ),
+            });
+        }
+        for (name, text) in scaffold(&self.name) {
+            let path = dir.join(name);
+            write(&path, &text, is_executable(name))?;
+        }
+        printer.info(format_args!(
+            "created Kuul image project {} in {}; next: cd {} && kubectl kuul image build",
+            self.name,
+            dir.display(),
+            dir.display()
+        ));
+        Ok(())
+    }
+}
+
+/// The template's files with the image name substituted. Pure.
+pub fn scaffold(name: &str) -> Vec<(&'static str, String)> {
+    FILES
+        .iter()
+        .map(|(path, text, _)| (*path, text.replace(TEMPLATE_NAME, name)))
+        .collect()
+}
+
+fn is_executable(name: &str) -> bool {
+    FILES.iter().any(|(path, _, exec)| *path == name && *exec)
+}
+
+fn is_empty_or_missing(dir: &Path) -> Result<bool, Error> {
+    match std::fs::read_dir(dir) {
+        Ok(mut entries) => Ok(entries.next().is_none()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(Error::Halted {
+            message: format!("cannot read {}: {e}", dir.display()),
+            hint: None,
+        }),
+    }
+}
+
+fn write(path: &Path, text: &str, executable: bool) -> Result<(), Error> {
+    let failed = |e: std::io::Error| Error::Halted {
+        message: format!("cannot write {}: {e}", path.display()),
+        hint: None,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(failed)?;
+    }
+    std::fs::write(path, text).map_err(failed)?;
+    #[cfg(unix)]
+    if executable {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(failed)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::project::Project;
+
+    #[test]
+    fn the_scaffold_names_the_image_and_its_yaml_is_valid() {
+        let files = scaffold("backup-image");
+        assert_eq!(files.len(), 5);
+        for (path, text) in &files {
+            assert!(
+                !text.contains(TEMPLATE_NAME),
+                "{path} still names the template"
+            );
+        }
+        let yaml = &files
+            .iter()
+            .find(|(p, _)| *p == "kuul-image.yaml")
+            .unwrap()
+            .1;
+        let project = Project::parse(yaml, Path::new("kuul-image.yaml")).unwrap();
+        assert_eq!(project.name.0, "backup-image");
+        assert!(project.tests.len() >= 3);
+        let dockerfile = &files.iter().find(|(p, _)| *p == "Dockerfile").unwrap().1;
+        assert!(dockerfile.contains("ARG BASE_IMAGE="));
+        assert!(dockerfile.contains("/opt/backup-image/entrypoint.sh"));
+    }
+
+    #[test]
+    fn init_refuses_a_non_empty_directory_without_force() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("keep.txt"), "mine").unwrap();
+        let args = |force| InitArgs {
+            name: "x".to_owned(),
+            dir: Some(dir.path().to_path_buf()),
+            force,
+        };
+        let error = args(false).run(Printer::new()).unwrap_err();
+        assert!(
+            error.to_string().ends_with("exists and is not empty"),
+            "{error}"
+        );
+        assert!(!dir.path().join("Dockerfile").exists());
+        args(true).run(Printer::new()).unwrap();
+        assert!(dir.path().join("Dockerfile").exists());
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("keep.txt")).unwrap(),
+            "mine"
+        );
+    }
+}

@@ -1,0 +1,136 @@
+//! A live `CronJob`'s container, run here: `image test --from-cronjob` and
+//! `run-now --local`.
+//!
+//! Debugging a failing job is faster on a laptop than on the cluster, but only if the
+//! local run is the cluster's run: the `CronJob` is read from the cluster and its first
+//! container is run with the same command, args, env, workingDir, user and limits
+//! ([`crate::spec::from_cronjob`]), its output streamed, and its exit code passed
+//! through as kuul's own. Values the cluster keeps in Secrets and `ConfigMaps` are not
+//! read; they are listed, and `--env-file` supplies them.
+
+use std::path::Path;
+
+use bollard::query_parameters::CreateImageOptionsBuilder;
+use futures_util::StreamExt;
+use k8s_openapi::api::batch::v1::CronJob;
+use kube::Api;
+use kuul_core::{Cluster, Error, KubeArgs, Operation, Printer};
+
+use crate::credentials::{self, DockerConfig};
+use crate::docker::{self, Daemon};
+use crate::runner::{self, Output};
+use crate::spec;
+
+/// Runs `name`'s container locally and passes its exit code through.
+pub async fn run(
+    kube: &KubeArgs,
+    name: &str,
+    env_file: Option<&Path>,
+    printer: Printer,
+) -> Result<(), Error> {
+    let env_file = match env_file {
+        Some(path) => read_env_file(path)?,
+        None => Vec::new(),
+    };
+    let cluster = Cluster::connect(kube).await?;
+    let namespace = cluster.namespace().to_owned();
+    let cronjob = Api::<CronJob>::namespaced(cluster.client().clone(), &namespace)
+        .get(name)
+        .await
+        .map_err(|source| {
+            cluster.error(
+                Operation::new("get", "cronjobs")
+                    .named(name)
+                    .in_namespace(&namespace),
+                source,
+            )
+        })?;
+    let local = spec::from_cronjob(&cronjob, &env_file).map_err(|why| Error::Halted {
+        message: format!("cronjob {name:?} in namespace {namespace:?} cannot run locally: {why}"),
+        hint: None,
+    })?;
+    for (var, source) in &local.not_reproduced {
+        printer.warn(format_args!(
+            "env {var} comes from {source} and is not reproduced; supply it with --env-file"
+        ));
+    }
+    let daemon = docker::connect().await?;
+    ensure_image(&daemon, &local.spec.image, printer).await?;
+    printer.info(format_args!(
+        "running cronjob {name:?}'s container locally: {}",
+        local.spec.image
+    ));
+    let run_id = runner::new_run_id();
+    let outcome = crate::image_test::interruptible(
+        &daemon,
+        &run_id,
+        runner::run(&daemon, &local.spec, &run_id, Output::Stream),
+    )
+    .await?;
+    let code = outcome.exit_code.unwrap_or(1);
+    let message = if outcome.timed_out {
+        format!(
+            "the container ran past the job's activeDeadlineSeconds and was killed (exit code {code})"
+        )
+    } else if outcome.oom_killed {
+        format!(
+            "the container was OOMKilled: it used more than its memory limit (exit code {code})"
+        )
+    } else if code == 0 {
+        return Ok(());
+    } else {
+        format!("the container exited with code {code}")
+    };
+    Err(Error::ContainerExited {
+        code: u8::try_from(code).unwrap_or(1),
+        message,
+    })
+}
+
+fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidInput {
+        message: format!("cannot read --env-file {}: {e}", path.display()),
+        hint: None,
+    })?;
+    spec::parse_env_file(&text, |name| std::env::var(name).ok()).map_err(|why| {
+        Error::InvalidInput {
+            message: format!("invalid --env-file {}: {why}", path.display()),
+            hint: Some("write one NAME=VALUE per line, as for `docker run --env-file`".to_owned()),
+        }
+    })
+}
+
+/// Pulls the image if the daemon does not have it, as the kubelet would (`IfNotPresent`).
+async fn ensure_image(daemon: &Daemon, image: &str, printer: Printer) -> Result<(), Error> {
+    if daemon.docker.inspect_image(image).await.is_ok() {
+        return Ok(());
+    }
+    printer.info(format_args!("pulling {image}"));
+    let registry = credentials::registry_of(image);
+    let source = DockerConfig::load()
+        .and_then(|c| c.source(&registry))
+        .map_err(|message| Error::Halted {
+            message,
+            hint: None,
+        })?;
+    let creds = credentials::resolve(source, &registry)
+        .await
+        .map_err(|message| Error::Halted {
+            message,
+            hint: None,
+        })?;
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(image)
+        .build();
+    let mut pull = daemon.docker.create_image(Some(options), None, creds);
+    while let Some(item) = pull.next().await {
+        let info = item.map_err(|e| daemon.error(format!("pull {image}"), e))?;
+        if let Some(message) = info.error_detail.and_then(|d| d.message) {
+            return Err(Error::Halted {
+                message: format!("cannot pull {image}: {message}"),
+                hint: None,
+            });
+        }
+    }
+    Ok(())
+}

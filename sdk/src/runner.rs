@@ -1,0 +1,258 @@
+//! Running one container to its end with the local Docker daemon, the way a Job's pod runs.
+//!
+//! A test must never leave a container behind: each container is removed when its run
+//! ends, whatever the outcome, and every container carries [`RUN_LABEL`] with the run's
+//! id, so that a run interrupted by Ctrl-C (whose futures are dropped mid-flight) can
+//! find and remove what it started ([`remove_run`]). The termination message is read as
+//! the kubelet provides it: a host file mounted at /dev/termination-log, writable by any
+//! user, which only works when the daemon shares this machine's files.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::errors::Error as DockerError;
+use bollard::query_parameters::{
+    KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
+    RemoveContainerOptionsBuilder, StartContainerOptions,
+};
+use futures_util::StreamExt;
+use kuul_core::Error;
+
+use crate::docker::Daemon;
+use crate::expect::Outcome;
+use crate::spec::{ContainerSpec, RUN_LABEL};
+
+/// What to do with the container's output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// Keep it in the [`Outcome`], for expectations.
+    Capture,
+    /// Copy it to our stdout and stderr as it comes, as `kubectl logs -f` would.
+    Stream,
+}
+
+/// Runs `spec` as one container labelled with `run_id`, to its end (or its timeout),
+/// and removes it.
+pub async fn run(
+    daemon: &Daemon,
+    spec: &ContainerSpec,
+    run_id: &str,
+    output: Output,
+) -> Result<Outcome, Error> {
+    let docker = &daemon.docker;
+    let termination_log = if daemon.is_local() {
+        Some(termination_log_file().map_err(|source| Error::Halted {
+            message: format!("cannot create a termination-log file: {source}"),
+            hint: None,
+        })?)
+    } else {
+        None
+    };
+    let mut spec = spec.clone();
+    spec.labels.insert(RUN_LABEL.to_owned(), run_id.to_owned());
+    let host_path = termination_log
+        .as_ref()
+        .map(|f| f.path().to_string_lossy().into_owned());
+    let body = spec.to_docker(host_path.as_deref());
+    let created = docker
+        .create_container(None, body)
+        .await
+        .map_err(|e| create_error(daemon, &spec.image, e))?;
+    let result = run_created(docker, daemon, &created.id, &spec, output).await;
+    let removed = docker
+        .remove_container(
+            &created.id,
+            Some(RemoveContainerOptionsBuilder::default().force(true).build()),
+        )
+        .await;
+    let mut outcome = result?;
+    removed.map_err(|e| daemon.error(format!("remove container {}", short(&created.id)), e))?;
+    if let Some(file) = termination_log {
+        outcome.termination_message =
+            Some(std::fs::read_to_string(file.path()).unwrap_or_default());
+    }
+    Ok(outcome)
+}
+
+async fn run_created(
+    docker: &Docker,
+    daemon: &Daemon,
+    id: &str,
+    spec: &ContainerSpec,
+    output: Output,
+) -> Result<Outcome, Error> {
+    docker
+        .start_container(id, None::<StartContainerOptions>)
+        .await
+        .map_err(|e| daemon.error(format!("start a container from {}", spec.image), e))?;
+    let started = Instant::now();
+    let streaming = async {
+        if output == Output::Stream {
+            stream_logs(docker, id).await;
+        }
+    };
+    let waiting = async {
+        match spec.timeout {
+            Some(limit) => {
+                if let Ok(done) = tokio::time::timeout(limit, wait_until_exit(docker, id)).await {
+                    done.map(|()| false)
+                } else {
+                    let kill = KillContainerOptionsBuilder::default()
+                        .signal("KILL")
+                        .build();
+                    // It may have exited just now; the wait below tells.
+                    let _ = docker.kill_container(id, Some(kill)).await;
+                    wait_until_exit(docker, id).await.map(|()| true)
+                }
+            }
+            None => wait_until_exit(docker, id).await.map(|()| false),
+        }
+    };
+    let ((), timed_out) = tokio::join!(streaming, waiting);
+    let timed_out =
+        timed_out.map_err(|e| daemon.error(format!("wait for container {}", short(id)), e))?;
+    let duration = started.elapsed();
+    let state = docker
+        .inspect_container(id, None)
+        .await
+        .map_err(|e| daemon.error(format!("inspect container {}", short(id)), e))?
+        .state
+        .unwrap_or_default();
+    let mut outcome = Outcome {
+        exit_code: state.exit_code,
+        oom_killed: state.oom_killed.unwrap_or(false),
+        timed_out,
+        duration,
+        ..Outcome::default()
+    };
+    if output == Output::Capture {
+        let (stdout, stderr) = collect_logs(docker, id)
+            .await
+            .map_err(|e| daemon.error(format!("read the logs of container {}", short(id)), e))?;
+        outcome.stdout = stdout;
+        outcome.stderr = stderr;
+    }
+    Ok(outcome)
+}
+
+/// Waits until the container stops; its exit code is read by inspecting it afterwards.
+async fn wait_until_exit(docker: &Docker, id: &str) -> Result<(), DockerError> {
+    let mut waits = docker.wait_container(id, None);
+    match waits.next().await {
+        // bollard reports a non-zero exit as an error; it is an exit all the same.
+        Some(Ok(_) | Err(DockerError::DockerContainerWaitError { .. })) | None => Ok(()),
+        Some(Err(e)) => Err(e),
+    }
+}
+
+async fn collect_logs(docker: &Docker, id: &str) -> Result<(String, String), DockerError> {
+    let options = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .build();
+    let mut logs = docker.logs(id, Some(options));
+    let (mut stdout, mut stderr) = (Vec::new(), Vec::new());
+    while let Some(chunk) = logs.next().await {
+        match chunk? {
+            LogOutput::StdErr { message } => stderr.extend_from_slice(&message),
+            other => stdout.extend_from_slice(&other.into_bytes()),
+        }
+    }
+    Ok((
+        String::from_utf8_lossy(&stdout).into_owned(),
+        String::from_utf8_lossy(&stderr).into_owned(),
+    ))
+}
+
+/// Copies the container's output to ours until it stops. Losing a log line is not worth
+/// failing the run for, so read errors end the copy quietly.
+async fn stream_logs(docker: &Docker, id: &str) {
+    let options = LogsOptionsBuilder::default()
+        .stdout(true)
+        .stderr(true)
+        .follow(true)
+        .build();
+    let mut logs = docker.logs(id, Some(options));
+    while let Some(Ok(chunk)) = logs.next().await {
+        let _ = match chunk {
+            LogOutput::StdErr { message } => std::io::stderr().write_all(&message),
+            other => {
+                let mut out = std::io::stdout().lock();
+                out.write_all(&other.into_bytes())
+                    .and_then(|()| out.flush())
+            }
+        };
+    }
+}
+
+/// Removes every container of run `run_id` (after Ctrl-C). Returns how many it removed.
+pub async fn remove_run(daemon: &Daemon, run_id: &str) -> Result<usize, Error> {
+    let filters = HashMap::from([("label", vec![format!("{RUN_LABEL}={run_id}")])]);
+    let options = ListContainersOptionsBuilder::default()
+        .all(true)
+        .filters(&filters)
+        .build();
+    let containers = daemon
+        .docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|e| daemon.error("list the test containers", e))?;
+    let mut removed = 0;
+    for id in containers.into_iter().filter_map(|c| c.id) {
+        let force = RemoveContainerOptionsBuilder::default().force(true).build();
+        if daemon
+            .docker
+            .remove_container(&id, Some(force))
+            .await
+            .is_ok()
+        {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// A run id: unique enough to tell this run's containers from any other's.
+pub fn new_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{}-{nanos:09}", std::process::id())
+}
+
+fn termination_log_file() -> std::io::Result<tempfile::NamedTempFile> {
+    let file = tempfile::Builder::new()
+        .prefix("kuul-termination-log-")
+        .tempfile()?;
+    // The container's user is rarely ours; the kubelet's file is world-writable too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(file.path(), std::fs::Permissions::from_mode(0o666))?;
+    }
+    Ok(file)
+}
+
+fn create_error(daemon: &Daemon, image: &str, error: DockerError) -> Error {
+    match error {
+        DockerError::DockerResponseServerError {
+            status_code: 404, ..
+        } => Error::Halted {
+            message: format!("image {image} is not in the local Docker daemon"),
+            hint: Some(
+                "build it first with `kubectl kuul image build`, or pass --image".to_owned(),
+            ),
+        },
+        other => daemon.error(format!("create a container from {image}"), other),
+    }
+}
+
+fn short(id: &str) -> &str {
+    &id[..id.len().min(12)]
+}
+
+/// How long a stopped run may take to be cleaned up after Ctrl-C before giving up.
+pub const CLEANUP_GRACE: Duration = Duration::from_millis(500);
