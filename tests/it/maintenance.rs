@@ -580,3 +580,125 @@ async fn bad_input_exits_2_and_changes_nothing() {
     }
     assert_eq!(versions(&ns).await, before, "bad input changed a CronJob");
 }
+
+/// A `ValidatingAdmissionPolicy` (and its binding) that denies updates of the `CronJob`
+/// `name` in one namespace, so that one write of a bulk run fails for real. Deleted on
+/// drop, so a failing test does not leave it behind; it matches only its own namespace,
+/// so tests running in parallel are not affected.
+struct Denial {
+    name: String,
+}
+
+impl Denial {
+    fn new(namespace: &str, name: &str) -> Self {
+        let policy = format!("kuul-test-deny-{namespace}");
+        let manifest = format!(
+            r#"{{"apiVersion": "v1", "kind": "List", "items": [
+  {{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
+    "metadata": {{"name": "{policy}"}},
+    "spec": {{"failurePolicy": "Fail",
+      "matchConstraints": {{"resourceRules": [{{"apiGroups": ["batch"], "apiVersions": ["v1"],
+        "operations": ["UPDATE"], "resources": ["cronjobs"]}}]}},
+      "validations": [{{"expression": "object.metadata.name != '{name}'",
+        "message": "{name} is locked by the test"}}]}}}},
+  {{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
+    "metadata": {{"name": "{policy}"}},
+    "spec": {{"policyName": "{policy}", "validationActions": ["Deny"],
+      "matchResources": {{"namespaceSelector": {{"matchLabels":
+        {{"kubernetes.io/metadata.name": "{namespace}"}}}}}}}}}}
+]}}"#
+        );
+        let path = std::env::temp_dir().join(format!("{policy}.json"));
+        std::fs::write(&path, manifest).expect("write the policy manifest");
+        let denial = Self { name: policy };
+        kubectl_ok(&["apply", "-f", path.to_str().expect("utf-8 temp path")]);
+        denial
+    }
+}
+
+impl Drop for Denial {
+    fn drop(&mut self) {
+        for kind in [
+            "validatingadmissionpolicybinding",
+            "validatingadmissionpolicy",
+        ] {
+            let _ = std::process::Command::new(kubectl())
+                .env("KUBECONFIG", kubeconfig())
+                .args(["delete", kind, &self.name, "--ignore-not-found"])
+                .output();
+        }
+    }
+}
+
+/// Waits until the API server enforces the policy: a server dry run of an update of
+/// `name` is denied. Policies take effect asynchronously, and there is nothing to watch.
+async fn until_denied(namespace: &str, name: &str) {
+    for _ in 0..100 {
+        let output = std::process::Command::new(kubectl())
+            .env("KUBECONFIG", kubeconfig())
+            .args([
+                "-n",
+                namespace,
+                "annotate",
+                "cronjob",
+                name,
+                "probe=1",
+                "--dry-run=server",
+            ])
+            .output()
+            .expect("run kubectl");
+        if !output.status.success() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the test policy never denied updates of {name}");
+}
+
+#[tokio::test]
+async fn one_failed_write_does_not_stop_the_others_and_a_rerun_finishes() {
+    let ns = TestNamespace::new("maint-partial").await;
+    let n = ns.name();
+    for name in ["alpha", "locked", "omega"] {
+        new_job(n, name, &[]);
+    }
+    for via in Via::ALL {
+        let denial = Denial::new(n, "locked");
+        until_denied(n, "locked").await;
+        let output = kuul(via, "suspend", n, &["--all", "--reason", "partial"]);
+        let out = exits(&output, 1, "one job cannot be suspended");
+        assert_eq!(
+            row(&out, "locked"),
+            "locked active failed, still active partial"
+        );
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("locked is locked by the test"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("could not suspend 1 of 3 job(s): {n}/locked")),
+            "{stderr}"
+        );
+        for name in ["alpha", "omega"] {
+            assert!(suspended(&get(&ns, name).await), "{via:?} {name}");
+        }
+        assert!(!suspended(&get(&ns, "locked").await));
+
+        drop(denial);
+        let rerun = || kuul(via, "suspend", n, &["--all", "--reason", "partial"]);
+        let mut finished = rerun();
+        for _ in 0..100 {
+            if finished.status.success() {
+                break;
+            }
+            // The policy's removal also takes effect asynchronously.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            finished = rerun();
+        }
+        let out = exits(&finished, 0, "the rerun finishes");
+        assert_eq!(row(&out, "locked"), "locked active suspended partial");
+        assert_eq!(
+            row(&out, "alpha"),
+            "alpha suspended suspended (unchanged) partial"
+        );
+        exits(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
+    }
+}
