@@ -169,7 +169,8 @@ impl KuulCommand for PruneArgs {
                 .collect();
             plan.add_orphans(&pods, &uids, &policy, now);
         }
-        if !self.yes {
+        let empty = plan.delete.is_empty() && plan.orphans.is_empty();
+        if !self.yes || empty {
             return show(&plan, printer, self.all_namespaces, now);
         }
         execute(&cluster, &plan, printer).await
