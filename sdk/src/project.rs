@@ -400,8 +400,16 @@ fn invalid(path: &Path, message: &str) -> Error {
     }
 }
 
-/// serde-saphyr appends ` at line L column C`; the line is already in front.
+/// serde-saphyr puts the location in its message, as `error: line L column C: ...` or
+/// `... at line L column C`; the line is already in front of ours.
 fn strip_location(message: &str) -> &str {
+    let message = message.strip_prefix("error: ").unwrap_or(message);
+    let message = match message.strip_prefix("line ") {
+        Some(rest) if rest.contains(" column ") => {
+            rest.split_once(": ").map_or(message, |(_, after)| after)
+        }
+        _ => message,
+    };
     message
         .rfind(" at line ")
         .map_or(message, |at| &message[..at])
@@ -533,6 +541,10 @@ tests:
             parse("name: x\nversion: '1'\ntests:\n  - name: a\n    env: {'1X': y}\n").unwrap_err();
         assert!(env.contains("env name \"1X\""), "{env}");
         assert!(parse("version: '1'\n").unwrap_err().contains("name"));
+        assert_eq!(
+            parse("name: x\nversion: '1'\ntests: {}\n").unwrap_err(),
+            "kuul-image.yaml:3: expected sequence start"
+        );
     }
 
     #[test]

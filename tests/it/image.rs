@@ -1,0 +1,502 @@
+//! `kubectl kuul image` against a real Docker daemon, the real local registry (htpasswd)
+//! and, for `--from-cronjob` and `run-now --local`, the real local cluster. Needs
+//! `tests/integration` (or `make test`), which exports `KUUL_TEST_REGISTRY`,
+//! `KUUL_TEST_REGISTRY_USER`, `KUUL_TEST_REGISTRY_PASSWORD`, `KUUL_TEST_BASE_IMAGE` and
+//! the cluster's kubeconfig.
+//!
+//! Every image, project and namespace a test makes has a unique name; images are removed
+//! at the end.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use base64::Engine as _;
+use bollard::Docker;
+use bollard::auth::DockerCredentials;
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveImageOptionsBuilder,
+};
+use futures_util::StreamExt;
+use kuul_tests::{TestNamespace, Via, bin, kubeconfig};
+
+fn env(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("{name} is not set: run tests/integration"))
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+fn image_cmd(dir: &Path) -> Command {
+    let mut cmd = Command::new(bin("kubectl-kuul-image"));
+    cmd.current_dir(dir)
+        .env("HOME", dir)
+        .env_remove("DOCKER_CONFIG");
+    cmd
+}
+
+fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("the binary runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+async fn docker() -> Docker {
+    Docker::connect_with_local_defaults()
+        .unwrap()
+        .negotiate_version()
+        .await
+        .expect("Docker answers: run tests/integration")
+}
+
+async fn remove_images(docker: &Docker, images: &[String]) {
+    for image in images {
+        let force = RemoveImageOptionsBuilder::default().force(true).build();
+        let _ = docker.remove_image(image, Some(force), None).await;
+    }
+}
+
+/// Writes a project that tests `kuul-base:busybox` directly (no build needed).
+fn project_on_base(dir: &Path, name: &str, tests: &str) {
+    let tests = if tests.is_empty() {
+        "tests: []\n".to_owned()
+    } else {
+        format!("tests:\n{tests}")
+    };
+    let yaml = format!("name: {name}\nversion: '1'\n{tests}");
+    std::fs::write(dir.join("kuul-image.yaml"), yaml).unwrap();
+}
+
+#[tokio::test]
+async fn the_template_inits_builds_and_passes_its_own_tests() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-template");
+    let init = run(image_cmd(work.path()).args(["init", &name]));
+    assert!(init.status.success(), "init: {}", text(&init.stderr));
+    let project = work.path().join(&name);
+    let again = run(image_cmd(work.path()).args(["init", &name]));
+    assert_eq!(again.status.code(), Some(2), "init into a non-empty dir");
+    assert!(text(&again.stderr).contains("exists and is not empty"));
+
+    // A git checkout, so the build also tags the commit.
+    let git = |args: &[&str]| {
+        let ok = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(&project)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "git {args:?}");
+    };
+    git(&["init", "-q"]);
+    git(&["add", "."]);
+    git(&["commit", "-qm", "init"]);
+    let sha = text(
+        &Command::new("git")
+            .args(["rev-parse", "--short", "HEAD"])
+            .current_dir(&project)
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_owned();
+
+    let base = format!("BASE_IMAGE={}", env("KUUL_TEST_BASE_IMAGE"));
+    let build = run(image_cmd(&project).args(["build", "--build-arg", &base]));
+    let tags = vec![format!("{name}:0.1.0"), format!("{name}:{sha}")];
+    let docker = docker().await;
+    let test = run(image_cmd(&project).arg("test"));
+    remove_images(&docker, &tags).await;
+
+    assert!(build.status.success(), "build: {}", text(&build.stderr));
+    assert_eq!(text(&build.stdout), format!("{}\n{}\n", tags[0], tags[1]));
+    assert!(text(&build.stderr).contains("Step 2/6 : FROM ${BASE_IMAGE}"));
+    let table = text(&test.stdout);
+    assert!(test.status.success(), "test: {table}{}", text(&test.stderr));
+    assert!(table.starts_with("CASE "), "{table}");
+    for case in [
+        "works",
+        "dry-run",
+        "reports-failure",
+        "rejects-unknown-arguments",
+    ] {
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(case) && l.contains(" PASS ")),
+            "{case} did not pass:\n{table}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn failing_cases_exit_4_with_their_reasons() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-failing");
+    project_on_base(
+        work.path(),
+        &name,
+        r"  - name: passes
+    command: [sh, -c, 'echo fine; echo ok > /dev/termination-log']
+    expect: {stdout: {contains: [fine]}, terminationMessage: {contains: [ok]}}
+  - name: wrong-exit
+    command: [sh, -c, 'echo broke >&2; exit 3']
+  - name: wrong-output
+    command: [sh, -c, 'echo hello']
+    expect: {stdout: {matches: ['^bye']}}
+  - name: too-big
+    command: [sh, -c, 'head -c 200m /dev/zero | tail > /dev/null']
+    resources: {memory: 32Mi}
+  - name: too-slow
+    command: [sleep, '30']
+    timeout: 1s
+",
+    );
+    let started = Instant::now();
+    let output =
+        run(image_cmd(work.path()).args(["test", "--image", &env("KUUL_TEST_BASE_IMAGE")]));
+    let table = text(&output.stdout);
+    assert_eq!(
+        output.status.code(),
+        Some(4),
+        "{table}{}",
+        text(&output.stderr)
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(25),
+        "the timeout did not kill"
+    );
+    let row = |case: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("{case} ")))
+            .unwrap_or_else(|| panic!("no row {case}:\n{table}"))
+            .to_owned()
+    };
+    assert!(row("passes").contains(" PASS "), "{table}");
+    assert!(
+        row("wrong-exit").contains("exit code 3, expected 0 (last output: \"broke\")"),
+        "{table}"
+    );
+    assert!(
+        row("wrong-output").contains("stdout does not match /^bye/"),
+        "{table}"
+    );
+    assert!(
+        row("too-big").contains(" 137 ") && row("too-big").contains("OOMKilled"),
+        "{table}"
+    );
+    assert!(
+        row("too-slow").contains("timed out: killed after 1."),
+        "{table}"
+    );
+    assert!(
+        text(&output.stderr).contains("error: 4 of 5 test cases"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn ctrl_c_leaves_no_container_behind() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-ctrl-c");
+    let marker = unique("marker");
+    project_on_base(
+        work.path(),
+        &name,
+        &format!(
+            "  - name: a\n    command: [sleep, '300']\n    env: {{MARKER: {marker}}}\n  - name: b\n    command: [sleep, '300']\n    env: {{MARKER: {marker}}}\n"
+        ),
+    );
+    let docker = docker().await;
+    let mut child = image_cmd(work.path())
+        .args(["test", "--image", &env("KUUL_TEST_BASE_IMAGE")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Ours are the running containers of the SDK whose env holds the marker.
+    let ours = |docker: Docker| {
+        let marker = marker.clone();
+        async move {
+            let filters = HashMap::from([("label", vec!["kuul.io/image-test".to_owned()])]);
+            let options = ListContainersOptionsBuilder::default()
+                .all(true)
+                .filters(&filters)
+                .build();
+            let mut count = 0;
+            for c in docker.list_containers(Some(options)).await.unwrap() {
+                let id = c.id.unwrap();
+                if let Ok(info) = docker.inspect_container(&id, None).await {
+                    let env = info.config.and_then(|c| c.env).unwrap_or_default();
+                    if env.contains(&format!("MARKER={marker}")) {
+                        count += 1;
+                    }
+                }
+            }
+            count
+        }
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ours(docker.clone()).await < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "the test containers never started"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("interrupted; removed 2 container(s)"),
+        "{stderr}"
+    );
+    assert_eq!(ours(docker.clone()).await, 0, "containers left behind");
+}
+
+#[tokio::test]
+async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password_is_one_clear_error()
+ {
+    let registry = env("KUUL_TEST_REGISTRY");
+    let user = env("KUUL_TEST_REGISTRY_USER");
+    let password = env("KUUL_TEST_REGISTRY_PASSWORD");
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-push");
+    std::fs::write(
+        work.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nCOPY hello.txt /hello-{name}.txt\n",
+            env("KUUL_TEST_BASE_IMAGE")
+        ),
+    )
+    .unwrap();
+    std::fs::write(work.path().join("hello.txt"), &name).unwrap();
+    project_on_base(work.path(), &name, "");
+    let build = run(image_cmd(work.path()).arg("build"));
+    assert!(build.status.success(), "build: {}", text(&build.stderr));
+    let target = format!("{registry}/kuul-test");
+    let repository = format!("{target}/{name}");
+    let docker = docker().await;
+
+    let push = |password: &str| {
+        let mut child = image_cmd(work.path())
+            .args([
+                "push",
+                "--registry",
+                &target,
+                "--username",
+                &user,
+                "--password-stdin",
+            ])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::io::Write::write_all(
+            child.stdin.as_mut().unwrap(),
+            format!("{password}\n").as_bytes(),
+        )
+        .unwrap();
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    };
+    let wrong = push("not-the-password");
+    let pushed = push(&password);
+
+    // With the credentials of `docker login` in config.json instead of flags.
+    let config_dir = work.path().join(".docker");
+    std::fs::create_dir_all(&config_dir).unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let config = format!(r#"{{"auths": {{"{registry}": {{"auth": "{auth}"}}}}}}"#);
+    std::fs::write(config_dir.join("config.json"), config).unwrap();
+    let from_config = run(image_cmd(work.path()).args(["push", "--registry", &target]));
+
+    let digest_line = text(&pushed.stdout);
+    let digest = digest_line
+        .trim()
+        .rsplit_once('@')
+        .map(|(_, d)| d.to_owned());
+    remove_images(&docker, &[format!("{name}:1"), format!("{repository}:1")]).await;
+
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stderr));
+    let wrong_err = text(&wrong.stderr);
+    assert!(
+        wrong_err.starts_with(&format!("error: registry {registry} refused the credentials of user {user}: unauthorized\nhint: ")),
+        "{wrong_err}"
+    );
+    assert_eq!(wrong_err.lines().count(), 2, "{wrong_err}");
+    assert!(pushed.status.success(), "push: {}", text(&pushed.stderr));
+    assert!(
+        digest_line.starts_with(&format!("{repository}@sha256:")),
+        "{digest_line}"
+    );
+    assert!(
+        text(&pushed.stderr).contains("layer"),
+        "no layer progress: {}",
+        text(&pushed.stderr)
+    );
+    assert!(
+        from_config.status.success(),
+        "push with config.json: {}",
+        text(&from_config.stderr)
+    );
+    assert_eq!(text(&from_config.stdout), digest_line);
+
+    // Pull by digest, with the registry's credentials, into a daemon that no longer has it.
+    let reference = format!("{repository}@{}", digest.unwrap());
+    let credentials = DockerCredentials {
+        username: Some(user.clone()),
+        password: Some(password.clone()),
+        serveraddress: Some(registry.clone()),
+        ..Default::default()
+    };
+    let options = CreateImageOptionsBuilder::default()
+        .from_image(&reference)
+        .build();
+    let mut pull = docker.create_image(Some(options), None, Some(credentials));
+    while let Some(item) = pull.next().await {
+        let info = item.unwrap_or_else(|e| panic!("pulling {reference}: {e}"));
+        assert!(info.error_detail.is_none(), "pulling {reference}: {info:?}");
+    }
+    let pulled = docker.inspect_image(&reference).await;
+    remove_images(&docker, std::slice::from_ref(&reference)).await;
+    assert!(pulled.is_ok(), "{reference} missing after the pull");
+}
+
+#[tokio::test]
+async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() {
+    let ns = TestNamespace::new("kuul-image-local").await;
+    let job = "local-run";
+    let base = env("KUUL_TEST_BASE_IMAGE");
+    let new = run(Command::new(bin("kubectl-kuul-new"))
+        .env("KUBECONFIG", kubeconfig())
+        .args([
+            job,
+            "-n",
+            ns.name(),
+            "--image",
+            &base,
+            "--schedule",
+            "@daily",
+            "--memory",
+            "48Mi",
+            "--cpu",
+            "250m",
+            "--env",
+            "GREETING=hello-from-cronjob",
+            "--working-dir",
+            "/tmp",
+            "--apply",
+            "--",
+            "sh",
+            "-c",
+            "echo \"$GREETING in $(pwd)\"; sleep 2; exit 3",
+        ]));
+    assert!(new.status.success(), "new: {}", text(&new.stderr));
+    let docker = docker().await;
+
+    let child = Command::new(bin("kubectl-kuul-image"))
+        .env("KUBECONFIG", kubeconfig())
+        .args(["test", "--from-cronjob", job, "-n", ns.name()])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Inspect the container while it runs: its config is the CronJob's.
+    let filters = HashMap::from([("label", vec![format!("kuul.io/job={job}")])]);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let info = loop {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&filters)
+            .build();
+        let found = docker.list_containers(Some(options)).await.unwrap();
+        let mut ours = None;
+        for c in found {
+            let info = docker
+                .inspect_container(c.id.as_deref().unwrap(), None)
+                .await;
+            if let Ok(info) = info
+                && info
+                    .config
+                    .as_ref()
+                    .and_then(|c| c.env.as_ref())
+                    .is_some_and(|e| e.iter().any(|v| v == "GREETING=hello-from-cronjob"))
+            {
+                ours = Some(info);
+            }
+        }
+        if let Some(info) = ours {
+            break info;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the local container never appeared"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "hello-from-cronjob in /tmp\n");
+    assert!(text(&output.stderr).contains("error: the container exited with code 3"));
+
+    let config = info.config.unwrap();
+    assert_eq!(
+        config.entrypoint,
+        Some(vec![
+            "sh".to_owned(),
+            "-c".to_owned(),
+            "echo \"$GREETING in $(pwd)\"; sleep 2; exit 3".to_owned()
+        ])
+    );
+    assert_eq!(config.working_dir.as_deref(), Some("/tmp"));
+    let host = info.host_config.unwrap();
+    assert_eq!(host.memory, Some(48 << 20));
+    assert_eq!(host.nano_cpus, Some(250_000_000));
+
+    // run-now --local is the same run, through the run-now binaries.
+    for via in [Via::Plugin, Via::Umbrella, Via::Kubectl] {
+        let local = run(via
+            .command("run-now")
+            .args([job, "--local", "-n", ns.name()]));
+        assert_eq!(
+            local.status.code(),
+            Some(3),
+            "{via:?}: {}",
+            text(&local.stderr)
+        );
+        assert_eq!(
+            text(&local.stdout),
+            "hello-from-cronjob in /tmp\n",
+            "{via:?}"
+        );
+    }
+    let bad =
+        run(Via::Umbrella
+            .command("run-now")
+            .args([job, "--local", "--wait", "-n", ns.name()]));
+    assert_eq!(bad.status.code(), Some(2), "--local with --wait");
+}
