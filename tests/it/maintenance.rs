@@ -243,7 +243,9 @@ async fn maintenance_round_trip_marks_then_clears_and_leaves_others_alone() {
         let err = kuul(via, "resume", n, &["--all"]);
         exits(&err, 0, "resume --all");
         assert!(
-            text(&err.stderr).contains("without app.kubernetes.io/managed-by=kuul: foreign"),
+            text(&err.stderr).contains(&format!(
+                "without app.kubernetes.io/managed-by=kuul: {n}/foreign"
+            )),
             "{}",
             text(&err.stderr)
         );
@@ -700,5 +702,37 @@ async fn one_failed_write_does_not_stop_the_others_and_a_rerun_finishes() {
             "alpha suspended suspended (unchanged) partial"
         );
         exits(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
+    }
+}
+
+#[tokio::test]
+async fn marks_edited_by_hand_are_still_cleared() {
+    for via in Via::ALL {
+        let ns = TestNamespace::new("maint-edited").await;
+        let n = ns.name();
+        new_job(n, "backup", &[]);
+        exits(
+            &kuul(via, "suspend", n, &["backup", "--reason", "db upgrade"]),
+            0,
+            "suspend",
+        );
+        // Now kubectl-annotate owns the reason, so the kuul-suspend apply alone keeps it.
+        kubectl_ok(&[
+            "-n",
+            n,
+            "annotate",
+            "--overwrite",
+            "cronjob",
+            "backup",
+            &format!("{REASON}=longer upgrade"),
+        ]);
+        let out = exits(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
+        assert_eq!(
+            row(&out, "backup"),
+            "backup suspended active longer upgrade"
+        );
+        let backup = get(&ns, "backup").await;
+        assert!(!suspended(&backup));
+        assert!(marks(&backup).is_empty(), "{via:?}: {:?}", marks(&backup));
     }
 }

@@ -142,7 +142,8 @@ impl Step {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub steps: Vec<Step>,
-    /// Picked in bulk but without `app.kubernetes.io/managed-by=kuul`: left alone.
+    /// Picked in bulk but without `app.kubernetes.io/managed-by=kuul`: left alone
+    /// (`namespace/name`).
     pub unmanaged: Vec<String>,
 }
 
@@ -212,7 +213,7 @@ fn plan(
         let namespace = cronjob.metadata.namespace.clone().unwrap_or_default();
         let name = cronjob.metadata.name.clone().unwrap_or_default();
         if selection.is_bulk() && !include_unmanaged && !is_managed(cronjob) {
-            plan.unmanaged.push(name);
+            plan.unmanaged.push(format!("{namespace}/{name}"));
             continue;
         }
         let was = State::of(cronjob);
@@ -479,7 +480,7 @@ mod tests {
                 ("web-smoke", Action::Suspend),
             ]
         );
-        assert_eq!(plan.unmanaged, ["foreign"]);
+        assert_eq!(plan.unmanaged, ["ops/foreign"]);
         assert_eq!(plan.steps[0].reason.as_deref(), Some("kernel upgrade"));
         assert_eq!(plan.steps[2].reason.as_deref(), Some("db upgrade"));
         assert_eq!(plan.steps[1].reason, None);
@@ -503,7 +504,7 @@ mod tests {
         let suspended = [cronjob("foreign", Some(true), false, MARKED)];
         assert_eq!(
             plan_resume(&suspended, &Selection::All, resume).unmanaged,
-            ["foreign"]
+            ["ops/foreign"]
         );
     }
 
