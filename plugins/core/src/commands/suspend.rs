@@ -238,7 +238,10 @@ impl KuulCommand for SuspendArgs {
         let reason = match self.reason.as_deref().map(str::trim) {
             Some("") => {
                 return Err(Error::InvalidInput {
-                    message: "invalid --reason \"\": it is empty".to_owned(),
+                    message: format!(
+                        "invalid --reason {:?}: it is blank",
+                        self.reason.unwrap_or_default()
+                    ),
                     hint: Some("say why, e.g. --reason 'database upgrade'".to_owned()),
                 });
             }
@@ -274,7 +277,7 @@ impl KuulCommand for SuspendArgs {
                         apply(cluster, &step, FIELD_MANAGER, &patch, dry_run).await?;
                     }
                     let stopped = if stop_running {
-                        let cronjob = cronjobs_by(cronjobs, &step);
+                        let cronjob = planned_from(cronjobs, &step);
                         stop_runs(cluster, cronjob, dry_run).await?
                     } else {
                         0
@@ -349,7 +352,7 @@ pub(crate) fn done(dry_run: DryRun, stopped: usize) -> Done {
 }
 
 /// The `CronJob` a step was planned from.
-fn cronjobs_by<'a>(cronjobs: &'a [CronJob], step: &Step) -> &'a CronJob {
+fn planned_from<'a>(cronjobs: &'a [CronJob], step: &Step) -> &'a CronJob {
     cronjobs
         .iter()
         .find(|c| {
