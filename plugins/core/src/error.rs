@@ -109,10 +109,6 @@ pub struct Endpoint {
 /// Everything that can make a kuul command fail.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The command exists in the CLI but is not implemented in this release.
-    #[error("`kubectl kuul {command}` is not available in kuul {VERSION} yet")]
-    NotAvailable { command: &'static str },
-
     /// A kubeconfig file could not be read or parsed.
     #[error("{}", kubeconfig_message(origin, source))]
     Kubeconfig {
@@ -270,8 +266,7 @@ impl Error {
             Error::InvalidInput { .. } => ExitStatus::Usage,
             Error::WorkFailed { .. } | Error::ContainerExited { .. } => ExitStatus::WorkFailed,
             Error::Interrupted { .. } => ExitStatus::Interrupted,
-            Error::NotAvailable { .. }
-            | Error::Kubeconfig { .. }
+            Error::Kubeconfig { .. }
             | Error::NoKubeconfig { .. }
             | Error::ContextNotFound { .. }
             | Error::NoCurrentContext { .. }
@@ -623,21 +618,8 @@ mod tests {
             .exit_status(),
             ExitStatus::WorkFailed
         );
-        assert_eq!(
-            Error::NotAvailable { command: "new" }.exit_status(),
-            ExitStatus::Failed
-        );
         assert_eq!(Error::StdoutClosed.exit_status(), ExitStatus::Success);
         assert_eq!(ExitStatus::WorkFailed as u8, 4);
-    }
-
-    #[test]
-    fn not_available_names_the_command_and_release() {
-        let err = Error::NotAvailable { command: "run-now" };
-        assert_eq!(
-            err.to_string(),
-            format!("`kubectl kuul run-now` is not available in kuul {VERSION} yet")
-        );
     }
 
     #[cfg(unix)]
