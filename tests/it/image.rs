@@ -19,7 +19,7 @@ use bollard::query_parameters::{
     CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveImageOptionsBuilder,
 };
 use futures_util::StreamExt;
-use kuul_tests::{TestNamespace, Via, bin, kubeconfig};
+use kuul_tests::{TestNamespace, Via, bin, kubeconfig, text};
 
 fn env(name: &str) -> String {
     std::env::var(name)
@@ -46,10 +46,6 @@ fn image_cmd(dir: &Path) -> Command {
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 async fn docker() -> Docker {

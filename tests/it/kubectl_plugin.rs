@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use kuul_tests::{bin, kubeconfig, kubectl};
+use kuul_tests::{bin, kubeconfig, kubectl, text};
 
 /// Runs the test cluster's kubectl with `path` as PATH and the test kubeconfig.
 fn run_kubectl(path: &OsString, args: &[&str]) -> Output {
@@ -23,10 +23,6 @@ fn run_kubectl(path: &OsString, args: &[&str]) -> Output {
 /// PATH with the built plugins first, then the system's folders (for `sh` and friends).
 fn path_with(dir: &Path) -> OsString {
     std::env::join_paths([dir, Path::new("/usr/bin"), Path::new("/bin")]).expect("PATH")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]

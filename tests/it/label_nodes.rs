@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kuul_tests::{TestNamespace, Via};
+use kuul_tests::{TestNamespace, Via, assert_exit, text};
 use serde_json::json;
 
 const KEY: &str = "kuul.io/pool";
@@ -94,20 +94,6 @@ fn label_nodes(via: Via, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run kubectl kuul label-nodes")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_exit(output: &Output, code: i32, what: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 /// A node's pool and its pool taint's value, as stored.

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, ListParams};
 use kube::runtime::wait::{await_condition, conditions};
-use kuul_tests::{TestNamespace, Via, kubeconfig, kubectl};
+use kuul_tests::{TestNamespace, Via, assert_exit, kubeconfig, kubectl, text};
 
 const NEVER: &str = "0 0 1 1 *";
 const REASON: &str = "kuul.io/suspend-reason";
@@ -56,22 +56,6 @@ fn row(table: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no row {name:?} in\n{table}"))
 }
 
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Asserts the exit code and returns stdout, showing both streams when it differs.
-fn exits(output: &Output, code: i32, what: &str) -> String {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
-    text(&output.stdout)
-}
-
 /// Makes a kuul job with `kubectl kuul new --apply` plus extra flags.
 fn new_job(namespace: &str, name: &str, extra: &[&str]) {
     let mut args = vec![
@@ -83,7 +67,7 @@ fn new_job(namespace: &str, name: &str, extra: &[&str]) {
         "--apply",
     ];
     args.extend_from_slice(extra);
-    exits(
+    assert_exit(
         &kuul(Via::Plugin, "new", namespace, &args),
         0,
         "kubectl kuul new --apply",
@@ -175,7 +159,7 @@ async fn maintenance_round_trip_marks_then_clears_and_leaves_others_alone() {
         ]);
         let before = Timestamp::now() - SignedDuration::from_secs(2);
 
-        let out = exits(
+        let out = assert_exit(
             &kuul(via, "suspend", n, &["--all", "--reason", "db upgrade"]),
             0,
             "suspend --all",
@@ -218,7 +202,7 @@ async fn maintenance_round_trip_marks_then_clears_and_leaves_others_alone() {
         );
         assert_eq!(marks(&backup)[REASON], "db upgrade");
 
-        let out = exits(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
+        let out = assert_exit(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
         assert!(
             row(&out, "by-hand") == "by-hand suspended (not by kuul) suspended (left: not by kuul)",
             "{out}"
@@ -239,9 +223,9 @@ async fn maintenance_round_trip_marks_then_clears_and_leaves_others_alone() {
         assert!(!suspended(&get(&ns, "foreign").await));
 
         // Unmanaged jobs: named they are suspended; --all resumes them only when included.
-        exits(&kuul(via, "suspend", n, &["foreign"]), 0, "suspend foreign");
+        assert_exit(&kuul(via, "suspend", n, &["foreign"]), 0, "suspend foreign");
         let err = kuul(via, "resume", n, &["--all"]);
-        exits(&err, 0, "resume --all");
+        assert_exit(&err, 0, "resume --all");
         assert!(
             text(&err.stderr).contains(&format!(
                 "without app.kubernetes.io/managed-by=kuul: {n}/foreign"
@@ -253,7 +237,7 @@ async fn maintenance_round_trip_marks_then_clears_and_leaves_others_alone() {
             suspended(&get(&ns, "foreign").await),
             "--all resumed an unmanaged job"
         );
-        exits(
+        assert_exit(
             &kuul(
                 via,
                 "resume",
@@ -279,7 +263,7 @@ async fn all_namespaces_with_a_selector_shows_the_namespace() {
         new_job(ns.name(), "other", &[]);
     }
     for via in Via::ALL {
-        let out = exits(
+        let out = assert_exit(
             &kuul(via, "suspend", "default", &["-A", "-l", &window]),
             0,
             "suspend -A -l",
@@ -290,7 +274,7 @@ async fn all_namespaces_with_a_selector_shows_the_namespace() {
             assert!(suspended(&get(ns, "nightly").await));
             assert!(!suspended(&get(ns, "other").await));
         }
-        exits(
+        assert_exit(
             &kuul(via, "resume", "default", &["-A", "-l", &window]),
             0,
             "resume -A -l",
@@ -366,7 +350,7 @@ async fn stop_running_deletes_the_runs_and_their_pods() {
         new_job(ns.name(), "stuck", &["--pool", "nowhere"]);
         let (run, pod) = pending_run(&ns, "stuck", "stuck-manual-1").await;
 
-        let dry = exits(
+        let dry = assert_exit(
             &kuul(
                 via,
                 "suspend",
@@ -384,7 +368,7 @@ async fn stop_running_deletes_the_runs_and_their_pods() {
         );
         assert!(!suspended(&get(&ns, "stuck").await), "dry run suspended");
 
-        let out = exits(
+        let out = assert_exit(
             &kuul(
                 via,
                 "suspend",
@@ -401,7 +385,7 @@ async fn stop_running_deletes_the_runs_and_their_pods() {
         gone(Api::<Pod>::namespaced(ns.client(), ns.name()), &pod).await;
 
         // Running it again finds nothing left to stop.
-        let again = exits(
+        let again = assert_exit(
             &kuul(via, "suspend", ns.name(), &["stuck", "--stop-running"]),
             0,
             "again",
@@ -419,7 +403,7 @@ async fn missing_names_are_reported_and_the_rest_is_done() {
         let ns = TestNamespace::new("maint-missing").await;
         new_job(ns.name(), "backup", &[]);
         let output = kuul(via, "suspend", ns.name(), &["backup", "ghost"]);
-        exits(&output, 1, "a missing name fails the command");
+        assert_exit(&output, 1, "a missing name fails the command");
         let stderr = text(&output.stderr);
         assert!(
             stderr.contains(r#"cronjobs "ghost""#) && stderr.contains("not found"),
@@ -437,7 +421,7 @@ async fn missing_names_are_reported_and_the_rest_is_done() {
             "the job that exists was not suspended"
         );
         let output = kuul(via, "resume", ns.name(), &["ghost", "backup"]);
-        exits(&output, 1, "resume with a missing name");
+        assert_exit(&output, 1, "resume with a missing name");
         assert!(!suspended(&get(&ns, "backup").await));
     }
 }
@@ -467,10 +451,10 @@ async fn resume_warns_about_missed_runs_and_skip_missed_sets_a_deadline() {
                 "app.kubernetes.io/managed-by=kuul",
             ]);
         }
-        exits(&kuul(via, "suspend", n, &["--all"]), 0, "suspend --all");
+        assert_exit(&kuul(via, "suspend", n, &["--all"]), 0, "suspend --all");
 
         let output = kuul(via, "resume", n, &["loose"]);
-        exits(&output, 0, "resume loose");
+        assert_exit(&output, 0, "resume loose");
         let stderr = text(&output.stderr);
         assert!(
             stderr.contains(&format!(
@@ -481,7 +465,7 @@ async fn resume_warns_about_missed_runs_and_skip_missed_sets_a_deadline() {
         assert_eq!(get(&ns, "loose").await.spec.starting_deadline_seconds, None);
 
         let output = kuul(via, "resume", n, &["skipped", "--skip-missed"]);
-        let out = exits(&output, 0, "resume --skip-missed");
+        let out = assert_exit(&output, 0, "resume --skip-missed");
         assert!(
             !text(&output.stderr).contains("warning"),
             "{}",
@@ -493,7 +477,7 @@ async fn resume_warns_about_missed_runs_and_skip_missed_sets_a_deadline() {
         assert_eq!(skipped.spec.starting_deadline_seconds, Some(60));
 
         // A later suspend (same kuul-suspend manager) keeps the deadline.
-        exits(&kuul(via, "suspend", n, &["skipped"]), 0, "suspend again");
+        assert_exit(&kuul(via, "suspend", n, &["skipped"]), 0, "suspend again");
         assert_eq!(
             get(&ns, "skipped").await.spec.starting_deadline_seconds,
             Some(60)
@@ -519,13 +503,13 @@ async fn dry_runs_change_nothing() {
     let before = versions(&ns).await;
     for via in Via::ALL {
         for dry_run in ["--dry-run", "--dry-run=client", "--dry-run=server"] {
-            let out = exits(
+            let out = assert_exit(
                 &kuul(via, "suspend", n, &["--all", dry_run, "--reason", "r"]),
                 0,
                 dry_run,
             );
             assert!(out.contains("suspended (dry run)"), "{out}");
-            let out = exits(&kuul(via, "resume", n, &["paused", dry_run]), 0, dry_run);
+            let out = assert_exit(&kuul(via, "resume", n, &["paused", dry_run]), 0, dry_run);
             assert!(out.contains("active (dry run)"), "{out}");
             assert_eq!(
                 versions(&ns).await,
@@ -571,7 +555,7 @@ async fn bad_input_exits_2_and_changes_nothing() {
     for via in Via::ALL {
         for (command, args, expected) in cases {
             let output = kuul(via, command, n, args);
-            exits(&output, 2, &format!("{via:?} {command} {args:?}"));
+            assert_exit(&output, 2, &format!("{via:?} {command} {args:?}"));
             assert!(output.stdout.is_empty(), "{command} {args:?}");
             let stderr = text(&output.stderr);
             assert!(
@@ -668,7 +652,7 @@ async fn one_failed_write_does_not_stop_the_others_and_a_rerun_finishes() {
         let denial = Denial::new(n, "locked");
         until_denied(n, "locked").await;
         let output = kuul(via, "suspend", n, &["--all", "--reason", "partial"]);
-        let out = exits(&output, 1, "one job cannot be suspended");
+        let out = assert_exit(&output, 1, "one job cannot be suspended");
         assert_eq!(
             row(&out, "locked"),
             "locked active failed, still active partial"
@@ -695,13 +679,13 @@ async fn one_failed_write_does_not_stop_the_others_and_a_rerun_finishes() {
             tokio::time::sleep(Duration::from_millis(100)).await;
             finished = rerun();
         }
-        let out = exits(&finished, 0, "the rerun finishes");
+        let out = assert_exit(&finished, 0, "the rerun finishes");
         assert_eq!(row(&out, "locked"), "locked active suspended partial");
         assert_eq!(
             row(&out, "alpha"),
             "alpha suspended suspended (unchanged) partial"
         );
-        exits(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
+        assert_exit(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
     }
 }
 
@@ -711,7 +695,7 @@ async fn marks_edited_by_hand_are_still_cleared() {
         let ns = TestNamespace::new("maint-edited").await;
         let n = ns.name();
         new_job(n, "backup", &[]);
-        exits(
+        assert_exit(
             &kuul(via, "suspend", n, &["backup", "--reason", "db upgrade"]),
             0,
             "suspend",
@@ -726,7 +710,7 @@ async fn marks_edited_by_hand_are_still_cleared() {
             "backup",
             &format!("{REASON}=longer upgrade"),
         ]);
-        let out = exits(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
+        let out = assert_exit(&kuul(via, "resume", n, &["--all"]), 0, "resume --all");
         assert_eq!(
             row(&out, "backup"),
             "backup suspended active longer upgrade"

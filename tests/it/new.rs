@@ -9,7 +9,7 @@ use std::process::Output;
 
 use k8s_openapi::api::batch::v1::CronJob;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kuul_tests::{TestNamespace, Via, kubeconfig, kubectl};
+use kuul_tests::{TestNamespace, Via, kubeconfig, kubectl, text};
 use serde_json::json;
 
 /// Runs `kubectl kuul new ARGS -n NAMESPACE` the given way.
@@ -19,10 +19,6 @@ fn new(via: Via, namespace: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run kubectl kuul new")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 fn succeeded(output: &Output) -> String {

@@ -15,7 +15,7 @@ use futures_util::{StreamExt, stream};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kuul_tests::{TestNamespace, Via};
+use kuul_tests::{TestNamespace, Via, assert_exit, text};
 use serde_json::{Value, json};
 
 /// The `spec.managedBy` of Jobs whose status the test writes.
@@ -27,20 +27,6 @@ fn prune(via: Via, ns: &TestNamespace, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run kubectl kuul prune")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn assert_exit(output: &Output, code: i32, what: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 /// The RUN column of a plan table (orphaned pods included as `pod/NAME`), sorted.

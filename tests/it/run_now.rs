@@ -10,7 +10,7 @@ use std::process::Output;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use kuul_tests::{TestNamespace, Via};
+use kuul_tests::{TestNamespace, Via, assert_exit, text};
 use serde_json::{Value, json};
 
 const FAIL_LABEL: &str = "pod-container-running-failed.stage.kwok.x-k8s.io";
@@ -81,21 +81,6 @@ fn run_now(via: Via, ns: &TestNamespace, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run kubectl kuul run-now")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Asserts the exit code, showing what the command printed when it differs.
-fn assert_exit(output: &Output, code: i32, what: &str) {
-    assert_eq!(
-        output.status.code(),
-        Some(code),
-        "{what}\nstdout:\n{}\nstderr:\n{}",
-        text(&output.stdout),
-        text(&output.stderr)
-    );
 }
 
 async fn job_names(ns: &TestNamespace) -> Vec<String> {

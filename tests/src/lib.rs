@@ -96,6 +96,28 @@ fn profile_dir() -> PathBuf {
     }
 }
 
+/// A command's output bytes as text, for assertions and failure messages.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Asserts a command's exit code and returns its stdout; when the code differs, the
+/// failure shows both streams.
+///
+/// # Panics
+///
+/// When the exit code is not `code`.
+pub fn assert_exit(output: &std::process::Output, code: i32, what: &str) -> String {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{what}\nstdout:\n{}\nstderr:\n{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
 /// The three ways a user reaches a kuul command; cluster tests run each command all three
 /// ways, because they must behave identically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
