@@ -50,31 +50,44 @@ pub fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
         let limit = (seconds > 0).then(|| Duration::from_secs(seconds));
         return Ok(RequestTimeout(limit));
     }
+    let total = sum_of_units(
+        text,
+        &[
+            ("h", Duration::from_secs(3600)),
+            ("m", Duration::from_secs(60)),
+            ("s", Duration::from_secs(1)),
+            ("ms", Duration::from_millis(1)),
+        ],
+    )
+    .ok_or_else(invalid)?;
+    Ok(RequestTimeout((!total.is_zero()).then_some(total)))
+}
+
+/// Sums a duration written as whole numbers with units, one after the other, as in
+/// `1h30m`; `units` gives each accepted unit and its length. `None` when the text is not
+/// of that form (an unknown unit, a number without a unit, an overflow). Every duration
+/// flag of kuul reads its value with this, each with the units it accepts.
+pub fn sum_of_units(text: &str, units: &[(&str, Duration)]) -> Option<Duration> {
+    if text.is_empty() {
+        return None;
+    }
     let mut total = Duration::ZERO;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(invalid)?;
+        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
         if digits == 0 {
-            return Err(invalid());
+            return None;
         }
-        let value: u64 = rest[..digits].parse().map_err(|_| invalid())?;
+        let value: u32 = rest[..digits].parse().ok()?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
-        let step = match &rest[..unit_len] {
-            "h" => Duration::from_secs(value * 3600),
-            "m" => Duration::from_secs(value * 60),
-            "s" => Duration::from_secs(value),
-            "ms" => Duration::from_millis(value),
-            _ => return Err(invalid()),
-        };
-        total += step;
+        let (_, length) = units.iter().find(|(unit, _)| *unit == &rest[..unit_len])?;
+        total = total.checked_add(length.checked_mul(value)?)?;
         rest = &rest[unit_len..];
     }
-    Ok(RequestTimeout((!total.is_zero()).then_some(total)))
+    Some(total)
 }
 
 /// How a command that prints Kubernetes objects prints them (`-o`).

@@ -11,12 +11,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fmt;
+use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
+use crate::cli::sum_of_units;
 use crate::kuul_job::JOB_LABEL;
 use crate::table::Table;
 
@@ -414,32 +416,17 @@ pub fn parse_older_than(text: &str) -> Result<TimeDelta, String> {
             "invalid duration {text:?}: use whole numbers with units d, h, m or s, e.g. 7d, 12h, 1d12h, 30m"
         )
     };
-    if text.is_empty() {
-        return Err(invalid());
-    }
-    let mut total = TimeDelta::zero();
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .ok_or_else(invalid)?;
-        if digits == 0 {
-            return Err(invalid());
-        }
-        let value: i64 = rest[..digits].parse().map_err(|_| invalid())?;
-        let unit = rest[digits..].chars().next().ok_or_else(invalid)?;
-        let step = match unit {
-            'd' => TimeDelta::try_days(value),
-            'h' => TimeDelta::try_hours(value),
-            'm' => TimeDelta::try_minutes(value),
-            's' => TimeDelta::try_seconds(value),
-            _ => None,
-        }
-        .ok_or_else(invalid)?;
-        total = total.checked_add(&step).ok_or_else(invalid)?;
-        rest = &rest[digits + unit.len_utf8()..];
-    }
-    Ok(total)
+    let total = sum_of_units(
+        text,
+        &[
+            ("d", Duration::from_secs(86_400)),
+            ("h", Duration::from_secs(3600)),
+            ("m", Duration::from_secs(60)),
+            ("s", Duration::from_secs(1)),
+        ],
+    )
+    .ok_or_else(invalid)?;
+    TimeDelta::from_std(total).map_err(|_| invalid())
 }
 
 #[cfg(test)]
