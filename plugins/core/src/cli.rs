@@ -19,9 +19,10 @@ pub struct KubeArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// The name of the kubeconfig context to use (default: its current-context)
-    #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
+    /// The name of the kubeconfig context to use (default: its current-context); apply and
+    /// diff take it more than once, one cluster each, other commands use the last one given
+    #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
+    pub context: Vec<String>,
 
     /// The namespace to work in (default: the context's namespace)
     #[arg(short = 'n', long, global = true, value_name = "NS")]
@@ -30,6 +31,14 @@ pub struct KubeArgs {
     /// How long to wait for a single server request before giving up, e.g. 30s, 1m, 2m30s (0: no limit)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_request_timeout)]
     pub request_timeout: Option<RequestTimeout>,
+}
+
+impl KubeArgs {
+    /// The context to use: the last `--context` given, as kubectl takes the last value of
+    /// a repeated flag. Only `apply` and `diff` use every one (one cluster each).
+    pub fn context(&self) -> Option<&str> {
+        self.context.last().map(String::as_str)
+    }
 }
 
 /// A `--request-timeout` value; `None` inside means kubectl's "0": no limit.

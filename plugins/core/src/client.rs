@@ -31,7 +31,7 @@ impl Cluster {
     /// Runs the context's exec credential plugin, if any, but sends no request.
     pub async fn connect(args: &KubeArgs) -> Result<Self, Error> {
         let (kubeconfig, origin) = load_kubeconfig(args.kubeconfig.as_deref())?;
-        let context = select_context(&kubeconfig, args.context.as_deref(), &origin)?;
+        let context = select_context(&kubeconfig, args.context(), &origin)?;
         let options = KubeConfigOptions {
             context: Some(context.clone()),
             ..Default::default()
@@ -110,6 +110,15 @@ impl Cluster {
             .username
             .filter(|name| !name.is_empty())
     }
+}
+
+/// The names of the contexts the kubeconfig defines (`--kubeconfig`, else as kubectl
+/// finds it), sorted: what `apply --contexts GLOB` matches against.
+pub fn context_names(kubeconfig: Option<&Path>) -> Result<Vec<String>, Error> {
+    let (config, _) = load_kubeconfig(kubeconfig)?;
+    let mut names: Vec<String> = config.contexts.into_iter().map(|c| c.name).collect();
+    names.sort();
+    Ok(names)
 }
 
 /// Reads the kubeconfig as kubectl does; also returns how to name its origin in errors.

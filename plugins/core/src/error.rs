@@ -233,6 +233,11 @@ pub enum Error {
     #[error("{message}")]
     WorkFailed { message: String },
 
+    /// `diff` found what applying would change: exit 1 as `kubectl diff`, though nothing
+    /// went wrong.
+    #[error("{message}")]
+    Differs { message: String },
+
     /// kuul stopped short of what was asked: it refused to start work that would
     /// collide with work in progress, or gave up waiting (a timeout, the object went away).
     #[error("{message}")]
@@ -274,6 +279,7 @@ impl Error {
             | Error::Unreachable { .. }
             | Error::Timeout { .. }
             | Error::Halted { .. }
+            | Error::Differs { .. }
             | Error::Unauthorized { .. }
             | Error::Forbidden { .. }
             | Error::NotFound { .. }

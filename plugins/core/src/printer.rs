@@ -63,6 +63,10 @@ impl Printer {
         if matches!(error, Error::StdoutClosed) {
             return;
         }
+        if matches!(error, Error::Differs { .. }) {
+            message_line(format_args!("{error}"));
+            return;
+        }
         message_line(format_args!("error: {error}"));
         if let Some(hint) = error.hint() {
             message_line(format_args!("hint: {hint}"));

@@ -119,7 +119,7 @@ mod tests {
         let kube = KubeArgs::from_arg_matches(&matches).unwrap();
         let args = RunNowArgs::from_arg_matches(&matches).unwrap();
         assert_eq!(kube.namespace.as_deref(), Some("ops"));
-        assert_eq!(kube.context.as_deref(), Some("prod"));
+        assert_eq!(kube.context(), Some("prod"));
         assert_eq!(
             kube.request_timeout.unwrap().0,
             Some(std::time::Duration::from_secs(60))

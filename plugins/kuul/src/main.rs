@@ -6,7 +6,7 @@
 
 use clap::{Parser, Subcommand};
 use kuul_core::commands::{
-    LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
+    ApplyArgs, DiffArgs, LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
 };
 use kuul_core::{KubeArgs, KuulCommand};
 use kuul_sdk::image::ImageArgs;
@@ -48,6 +48,10 @@ enum Command {
     Image(ImageArgs),
     #[command(name = VersionArgs::NAME, about = VersionArgs::ABOUT, long_about = VersionArgs::LONG_ABOUT)]
     Version(VersionArgs),
+    #[command(name = ApplyArgs::NAME, about = ApplyArgs::ABOUT, long_about = ApplyArgs::LONG_ABOUT)]
+    Apply(ApplyArgs),
+    #[command(name = DiffArgs::NAME, about = DiffArgs::ABOUT, long_about = DiffArgs::LONG_ABOUT)]
+    Diff(DiffArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -62,6 +66,8 @@ fn main() -> std::process::ExitCode {
             Command::LabelNodes(args) => args.run(kube, printer).await,
             Command::Image(args) => args.run(kube, printer).await,
             Command::Version(args) => args.run(kube, printer).await,
+            Command::Apply(args) => args.run(kube, printer).await,
+            Command::Diff(args) => args.run(kube, printer).await,
         }
     })
 }
@@ -84,7 +90,7 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(cli.kube.namespace.as_deref(), Some("ops"));
-        assert_eq!(cli.kube.context.as_deref(), Some("prod"));
+        assert_eq!(cli.kube.context(), Some("prod"));
         assert!(matches!(cli.command, Command::RunNow(run_now) if run_now.args.name == "backup"));
     }
 

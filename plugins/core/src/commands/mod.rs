@@ -13,6 +13,8 @@ use crate::cli::KubeArgs;
 use crate::error::Error;
 use crate::printer::Printer;
 
+pub mod apply;
+pub mod diff;
 pub mod label_nodes;
 pub mod new;
 pub mod prune;
@@ -21,6 +23,8 @@ pub mod run_now;
 pub mod suspend;
 pub mod version;
 
+pub use apply::ApplyArgs;
+pub use diff::DiffArgs;
 pub use label_nodes::LabelNodesArgs;
 pub use new::NewArgs;
 pub use prune::PruneArgs;

@@ -1,0 +1,531 @@
+//! `kubectl kuul apply -f`: make one or more clusters run exactly the jobs of a job set.
+//!
+//! Teams keep their jobs in a repository (see `examples/jobs-repo/`) and let automation
+//! apply them on every merge, to every Kuul cluster they run so that no single cluster is
+//! a point of failure. The files are checked completely before any cluster is contacted
+//! ([`crate::job_set`]); each cluster is then planned ([`crate::set_plan`]) from one
+//! paginated list per namespace and written with bounded concurrency ([`Bulk`]):
+//! server-side apply as `kuul-apply` for new and changed jobs (unchanged ones are not
+//! written), deletes for the set's jobs the files no longer list (`--prune`). Clusters
+//! are worked on concurrently and independently: one that is unreachable is reported
+//! and the others go on. `diff` (and `apply --diff`) stop after the plan and print it.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use futures_util::future;
+use k8s_openapi::api::batch::v1::CronJob;
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+
+use crate::bulk::Bulk;
+use crate::cli::{DryRun, DryRunArgs, KubeArgs};
+use crate::client::{Cluster, context_names};
+use crate::commands::KuulCommand;
+use crate::commands::new::FIELD_MANAGER;
+use crate::config::Config;
+use crate::error::{Error, Operation};
+use crate::job_set::{self, JobSet};
+use crate::printer::Printer;
+use crate::set_plan::{self, Action, PlanOptions, Step};
+use crate::table::Table;
+
+/// How many `CronJob`s one list request returns.
+const PAGE: u32 = 500;
+
+/// The flags `apply` and `diff` share: which files, which clusters.
+// The field docs are the `--help` text, where backticks around CronJob would show.
+#[allow(clippy::doc_markdown)]
+#[derive(Debug, Clone, Args)]
+pub struct SetArgs {
+    /// Jobs file, or a directory of them (*.yaml, *.yml); repeatable
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Every kubeconfig context whose name matches GLOB ('*' any text, '?' one character),
+    /// one cluster each; instead of --context
+    #[arg(long, value_name = "GLOB", help_heading = "Kubernetes")]
+    pub contexts: Option<String>,
+
+    /// Delete the CronJobs of the set that the files no longer list (only CronJobs labelled
+    /// with the set and managed by kuul)
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Take over CronJobs of the same name that another set owns or kuul does not manage
+    #[arg(long)]
+    pub adopt: bool,
+
+    /// kuul config file with the team's defaults (default: ./kuul.yaml, then $KUUL_CONFIG,
+    /// then ~/.config/kuul/config.yaml)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// Arguments of `kubectl kuul apply`.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub set: SetArgs,
+
+    /// With --prune: delete the pruned jobs' runs (Jobs and Pods) too; otherwise they are
+    /// kept for inspection until `kubectl kuul prune` removes them
+    #[arg(long, requires = "prune")]
+    pub prune_runs: bool,
+
+    /// Only show a unified diff of live against desired for each job that would change,
+    /// and exit 1 if any would (like `kubectl kuul diff`)
+    #[arg(long)]
+    pub diff: bool,
+
+    #[command(flatten)]
+    pub dry_run: DryRunArgs,
+}
+
+/// The help shared by `apply` and `diff`: the file format and the flags' precedence.
+macro_rules! file_help {
+    () => {
+        "\n\nA jobs file:
+  set: team-ops                 # the job set: label kuul.io/set on each CronJob
+  defaults:                     # for every job, unless the job says otherwise
+    namespace: ops              # -n NS takes precedence; else the context's namespace
+    image: registry.example.com/ops/kuul:v3
+    pool: internal
+    tz: Europe/Berlin
+    resources: {cpu: 100m, memory: 128Mi}
+    historyLimits: {successful: 3, failed: 3}
+    startingDeadline: 5m
+    activeDeadline: 1h
+    env: {REGION: eu}
+    labels: {team: ops}
+    template: cronjob.yaml.j2   # Jinja template, relative to the file (as `new --template`)
+    vars: {team: ops}           # the template's variables (as `new --set`)
+  jobs:
+    - name: backup-db
+      schedule: '0 2 * * *'
+      pool: prod
+      command: [./backup.sh]
+      args: [prod-db]
+      suspend: true             # only when given; otherwise the cluster's value stays
+Each job may set any key of defaults except namespace, plus name, schedule, command, args,
+suspend, dedicated, workingDir and imagePullSecrets."
+    };
+}
+pub(crate) use file_help;
+
+impl KuulCommand for ApplyArgs {
+    const NAME: &'static str = "apply";
+    const ABOUT: &'static str =
+        "Create, update and prune CronJobs so that clusters run exactly a job set's jobs.";
+    const LONG_ABOUT: &'static str = concat!(
+        "Create, update and prune CronJobs so that clusters run exactly the jobs of a job set (jobs files kept in a repository). Every job is validated first; if any is invalid, every error is listed (file, line, job, field), nothing is written and the exit code is 2. Jobs are written by server-side apply as field manager kuul-apply, with label kuul.io/set; a job whose CronJob already matches is reported unchanged and not written. spec.suspend is only sent when the file sets it, so jobs suspended for maintenance stay suspended. --context may repeat, or --contexts GLOB picks contexts of the kubeconfig: each cluster is applied independently and concurrently, with a summary per cluster; exit 1 if any job or cluster failed.\n\nExamples:\n  kubectl kuul apply -f jobs.yaml --diff\n  kubectl kuul apply -f jobs/ --prune --context eu-1 --context eu-2\n  kubectl kuul apply -f jobs.yaml --contexts 'kuul-*' --dry-run=server",
+        file_help!()
+    );
+
+    async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let mode = if self.diff {
+            Mode::Diff
+        } else {
+            Mode::Apply {
+                dry_run: self.dry_run.dry_run,
+                prune_runs: self.prune_runs,
+            }
+        };
+        if self.diff && self.dry_run.dry_run != DryRun::None {
+            return Err(Error::InvalidInput {
+                message: "--diff and --dry-run do not go together".to_owned(),
+                hint: Some("--diff never writes; drop --dry-run".to_owned()),
+            });
+        }
+        run_set(&self.set, mode, kube, printer).await
+    }
+}
+
+/// What to do with the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Print the diffs; exit 1 when anything would change.
+    Diff,
+    /// Carry the plan out (or have the server check it, or only show it).
+    Apply { dry_run: DryRun, prune_runs: bool },
+}
+
+/// The shared body of `apply` and `diff`: check the files, pick the clusters, plan and
+/// act on each concurrently, report per cluster.
+pub async fn run_set(
+    args: &SetArgs,
+    mode: Mode,
+    kube: KubeArgs,
+    printer: Printer,
+) -> Result<(), Error> {
+    let config = Config::load(args.config.as_deref())?;
+    let set = job_set::load(&args.files, &config)?;
+    let contexts = clusters(args, &kube)?;
+    let options = PlanOptions {
+        adopt: args.adopt,
+        prune: args.prune,
+    };
+    let several = contexts.len() > 1;
+    let reports = future::join_all(contexts.iter().map(|context| {
+        let mut kube = kube.clone();
+        if let Some(context) = context {
+            kube.context = vec![context.clone()];
+        }
+        let set = &set;
+        async move { one_cluster(&kube, set, options, mode).await }
+    }))
+    .await;
+    let mut failed_clusters = 0;
+    let mut failed_jobs = 0;
+    let mut changes = 0;
+    for (context, report) in contexts.iter().zip(reports) {
+        let name = context.as_deref().unwrap_or("current context");
+        match report {
+            Ok(report) => {
+                if several {
+                    printer.line(format_args!("context {}:", report.context))?;
+                }
+                printer.data(&report.output)?;
+                failed_jobs += report.failed;
+                changes += report.changes;
+            }
+            Err(error) => {
+                failed_clusters += 1;
+                if several {
+                    printer.warn(format_args!("context {name}: skipped"));
+                }
+                printer.error(&error);
+            }
+        }
+    }
+    let clusters = contexts.len();
+    if failed_clusters > 0 || failed_jobs > 0 {
+        let mut parts = Vec::new();
+        if failed_jobs > 0 {
+            parts.push(format!("{failed_jobs} job(s) failed"));
+        }
+        if failed_clusters > 0 {
+            parts.push(format!("{failed_clusters} of {clusters} cluster(s) failed"));
+        }
+        return Err(Error::Halted {
+            message: format!("job set {:?}: {}", set.name, parts.join(", ")),
+            hint: Some("fix what the lines above name and run the command again".to_owned()),
+        });
+    }
+    if mode == Mode::Diff && changes > 0 {
+        return Err(Error::Differs {
+            message: format!(
+                "{changes} change(s) to job set {:?} would be applied",
+                set.name
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The contexts to work on: `--contexts GLOB`, every `--context`, or `None` for the
+/// kubeconfig's current context.
+fn clusters(args: &SetArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>, Error> {
+    let Some(glob) = &args.contexts else {
+        if kube.context.is_empty() {
+            return Ok(vec![None]);
+        }
+        let mut contexts = kube.context.clone();
+        contexts.dedup();
+        return Ok(contexts.into_iter().map(Some).collect());
+    };
+    if !kube.context.is_empty() {
+        return Err(Error::InvalidInput {
+            message: "--context and --contexts do not go together".to_owned(),
+            hint: Some(
+                "name contexts with --context (repeatable) or match them with --contexts GLOB"
+                    .to_owned(),
+            ),
+        });
+    }
+    let available = context_names(kube.kubeconfig.as_deref())?;
+    let matching: Vec<Option<String>> = available
+        .iter()
+        .filter(|name| glob_matches(glob, name))
+        .cloned()
+        .map(Some)
+        .collect();
+    if matching.is_empty() {
+        return Err(Error::InvalidInput {
+            message: format!("--contexts {glob:?} matches no context of the kubeconfig"),
+            hint: Some(format!("contexts: {}", available.join(", "))),
+        });
+    }
+    Ok(matching)
+}
+
+/// Shell-style matching of a whole name: `*` any text, `?` one character.
+pub fn glob_matches(glob: &str, name: &str) -> bool {
+    let glob: Vec<char> = glob.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    // Positions in the glob reachable after each prefix of the name.
+    let mut reachable = vec![false; glob.len() + 1];
+    reachable[0] = true;
+    let close = |reachable: &mut Vec<bool>| {
+        for i in 0..glob.len() {
+            if reachable[i] && glob[i] == '*' {
+                reachable[i + 1] = true;
+            }
+        }
+    };
+    close(&mut reachable);
+    for c in name {
+        let mut next = vec![false; glob.len() + 1];
+        for i in 0..glob.len() {
+            if reachable[i] {
+                match glob[i] {
+                    '*' => next[i] = true,
+                    '?' => next[i + 1] = true,
+                    g if g == c => next[i + 1] = true,
+                    _ => {}
+                }
+            }
+        }
+        close(&mut next);
+        reachable = next;
+    }
+    reachable[glob.len()]
+}
+
+/// What one cluster's work came to.
+struct ClusterReport {
+    context: String,
+    /// The summary table, or the diffs.
+    output: String,
+    failed: usize,
+    changes: usize,
+}
+
+async fn one_cluster(
+    kube: &KubeArgs,
+    set: &JobSet,
+    options: PlanOptions,
+    mode: Mode,
+) -> Result<ClusterReport, Error> {
+    let cluster = Cluster::connect(kube).await?;
+    let namespace_of = |file_namespace: Option<&String>| -> String {
+        match (&kube.namespace, file_namespace) {
+            (None, Some(namespace)) => namespace.clone(),
+            _ => cluster.namespace().to_owned(),
+        }
+    };
+    let desired: Vec<CronJob> = set
+        .jobs
+        .iter()
+        .map(|job| {
+            let mut cronjob = job.cronjob.clone();
+            cronjob.metadata.namespace = Some(namespace_of(job.namespace.as_ref()));
+            cronjob
+        })
+        .collect();
+    let mut namespaces: Vec<String> = set
+        .namespaces
+        .iter()
+        .map(|namespace| namespace_of(namespace.as_ref()))
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    let lists =
+        future::try_join_all(namespaces.iter().map(|ns| list_cronjobs(&cluster, ns))).await?;
+    let live: Vec<CronJob> = lists.into_iter().flatten().collect();
+    let steps = set_plan::plan(&set.name, &desired, &live, options);
+    let qualified = namespaces.len() > 1;
+    let context = cluster.endpoint().context.clone();
+    match mode {
+        Mode::Diff => {
+            let conflicts: Vec<&Step> = steps
+                .iter()
+                .filter(|s| s.action == Action::Conflict)
+                .collect();
+            let mut output: String = steps.iter().map(|s| s.diff.as_str()).collect();
+            for step in &conflicts {
+                output.extend(["# conflict: ", step.detail.as_str(), "\n"]);
+            }
+            let changes = steps.iter().filter(|s| s.action.writes()).count();
+            Ok(ClusterReport {
+                context,
+                output,
+                failed: conflicts.len(),
+                changes,
+            })
+        }
+        Mode::Apply {
+            dry_run,
+            prune_runs,
+        } => {
+            let results = carry_out(&cluster, &steps, dry_run, prune_runs).await;
+            let mut table = Table::new(["job", "action", "detail"]);
+            let mut failed = 0;
+            for (step, result) in steps.iter().zip(results) {
+                let (action, detail) = match result {
+                    Ok(()) => (done_word(step.action), step.detail.clone()),
+                    Err(detail) => {
+                        failed += 1;
+                        ("failed", detail)
+                    }
+                };
+                let detail = match dry_run {
+                    DryRun::Client if step.action.writes() => {
+                        join(&detail, "dry run: nothing sent")
+                    }
+                    DryRun::Server if step.action.writes() => join(&detail, "server dry run"),
+                    _ => detail,
+                };
+                let job = if qualified {
+                    format!("{}/{}", step.namespace, step.name)
+                } else {
+                    step.name.clone()
+                };
+                table.row([job, action.to_owned(), detail]);
+            }
+            Ok(ClusterReport {
+                context,
+                output: table.to_string(),
+                failed,
+                changes: 0,
+            })
+        }
+    }
+}
+
+fn join(detail: &str, note: &str) -> String {
+    if detail.is_empty() {
+        note.to_owned()
+    } else {
+        format!("{detail}; {note}")
+    }
+}
+
+fn done_word(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Unchanged => "unchanged",
+        Action::Prune => "pruned",
+        Action::Conflict => "failed",
+    }
+}
+
+/// Writes what the plan says, at most [`crate::bulk::DEFAULT_CONCURRENCY`] at a time;
+/// one result per step, `Err` holding the sentence for the DETAIL column.
+async fn carry_out(
+    cluster: &Cluster,
+    steps: &[Step],
+    dry_run: DryRun,
+    prune_runs: bool,
+) -> Vec<Result<(), String>> {
+    let outcomes = Bulk::default()
+        .run(steps.iter(), |step| async move {
+            if step.action == Action::Conflict {
+                return Err(Error::Halted {
+                    message: step.detail.clone(),
+                    hint: None,
+                });
+            }
+            if !step.action.writes() || dry_run == DryRun::Client {
+                return Ok(());
+            }
+            write(cluster, step, dry_run == DryRun::Server, prune_runs).await
+        })
+        .await;
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.result.map_err(|error| error.to_string()))
+        .collect()
+}
+
+async fn write(
+    cluster: &Cluster,
+    step: &Step,
+    server_dry_run: bool,
+    prune_runs: bool,
+) -> Result<(), Error> {
+    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
+    let operation = |verb| {
+        Operation::new(verb, "cronjobs")
+            .named(step.name.clone())
+            .in_namespace(step.namespace.clone())
+    };
+    if let Some(cronjob) = &step.desired {
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = server_dry_run;
+        api.patch(&step.name, &params, &Patch::Apply(cronjob))
+            .await
+            .map_err(|source| cluster.error(operation("apply"), source))?;
+        return Ok(());
+    }
+    // Pruning: the runs go with the CronJob only when asked; otherwise they stay (without
+    // an owner) for inspection until `kubectl kuul prune` removes them by policy.
+    let mut params = if prune_runs {
+        DeleteParams::background()
+    } else {
+        DeleteParams::orphan()
+    };
+    params.dry_run = server_dry_run;
+    match api.delete(&step.name, &params).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+        Err(source) => Err(cluster.error(operation("delete"), source)),
+    }
+}
+
+/// Every `CronJob` of `namespace`, page by page.
+async fn list_cronjobs(cluster: &Cluster, namespace: &str) -> Result<Vec<CronJob>, Error> {
+    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), namespace);
+    let operation = Operation::new("list", "cronjobs").in_namespace(namespace.to_owned());
+    let mut params = ListParams::default().limit(PAGE);
+    let mut all = Vec::new();
+    loop {
+        let page = api
+            .list(&params)
+            .await
+            .map_err(|source| cluster.error(operation.clone(), source))?;
+        all.extend(page.items);
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => break,
+        }
+    }
+    Ok(all)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_whole_context_names() {
+        assert!(glob_matches("kuul-*", "kuul-eu-1"));
+        assert!(glob_matches("*", "anything"));
+        assert!(glob_matches("kuul-??-1", "kuul-eu-1"));
+        assert!(glob_matches("*-1", "kuul-eu-1"));
+        assert!(glob_matches("a*b*c", "aXXbYYc"));
+        assert!(!glob_matches("kuul-*", "prod-kuul-1"));
+        assert!(!glob_matches("kuul-?", "kuul-10"));
+        assert!(!glob_matches("a*b", "aXbX"));
+        assert!(glob_matches("", ""));
+    }
+
+    #[test]
+    fn a_report_says_what_was_done() {
+        assert_eq!(done_word(Action::Create), "created");
+        assert_eq!(done_word(Action::Prune), "pruned");
+        assert_eq!(join("", "server dry run"), "server dry run");
+        assert_eq!(join("adopted", "server dry run"), "adopted; server dry run");
+        let differs = Error::Differs {
+            message: "1 change(s)".to_owned(),
+        };
+        assert_eq!(differs.exit_status(), crate::error::ExitStatus::Failed);
+    }
+
+    #[test]
+    fn help() {
+        let mut command = crate::run::plugin_command::<ApplyArgs>().term_width(100);
+        insta::assert_snapshot!(command.render_long_help().to_string());
+    }
+}

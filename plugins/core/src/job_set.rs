@@ -1,0 +1,777 @@
+//! Job sets as code: the jobs files of `kubectl kuul apply -f` and `diff -f`, read,
+//! checked and rendered into the `CronJob`s they stand for.
+//!
+//! Teams keep their periodic jobs in a repository and let automation apply them, so a
+//! file must fail review, not the cluster: every job goes through the same renderer and
+//! validators as `kubectl kuul new` ([`KuulJob`], or the team's Jinja template), a key
+//! kuul does not know is an error with its file and line, and all errors of all files are
+//! collected so that one run lists everything to fix. Nothing here does network I/O; the
+//! files are read, then everything else is pure.
+//!
+//! A file has three parts: `set:` names the job set (the label `kuul.io/set` on each
+//! `CronJob`, which pruning selects by); `defaults:` holds what every job gets unless it
+//! says otherwise; `jobs:` lists the jobs. Several files may be given (or a directory of
+//! `*.yaml`/`*.yml` files); they must name the same set, and job names must be unique
+//! within a namespace.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::batch::v1::CronJob;
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::config::Config;
+use crate::error::Error;
+use crate::kuul_job::{KuulJob, Request, check_cronjob, check_label_value};
+use crate::template;
+
+/// The label naming the job set a `CronJob` belongs to.
+pub const SET_LABEL: &str = "kuul.io/set";
+
+/// One jobs file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JobsFile {
+    set: String,
+    #[serde(default)]
+    defaults: JobFields,
+    #[serde(default)]
+    jobs: Vec<Spanned<JobEntry>>,
+}
+
+/// A job of the `jobs:` list: its name and schedule, and any field of `defaults:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JobEntry {
+    name: String,
+    schedule: String,
+    /// Suspended (`true`) or running (`false`); left out, the cluster's value stays.
+    suspend: Option<bool>,
+    command: Option<Vec<String>>,
+    args: Option<Vec<String>>,
+    #[serde(flatten)]
+    fields: JobFields,
+}
+
+/// What `defaults:` may set, and each job may override.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JobFields {
+    /// Only in `defaults:`: the namespace of every job of the file.
+    namespace: Option<String>,
+    image: Option<String>,
+    tz: Option<String>,
+    pool: Option<String>,
+    dedicated: Option<bool>,
+    resources: Option<Resources>,
+    history_limits: Option<HistoryLimits>,
+    active_deadline: Option<Scalar>,
+    starting_deadline: Option<Scalar>,
+    working_dir: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    image_pull_secrets: Option<Vec<String>>,
+    /// A Jinja template file, relative to the jobs file.
+    template: Option<String>,
+    /// Variables of the template.
+    #[serde(default)]
+    vars: BTreeMap<String, Scalar>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Resources {
+    cpu: Option<Scalar>,
+    memory: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HistoryLimits {
+    successful: Option<i32>,
+    failed: Option<i32>,
+}
+
+/// A value that may be written as a number or a string (`cpu: 1`, `startingDeadline: 300`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Scalar {
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+    Text(String),
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Integer(n) => write!(f, "{n}"),
+            Scalar::Float(n) => write!(f, "{n}"),
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Text(text) => f.write_str(text),
+        }
+    }
+}
+
+/// One problem in the jobs files: where, which job, which field, what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetError {
+    pub file: PathBuf,
+    pub line: Option<u64>,
+    pub job: Option<String>,
+    pub field: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for SetError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(job) = &self.job {
+            write!(f, ": job {job}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// A job of the set, rendered and checked; its namespace is decided per cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DesiredJob {
+    pub name: String,
+    /// The file's `defaults.namespace`, if it sets one.
+    pub namespace: Option<String>,
+    /// The `CronJob` to apply, with the set label and without a namespace.
+    pub cronjob: CronJob,
+    pub file: PathBuf,
+    pub line: u64,
+}
+
+/// Every job of one set, from one or more files.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobSet {
+    pub name: String,
+    pub jobs: Vec<DesiredJob>,
+    /// The namespaces the files name in `defaults.namespace` (`None`: the cluster's).
+    pub namespaces: Vec<Option<String>>,
+}
+
+/// The files `-f` names: files as given, directories as their `*.yaml` and `*.yml`
+/// files, sorted, not recursing.
+pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let entries = std::fs::read_dir(path).map_err(|error| unreadable(path, &error))?;
+            let mut found: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|entry| entry.path())
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .is_some_and(|ext| ext == "yaml" || ext == "yml")
+                })
+                .collect();
+            if found.is_empty() {
+                return Err(Error::InvalidInput {
+                    message: format!("-f {}: the directory has no .yaml files", path.display()),
+                    hint: Some("point -f at a jobs file or a directory of them".to_owned()),
+                });
+            }
+            found.sort();
+            files.extend(found);
+        } else {
+            files.push(path.clone());
+        }
+    }
+    Ok(files)
+}
+
+fn unreadable(path: &Path, error: &std::io::Error) -> Error {
+    Error::InvalidInput {
+        message: format!("cannot read -f {}: {error}", path.display()),
+        hint: Some("check the path given with -f".to_owned()),
+    }
+}
+
+/// Reads, checks and renders the files; any problem in any of them fails the whole set
+/// with every problem listed (exit 2).
+pub fn load(paths: &[PathBuf], config: &Config) -> Result<JobSet, Error> {
+    let mut sources = Vec::new();
+    for path in expand_paths(paths)? {
+        let text = std::fs::read_to_string(&path).map_err(|error| unreadable(&path, &error))?;
+        let template_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        let templates = TemplateSource::Files(template_dir);
+        sources.push((path, text, templates));
+    }
+    let files: Vec<(&Path, &str, &TemplateSource)> = sources
+        .iter()
+        .map(|(path, text, templates)| (path.as_path(), text.as_str(), templates))
+        .collect();
+    build(&files, config).map_err(|errors| invalid_set(&errors))
+}
+
+/// Where a file's templates come from: files beside it, or (in tests) given texts.
+#[derive(Debug, Clone)]
+pub enum TemplateSource {
+    Files(PathBuf),
+    Texts(BTreeMap<String, String>),
+}
+
+impl TemplateSource {
+    fn read(&self, name: &str) -> Result<(PathBuf, String), String> {
+        match self {
+            TemplateSource::Files(dir) => {
+                let path = dir.join(name);
+                std::fs::read_to_string(&path)
+                    .map(|text| (path.clone(), text))
+                    .map_err(|error| format!("cannot read template {}: {error}", path.display()))
+            }
+            TemplateSource::Texts(texts) => texts
+                .get(name)
+                .map(|text| (PathBuf::from(name), text.clone()))
+                .ok_or_else(|| format!("cannot read template {name}: no such file")),
+        }
+    }
+}
+
+fn invalid_set(errors: &[SetError]) -> Error {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    let count = errors.len();
+    let noun = if count == 1 { "error" } else { "errors" };
+    Error::InvalidInput {
+        message: format!(
+            "the jobs files have {count} {noun}; nothing was applied:\n  {}",
+            lines.join("\n  ")
+        ),
+        hint: Some(
+            "fix the files and run again; `kubectl kuul apply --help` lists the keys of a jobs file"
+                .to_owned(),
+        ),
+    }
+}
+
+/// Parses and renders `files` (path, text, where its templates are): the pure core of
+/// [`load`].
+pub fn build(
+    files: &[(&Path, &str, &TemplateSource)],
+    config: &Config,
+) -> Result<JobSet, Vec<SetError>> {
+    let mut errors = Vec::new();
+    let mut set_name: Option<(String, PathBuf)> = None;
+    let mut jobs: Vec<DesiredJob> = Vec::new();
+    let mut namespaces = Vec::new();
+    for (path, text, templates) in files {
+        let file = match serde_saphyr::from_str::<JobsFile>(text) {
+            Ok(file) => file,
+            Err(error) => {
+                errors.push(SetError {
+                    file: path.to_path_buf(),
+                    line: error.location().map(|l| l.line()),
+                    job: None,
+                    field: None,
+                    message: first_line(&error),
+                });
+                continue;
+            }
+        };
+        errors.extend(set_errors(&file.set, path, set_name.as_ref()));
+        if set_name.is_none() {
+            set_name = Some((file.set.clone(), path.to_path_buf()));
+        }
+        namespaces.push(file.defaults.namespace.clone());
+        for entry in &file.jobs {
+            let line = entry.referenced.line();
+            let job = &entry.value;
+            let error = |field: Option<String>, message: String| SetError {
+                file: path.to_path_buf(),
+                line: Some(line),
+                job: Some(job.name.clone()),
+                field,
+                message,
+            };
+            if job.fields.namespace.is_some() {
+                errors.push(error(
+                    Some("namespace".to_owned()),
+                    "is set per file, in defaults.namespace".to_owned(),
+                ));
+                continue;
+            }
+            match render(job, &file.defaults, &file.set, templates, config) {
+                Ok(cronjob) => {
+                    let namespace = file.defaults.namespace.clone();
+                    if jobs
+                        .iter()
+                        .any(|other| other.name == job.name && other.namespace == namespace)
+                    {
+                        errors.push(error(
+                            Some("name".to_owned()),
+                            "is listed twice; job names are unique within a namespace".to_owned(),
+                        ));
+                        continue;
+                    }
+                    jobs.push(DesiredJob {
+                        name: job.name.clone(),
+                        namespace,
+                        cronjob,
+                        file: path.to_path_buf(),
+                        line,
+                    });
+                }
+                Err((field, message)) => errors.push(error(field, message)),
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let name = set_name.map(|(name, _)| name).unwrap_or_default();
+    namespaces.dedup();
+    Ok(JobSet {
+        name,
+        jobs,
+        namespaces,
+    })
+}
+
+/// What is wrong with a file's `set:`: empty, not a label value, or not the set of the
+/// first file (`first`).
+fn set_errors(set: &str, path: &Path, first: Option<&(String, PathBuf)>) -> Vec<SetError> {
+    let at = |message: String| SetError {
+        file: path.to_path_buf(),
+        line: None,
+        job: None,
+        field: Some("set".to_owned()),
+        message,
+    };
+    let mut errors = Vec::new();
+    if set.is_empty() {
+        errors.push(at(
+            "is empty; name the job set, e.g. set: team-ops".to_owned()
+        ));
+    } else if let Err(invalid) = check_label_value("set", set) {
+        errors.push(at(format!(
+            "{:?} {}; {}",
+            invalid.value, invalid.problem, invalid.allowed
+        )));
+    }
+    if let Some((name, first)) = first
+        && name != set
+    {
+        errors.push(at(format!(
+            "is {set:?} but {} says {name:?}; apply one set at a time",
+            first.display()
+        )));
+    }
+    errors
+}
+
+/// The file's key for a field the renderer names by its `new` flag.
+fn file_key(field: &str) -> String {
+    match field.trim_start_matches("--") {
+        "NAME" => "name".to_owned(),
+        "tz" => "tz".to_owned(),
+        "cpu" => "resources.cpu".to_owned(),
+        "memory" => "resources.memory".to_owned(),
+        "history-success" => "historyLimits.successful".to_owned(),
+        "history-failed" => "historyLimits.failed".to_owned(),
+        "image-pull-secret" => "imagePullSecrets".to_owned(),
+        "label" => "labels".to_owned(),
+        other => {
+            let mut key = String::new();
+            let mut upper = false;
+            for c in other.chars() {
+                if c == '-' {
+                    upper = true;
+                } else if upper {
+                    key.push(c.to_ascii_uppercase());
+                    upper = false;
+                } else {
+                    key.push(c);
+                }
+            }
+            key
+        }
+    }
+}
+
+type FieldError = (Option<String>, String);
+
+/// The job's fields over the file's defaults, as the flags of `new` would give them.
+fn request(job: &JobEntry, defaults: &JobFields) -> Result<Request, FieldError> {
+    let own = &job.fields;
+    let pick = |get: fn(&JobFields) -> Option<String>| get(own).or_else(|| get(defaults));
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    for (key, value) in defaults.env.iter().chain(&own.env) {
+        env.insert(key.clone(), value.to_string());
+    }
+    let mut labels: BTreeMap<String, String> = defaults.labels.clone();
+    labels.extend(own.labels.clone());
+    if labels.contains_key(SET_LABEL) {
+        return Err((
+            Some("labels".to_owned()),
+            format!("{SET_LABEL} is set by kuul from `set:`"),
+        ));
+    }
+    let image = pick(|f| f.image.clone()).ok_or_else(|| {
+        (
+            Some("image".to_owned()),
+            "is missing: give it in the job or in defaults".to_owned(),
+        )
+    })?;
+    let resources = |get: fn(&Resources) -> Option<String>| {
+        own.resources
+            .as_ref()
+            .and_then(get)
+            .or_else(|| defaults.resources.as_ref().and_then(get))
+    };
+    let limits = |get: fn(&HistoryLimits) -> Option<i32>| {
+        own.history_limits
+            .as_ref()
+            .and_then(get)
+            .or_else(|| defaults.history_limits.as_ref().and_then(get))
+    };
+    let request = Request {
+        name: job.name.clone(),
+        namespace: defaults.namespace.clone(),
+        image,
+        schedule: job.schedule.clone(),
+        time_zone: pick(|f| f.tz.clone()),
+        pool: pick(|f| f.pool.clone()),
+        dedicated: own.dedicated.or(defaults.dedicated).unwrap_or(false),
+        cpu: resources(|r| r.cpu.as_ref().map(ToString::to_string)),
+        memory: resources(|r| r.memory.clone()),
+        env: env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        working_dir: pick(|f| f.working_dir.clone()),
+        active_deadline: pick(|f| f.active_deadline.as_ref().map(ToString::to_string)),
+        starting_deadline: pick(|f| f.starting_deadline.as_ref().map(ToString::to_string)),
+        history_success: limits(|l| l.successful),
+        history_failed: limits(|l| l.failed),
+        image_pull_secrets: own
+            .image_pull_secrets
+            .clone()
+            .or_else(|| defaults.image_pull_secrets.clone())
+            .unwrap_or_default(),
+        labels: labels.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        command: job.command.clone().unwrap_or_default(),
+    };
+    for (field, value) in [
+        ("historyLimits.successful", request.history_success),
+        ("historyLimits.failed", request.history_failed),
+    ] {
+        if let Some(n) = value.filter(|n| *n < 0) {
+            return Err((Some(field.to_owned()), format!("is {n}: must be 0 or more")));
+        }
+    }
+    Ok(request)
+}
+
+/// One job through `new`'s renderer: its fields over the file's defaults over the config.
+fn render(
+    job: &JobEntry,
+    defaults: &JobFields,
+    set: &str,
+    templates: &TemplateSource,
+    config: &Config,
+) -> Result<CronJob, FieldError> {
+    let own = &job.fields;
+    let pick = |get: fn(&JobFields) -> Option<String>| get(own).or_else(|| get(defaults));
+    let request = request(job, defaults)?;
+    let kuul_job = KuulJob::new(request, &config.defaults).map_err(|invalid| {
+        (
+            Some(file_key(&invalid.field)),
+            format!(
+                "{:?} {}; {}",
+                invalid.value, invalid.problem, invalid.allowed
+            ),
+        )
+    })?;
+    let mut cronjob = if let Some(name) = pick(|f| f.template.clone()) {
+        let (path, source) = templates
+            .read(&name)
+            .map_err(|message| (Some("template".to_owned()), message))?;
+        let mut vars: BTreeMap<String, String> = BTreeMap::new();
+        for (key, value) in defaults.vars.iter().chain(&own.vars) {
+            vars.insert(key.clone(), value.to_string());
+        }
+        let items: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let variables = template::variables(&items)
+            .map_err(|error| (Some("vars".to_owned()), error.to_string()))?;
+        template::render(&source, &path, &kuul_job, &variables)
+            .map_err(|error| (Some("template".to_owned()), error.to_string()))?
+    } else if !own.vars.is_empty() || !defaults.vars.is_empty() {
+        return Err((
+            Some("vars".to_owned()),
+            "are only for a template: set `template:` too".to_owned(),
+        ));
+    } else {
+        kuul_job.to_cronjob()
+    };
+    if let Some(args) = &job.args {
+        let Some(container) = cronjob
+            .spec
+            .job_template
+            .spec
+            .as_mut()
+            .and_then(|spec| spec.template.spec.as_mut())
+            .and_then(|pod| pod.containers.first_mut())
+        else {
+            return Err((
+                Some("args".to_owned()),
+                "the CronJob has no container".to_owned(),
+            ));
+        };
+        container.args = Some(args.clone());
+    }
+    check_cronjob(&cronjob).map_err(|invalid| {
+        (
+            Some(invalid.field.clone()),
+            format!("{:?} {}", invalid.value, invalid.problem),
+        )
+    })?;
+    cronjob.metadata.namespace = None;
+    cronjob
+        .metadata
+        .labels
+        .get_or_insert_with(BTreeMap::new)
+        .insert(SET_LABEL.to_owned(), set.to_owned());
+    cronjob.spec.suspend = job.suspend;
+    Ok(cronjob)
+}
+
+fn first_line(error: &dyn fmt::Display) -> String {
+    let text = error.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    let line = line.strip_prefix("error: ").unwrap_or(line);
+    // The parser names the position itself; the file's line is given before it instead.
+    match line.split_once(": ") {
+        Some((position, rest)) if position.starts_with("line ") => rest.to_owned(),
+        _ => line.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TEMPLATE: &str = include_str!("../../../tests/fixtures/new/template.yaml.j2");
+
+    fn build_one(text: &str) -> Result<JobSet, Vec<SetError>> {
+        let templates = TemplateSource::Texts(BTreeMap::from([(
+            "cronjob.yaml.j2".to_owned(),
+            TEMPLATE.to_owned(),
+        )]));
+        build(
+            &[(Path::new("jobs.yaml"), text, &templates)],
+            &Config::merge(&[]),
+        )
+    }
+
+    const GOOD: &str = "\
+set: ops
+defaults:
+  namespace: ops
+  image: registry.example.com/ops/kuul:v3
+  pool: internal
+  resources: {cpu: 1, memory: 256Mi}
+  startingDeadline: 120
+  env: {REGION: eu}
+jobs:
+  - name: backup-db
+    schedule: '0 2 * * *'
+    tz: Europe/Berlin
+    pool: prod
+    command: [./backup.sh]
+    args: [prod-db]
+    env: {MODE: full}
+  - name: smoke
+    schedule: '*/5 * * * *'
+    template: cronjob.yaml.j2
+    vars: {team: web}
+    suspend: true
+";
+
+    #[test]
+    fn jobs_get_defaults_the_set_label_and_their_own_fields() {
+        let set = build_one(GOOD).unwrap();
+        assert_eq!(set.name, "ops");
+        assert_eq!(set.namespaces, [Some("ops".to_owned())]);
+        let backup = &set.jobs[0];
+        assert_eq!(backup.line, 10);
+        assert_eq!(backup.namespace.as_deref(), Some("ops"));
+        let cronjob = &backup.cronjob;
+        assert_eq!(cronjob.metadata.namespace, None);
+        let labels = cronjob.metadata.labels.as_ref().unwrap();
+        assert_eq!(labels[SET_LABEL], "ops");
+        assert_eq!(labels["kuul.io/pool"], "prod");
+        assert_eq!(cronjob.spec.suspend, None);
+        assert_eq!(cronjob.spec.time_zone.as_deref(), Some("Europe/Berlin"));
+        assert_eq!(cronjob.spec.starting_deadline_seconds, Some(120));
+        let pod = cronjob.spec.job_template.spec.as_ref().unwrap();
+        let container = &pod.template.spec.as_ref().unwrap().containers[0];
+        assert_eq!(
+            container.command.as_deref(),
+            Some(&["./backup.sh".to_owned()][..])
+        );
+        assert_eq!(container.args.as_deref(), Some(&["prod-db".to_owned()][..]));
+        let env: Vec<(String, String)> = container
+            .env
+            .iter()
+            .flatten()
+            .map(|e| (e.name.clone(), e.value.clone().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            env,
+            [
+                ("MODE".to_owned(), "full".to_owned()),
+                ("REGION".to_owned(), "eu".to_owned())
+            ]
+        );
+        let limits = container
+            .resources
+            .as_ref()
+            .unwrap()
+            .limits
+            .as_ref()
+            .unwrap();
+        assert_eq!(limits["cpu"].0, "1");
+        let smoke = &set.jobs[1].cronjob;
+        assert_eq!(smoke.spec.suspend, Some(true));
+        assert_eq!(smoke.metadata.labels.as_ref().unwrap()["team"], "web");
+        assert_eq!(smoke.metadata.labels.as_ref().unwrap()[SET_LABEL], "ops");
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_with_its_line() {
+        let errors =
+            build_one("set: ops\njobs:\n  - name: a\n    schedule: '@daily'\n    imagee: x\n")
+                .unwrap_err();
+        assert_eq!(errors.len(), 1);
+        let text = errors[0].to_string();
+        assert_eq!(text, "jobs.yaml:3: unknown field `imagee`");
+    }
+
+    #[test]
+    fn every_invalid_job_is_reported_with_file_line_job_and_field() {
+        let text = "\
+set: ops
+defaults:
+  image: kuul-base:busybox
+jobs:
+  - name: Bad_Name
+    schedule: '@daily'
+  - name: ok
+    schedule: '@daily'
+  - name: late
+    schedule: '0 0 * * 8'
+  - name: zone
+    schedule: '@daily'
+    tz: Mars/Olympus
+  - name: ok
+    schedule: '@hourly'
+  - name: hungry
+    schedule: '@daily'
+    resources: {memory: lots}
+";
+        let errors: Vec<String> = build_one(text)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(errors.len(), 5, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("jobs.yaml:5: job Bad_Name: name: "),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].starts_with("jobs.yaml:9: job late: schedule: \"0 0 * * 8\""),
+            "{}",
+            errors[1]
+        );
+        assert!(
+            errors[2].starts_with("jobs.yaml:11: job zone: tz: "),
+            "{}",
+            errors[2]
+        );
+        assert!(
+            errors[3].starts_with("jobs.yaml:14: job ok: name: is listed twice"),
+            "{}",
+            errors[3]
+        );
+        assert!(
+            errors[4].starts_with("jobs.yaml:16: job hungry: resources.memory: "),
+            "{}",
+            errors[4]
+        );
+    }
+
+    #[test]
+    fn files_must_agree_on_the_set_and_jobs_need_an_image() {
+        let templates = TemplateSource::Texts(BTreeMap::new());
+        let a = "set: ops\njobs:\n  - {name: a, schedule: '@daily', image: kuul-base:busybox}\n";
+        let b = "set: web\njobs:\n  - {name: b, schedule: '@daily'}\n";
+        let errors = build(
+            &[
+                (Path::new("a.yaml"), a, &templates),
+                (Path::new("b.yaml"), b, &templates),
+            ],
+            &Config::merge(&[]),
+        )
+        .unwrap_err();
+        let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("b.yaml: set: is \"web\" but a.yaml says \"ops\""),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(
+            errors[1],
+            "b.yaml:3: job b: image: is missing: give it in the job or in defaults"
+        );
+    }
+
+    #[test]
+    fn a_missing_template_and_kuul_labels_are_errors() {
+        let text = "set: ops\ndefaults: {image: kuul-base:busybox}\njobs:\n  - {name: a, schedule: '@daily', template: nope.j2}\n  - {name: b, schedule: '@daily', labels: {kuul.io/set: x}}\n";
+        let errors: Vec<String> = build_one(text)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert!(
+            errors[0].contains("job a: template: cannot read template nope.j2"),
+            "{}",
+            errors[0]
+        );
+        assert!(
+            errors[1].contains("job b: labels: kuul.io/set is set by kuul"),
+            "{}",
+            errors[1]
+        );
+    }
+
+    #[test]
+    fn invalid_sets_exit_2_listing_every_error() {
+        let error = invalid_set(&build_one("set: ''\njobs: []\n").unwrap_err());
+        assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
+        assert!(error.to_string().contains("jobs.yaml: set: "), "{error}");
+    }
+
+    #[test]
+    fn field_names_follow_the_file() {
+        assert_eq!(file_key("--active-deadline"), "activeDeadline");
+        assert_eq!(file_key("--working-dir"), "workingDir");
+        assert_eq!(file_key("--schedule"), "schedule");
+        assert_eq!(file_key("NAME"), "name");
+    }
+}
