@@ -12,6 +12,8 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod job_set;
+pub mod health;
+pub mod history;
 pub mod kuul_job;
 pub mod maintenance;
 pub mod pools;

@@ -328,7 +328,8 @@ impl Plan {
 }
 
 /// A Kubernetes timestamp as a chrono time (they are whole nanoseconds since the epoch).
-fn utc(time: &Time) -> DateTime<Utc> {
+/// A Kubernetes timestamp as a chrono time.
+pub fn utc(time: &Time) -> DateTime<Utc> {
     let nanos = u32::try_from(time.0.subsec_nanosecond()).unwrap_or(0);
     DateTime::from_timestamp(time.0.as_second(), nanos).unwrap_or_default()
 }

@@ -6,8 +6,10 @@
 
 use clap::{Parser, Subcommand};
 use kuul_core::commands::{
-    ApplyArgs, DiffArgs, LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
+    ApplyArgs, DiffArgs,
+    LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
 };
+use kuul_core::commands::{HistoryArgs, LogsArgs, StatusArgs};
 use kuul_core::{KubeArgs, KuulCommand};
 use kuul_sdk::image::ImageArgs;
 // run-now plus --local, which needs Docker: see kuul_sdk::run_now.
@@ -32,6 +34,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(name = StatusArgs::NAME, visible_alias = "list", about = StatusArgs::ABOUT, long_about = StatusArgs::LONG_ABOUT)]
+    Status(StatusArgs),
+    #[command(name = HistoryArgs::NAME, about = HistoryArgs::ABOUT, long_about = HistoryArgs::LONG_ABOUT)]
+    History(HistoryArgs),
+    #[command(name = LogsArgs::NAME, about = LogsArgs::ABOUT, long_about = LogsArgs::LONG_ABOUT)]
+    Logs(LogsArgs),
     #[command(name = NewArgs::NAME, about = NewArgs::ABOUT, long_about = NewArgs::LONG_ABOUT)]
     New(NewArgs),
     #[command(name = RunNowCommand::NAME, about = RunNowCommand::ABOUT, long_about = RunNowCommand::LONG_ABOUT)]
@@ -58,6 +66,9 @@ fn main() -> std::process::ExitCode {
     kuul_core::run::main(|cli: Cli, printer| async move {
         let kube = cli.kube;
         match cli.command {
+            Command::Status(args) => args.run(kube, printer).await,
+            Command::History(args) => args.run(kube, printer).await,
+            Command::Logs(args) => args.run(kube, printer).await,
             Command::New(args) => args.run(kube, printer).await,
             Command::RunNow(args) => args.run(kube, printer).await,
             Command::Suspend(args) => args.run(kube, printer).await,

@@ -312,7 +312,7 @@ async fn list_pools(
 }
 
 /// Lists every object (cluster-wide), optionally by label selector, in pages of [`PAGE`].
-async fn list<K>(
+pub(crate) async fn list<K>(
     cluster: &Cluster,
     selector: Option<&str>,
     resource: &'static str,

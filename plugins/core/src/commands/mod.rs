@@ -15,21 +15,27 @@ use crate::printer::Printer;
 
 pub mod apply;
 pub mod diff;
+pub mod history;
 pub mod label_nodes;
+pub mod logs;
 pub mod new;
 pub mod prune;
 pub mod resume;
 pub mod run_now;
+pub mod status;
 pub mod suspend;
 pub mod version;
 
 pub use apply::ApplyArgs;
 pub use diff::DiffArgs;
+pub use history::HistoryArgs;
 pub use label_nodes::LabelNodesArgs;
+pub use logs::LogsArgs;
 pub use new::NewArgs;
 pub use prune::PruneArgs;
 pub use resume::ResumeArgs;
 pub use run_now::RunNowArgs;
+pub use status::StatusArgs;
 pub use suspend::SuspendArgs;
 pub use version::VersionArgs;
 

@@ -363,7 +363,7 @@ async fn delete_orphan(cluster: &Cluster, pod: &OrphanPod) -> Result<Deleted, Er
 }
 
 /// Lists every object matching `selector`, in pages of [`PAGE`].
-async fn list<K>(
+pub(crate) async fn list<K>(
     cluster: &Cluster,
     namespace: Option<&str>,
     selector: &str,

@@ -1,0 +1,573 @@
+//! `kubectl kuul status` (alias `list`): every Kuul job at a glance, its next run, its
+//! last results and whether it is healthy.
+//!
+//! The picture is read with a fixed number of paginated list calls whatever the number
+//! of jobs: the `CronJob`s, the Jobs labelled `kuul.io/job`, their Pods and the Nodes,
+//! listed concurrently and joined in memory by owner uid; [`crate::health`] judges each
+//! job. `--watch` keeps the same objects in memory by watch and redraws on every change
+//! (on a terminal in place, otherwise one table per change). `--check` prints only the
+//! problems and exits 4 when there is one, for monitoring systems.
+
+use std::collections::{BTreeSet, HashMap};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::pin::pin;
+use std::time::Duration;
+
+use chrono::Utc;
+use clap::Args;
+use futures_util::{StreamExt, stream};
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::Api;
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::watcher::{self, watcher};
+use kube::runtime::{WatchStreamExt, reflector as reflect};
+
+use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
+use crate::client::Cluster;
+use crate::commands::KuulCommand;
+use crate::commands::{label_nodes, prune};
+use crate::config::Config;
+use crate::error::{Error, Operation};
+use crate::health::{self, Health, JobStatus, Layout};
+use crate::history::RunRecord;
+use crate::kuul_job::{JOB_LABEL, MANAGED_BY, MANAGER, check_job_name, check_pool};
+use crate::printer::Printer;
+use crate::runs::CONTROLLER_UID_LABEL;
+use crate::selector;
+
+/// How long `--watch` lets changes settle before it redraws.
+const SETTLE: Duration = Duration::from_millis(300);
+/// How often `--watch` redraws on a terminal without changes, so ages stay true.
+const REFRESH: Duration = Duration::from_secs(30);
+
+/// Arguments of `kubectl kuul status`.
+// The field docs are the `--help` text, where backticks would show.
+#[allow(clippy::doc_markdown)]
+// Each flag is a yes/no choice of the user's; clap needs them as separate fields.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Clone, Args)]
+pub struct StatusArgs {
+    /// Only these Kuul jobs (default: every CronJob labelled app.kubernetes.io/managed-by=kuul)
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Only jobs (CronJobs) whose labels match, e.g. team=ops
+    #[arg(short = 'l', long = "selector", value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Jobs of every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// Only jobs that run in this pool
+    #[arg(long, value_name = "POOL")]
+    pub pool: Option<String>,
+
+    /// Keep watching and redraw on every change
+    #[arg(short = 'w', long, conflicts_with = "check")]
+    pub watch: bool,
+
+    /// Print only the jobs that are failing, overdue, stuck or unschedulable; exit 4 if
+    /// there is one, 0 otherwise
+    #[arg(long)]
+    pub check: bool,
+
+    #[command(flatten)]
+    pub output: OutputArgs,
+
+    /// kuul config file, for poolLabelKey (default: ./kuul.yaml, then $KUUL_CONFIG, then
+    /// ~/.config/kuul/config.yaml)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+impl StatusArgs {
+    /// Rejects bad names, selectors, pools and combinations before anything is sent.
+    fn check_input(&self) -> Result<(), Error> {
+        for name in &self.names {
+            check_job_name("NAME", name)?;
+        }
+        if let Some(user) = &self.selector {
+            selector::check("--selector", user)?;
+        }
+        if let Some(pool) = &self.pool {
+            check_pool("--pool", pool)?;
+        }
+        let format = self.output.output;
+        if self.watch && !matches!(format, OutputFormat::Table | OutputFormat::Wide) {
+            return Err(Error::InvalidInput {
+                message: format!(
+                    "--watch redraws a table: it cannot be combined with -o {}",
+                    format_name(format)
+                ),
+                hint: Some("use -o table or -o wide with --watch".to_owned()),
+            });
+        }
+        Ok(())
+    }
+
+    /// The label selector of the `CronJob` list: the user's, and unless jobs are named,
+    /// kuul's own label.
+    fn cronjob_selector(&self) -> String {
+        let managed = format!("{MANAGED_BY}={MANAGER}");
+        let mut parts: Vec<&str> = Vec::new();
+        if self.names.is_empty() {
+            parts.push(&managed);
+        }
+        if let Some(user) = &self.selector {
+            parts.push(user);
+        }
+        parts.join(",")
+    }
+}
+
+fn format_name(format: OutputFormat) -> &'static str {
+    match format {
+        OutputFormat::Table => "table",
+        OutputFormat::Wide => "wide",
+        OutputFormat::Json => "json",
+        OutputFormat::Yaml => "yaml",
+        OutputFormat::Name => "name",
+    }
+}
+
+impl KuulCommand for StatusArgs {
+    const NAME: &'static str = "status";
+    const ABOUT: &'static str = "Show every Kuul job: next run, last results, health.";
+    const LONG_ABOUT: &'static str = "Show Kuul jobs at a glance, one row each: schedule, time zone, pool, whether it is suspended (and why), runs in progress (scheduled and manual), the last run and the last success, the next run, the results of the last runs (RECENT, newest right: ✓ succeeded, ✗ failed; + and x when not on a terminal or with NO_COLOR) and its HEALTH:\n  ok             nothing to do\n  suspended      spec.suspend is true\n  failing        the newest finished run failed\n  overdue        a scheduled run did not start within its grace (startingDeadlineSeconds, at least 60s)\n  stuck          a run is active past its activeDeadlineSeconds, or longer than 5x the median of the last successful runs (at least 10m)\n  unschedulable  no Ready, schedulable node matches its nodeSelector (and taints)\n\nWithout names, status shows the CronJobs labelled app.kubernetes.io/managed-by=kuul; named jobs are shown whoever made them. -o wide adds the next run's time, image, command, limits and deadline; -o json and -o yaml give the same data for scripts. --check prints only the problems and exits 4 when a selected job is failing, overdue, stuck or unschedulable, 0 otherwise. --watch redraws on every change.\n\nExamples:\n  kubectl kuul status\n  kubectl kuul status -A --pool prod -o wide\n  kubectl kuul status --check || page-the-on-call";
+
+    async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        self.check_input()?;
+        let config = Config::load(self.config.as_deref())?;
+        let pool_key = config.defaults.pool_label_key.clone();
+        let cluster = Cluster::connect(&kube).await?;
+        let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
+        if self.watch {
+            return watch(&self, &cluster, namespace.as_deref(), &pool_key, printer).await;
+        }
+        let cronjob_selector = self.cronjob_selector();
+        let ns = namespace.as_deref();
+        let (cronjobs, jobs, pods, nodes) = tokio::join!(
+            prune::list::<CronJob>(&cluster, ns, &cronjob_selector, "cronjobs"),
+            prune::list::<Job>(&cluster, ns, JOB_LABEL, "jobs"),
+            prune::list::<Pod>(&cluster, ns, JOB_LABEL, "pods"),
+            label_nodes::list::<Node>(&cluster, None, "nodes"),
+        );
+        let (cronjobs, jobs, pods) = (cronjobs?, jobs?, pods?);
+        let nodes = match nodes {
+            Ok(nodes) => Some(nodes),
+            Err(error @ Error::Forbidden { .. }) => {
+                printer.warn(format_args!(
+                    "{error}; pools are not checked for ready nodes"
+                ));
+                None
+            }
+            Err(error) => return Err(error),
+        };
+        let picture = Picture {
+            cronjobs: &cronjobs,
+            jobs: &jobs,
+            pods: &pods,
+            nodes: nodes.as_deref(),
+        };
+        let statuses = self.statuses(picture, &pool_key);
+        let missing = self.missing(&statuses);
+        self.print(&statuses, printer)?;
+        if !missing.is_empty() {
+            return Err(not_found(&missing, ns));
+        }
+        if self.check {
+            return verdict(&statuses, printer);
+        }
+        Ok(())
+    }
+}
+
+/// Everything status reads, as listed.
+#[derive(Clone, Copy)]
+struct Picture<'a> {
+    cronjobs: &'a [CronJob],
+    jobs: &'a [Job],
+    pods: &'a [Pod],
+    nodes: Option<&'a [Node]>,
+}
+
+impl StatusArgs {
+    /// The selected jobs, judged, sorted by namespace and name.
+    fn statuses(&self, picture: Picture<'_>, pool_key: &str) -> Vec<JobStatus> {
+        let now = Utc::now();
+        let mut runs_by_owner: HashMap<&str, Vec<&Job>> = HashMap::new();
+        for job in picture.jobs {
+            for owner in job.metadata.owner_references.iter().flatten() {
+                if owner.controller == Some(true) && owner.kind == "CronJob" {
+                    runs_by_owner
+                        .entry(owner.uid.as_str())
+                        .or_default()
+                        .push(job);
+                }
+            }
+        }
+        let mut pods_by_run: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        for pod in picture.pods {
+            if let Some(uid) = pod
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(CONTROLLER_UID_LABEL))
+            {
+                pods_by_run.entry(uid.as_str()).or_default().push(pod);
+            }
+        }
+        let cluster = health::Cluster {
+            nodes: picture.nodes,
+            pool_key,
+            now,
+        };
+        let mut statuses: Vec<JobStatus> = picture
+            .cronjobs
+            .iter()
+            .filter(|cj| {
+                self.names.is_empty()
+                    || self
+                        .names
+                        .iter()
+                        .any(|n| cj.metadata.name.as_deref() == Some(n.as_str()))
+            })
+            .filter(|cj| {
+                self.pool
+                    .as_deref()
+                    .is_none_or(|pool| crate::pools::targeted_pool(cj, pool_key) == Some(pool))
+            })
+            .map(|cj| {
+                let uid = cj.metadata.uid.as_deref().unwrap_or_default();
+                let records: Vec<RunRecord> = runs_by_owner
+                    .get(uid)
+                    .into_iter()
+                    .flatten()
+                    .map(|job| {
+                        let uid = job.metadata.uid.as_deref().unwrap_or_default();
+                        let pods = pods_by_run.get(uid).cloned().unwrap_or_default();
+                        RunRecord::of(job, &pods)
+                    })
+                    .collect();
+                health::assess(cj, &records, cluster)
+            })
+            .collect();
+        statuses.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        statuses
+    }
+
+    /// Named jobs that were not found.
+    fn missing(&self, statuses: &[JobStatus]) -> Vec<String> {
+        let found: BTreeSet<&str> = statuses.iter().map(|s| s.name.as_str()).collect();
+        self.names
+            .iter()
+            .filter(|n| !found.contains(n.as_str()))
+            .cloned()
+            .collect()
+    }
+
+    fn print(&self, statuses: &[JobStatus], printer: Printer) -> Result<(), Error> {
+        let shown: Vec<JobStatus> = if self.check {
+            statuses
+                .iter()
+                .filter(|s| s.health.is_problem())
+                .cloned()
+                .collect()
+        } else {
+            statuses.to_vec()
+        };
+        match self.output.output {
+            OutputFormat::Json => printer.json(&shown),
+            OutputFormat::Yaml => printer.yaml(&shown),
+            OutputFormat::Name => {
+                for status in &shown {
+                    printer.line(format_args!("cronjob.batch/{}", status.name))?;
+                }
+                Ok(())
+            }
+            OutputFormat::Table | OutputFormat::Wide if self.check => {
+                for status in &shown {
+                    printer.line(problem_line(status, self.all_namespaces))?;
+                }
+                Ok(())
+            }
+            format @ (OutputFormat::Table | OutputFormat::Wide) => {
+                if shown.is_empty() {
+                    printer.info(self.nothing_found());
+                    return Ok(());
+                }
+                let table = health::table(&shown, self.layout(format), Utc::now());
+                printer.data(&table.to_string())
+            }
+        }
+    }
+
+    fn layout(&self, format: OutputFormat) -> Layout {
+        Layout {
+            wide: format == OutputFormat::Wide,
+            namespaces: self.all_namespaces,
+            ascii: ascii(),
+        }
+    }
+
+    fn nothing_found(&self) -> String {
+        if self.selector.is_some() || self.pool.is_some() {
+            "no Kuul job matches".to_owned()
+        } else {
+            format!("no Kuul jobs (CronJobs labelled {MANAGED_BY}={MANAGER}) found")
+        }
+    }
+}
+
+/// `ops/backup-db failing: run backup-db-2900 failed with exit code 3 (Error)`.
+fn problem_line(status: &JobStatus, namespaces: bool) -> String {
+    let name = if namespaces {
+        format!("{}/{}", status.namespace, status.name)
+    } else {
+        status.name.clone()
+    };
+    match &status.problem {
+        Some(problem) => format!("{name} {}: {problem}", status.health),
+        None => format!("{name} {}", status.health),
+    }
+}
+
+/// `--check`'s outcome: exit 4 naming how many jobs need attention.
+fn verdict(statuses: &[JobStatus], printer: Printer) -> Result<(), Error> {
+    let problems = statuses.iter().filter(|s| s.health.is_problem()).count();
+    if problems == 0 {
+        printer.info(format_args!(
+            "all {} selected jobs are healthy (or suspended)",
+            statuses.len()
+        ));
+        return Ok(());
+    }
+    let mut counts: Vec<String> = Vec::new();
+    for health in [
+        Health::Failing,
+        Health::Overdue,
+        Health::Stuck,
+        Health::Unschedulable,
+    ] {
+        let n = statuses.iter().filter(|s| s.health == health).count();
+        if n > 0 {
+            counts.push(format!("{n} {health}"));
+        }
+    }
+    Err(Error::WorkFailed {
+        message: format!(
+            "{problems} of {} jobs need attention: {}",
+            statuses.len(),
+            counts.join(", ")
+        ),
+    })
+}
+
+fn not_found(missing: &[String], namespace: Option<&str>) -> Error {
+    let place = namespace.map_or_else(
+        || "in any namespace".to_owned(),
+        |ns| format!("in namespace {ns:?}"),
+    );
+    Error::Halted {
+        message: format!("no CronJob named {} {place}", missing.join(", ")),
+        hint: Some("`kubectl kuul status` lists the Kuul jobs there are".to_owned()),
+    }
+}
+
+/// Whether RECENT is drawn in ASCII: stdout is not a terminal, or `NO_COLOR` is set.
+fn ascii() -> bool {
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    no_color || !std::io::stdout().is_terminal()
+}
+
+/// `--watch`: keeps `CronJob`s, Jobs, Pods and Nodes in memory by watch and redraws when
+/// they change (and, on a terminal, every [`REFRESH`] so ages stay true).
+async fn watch(
+    args: &StatusArgs,
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    pool_key: &str,
+    printer: Printer,
+) -> Result<(), Error> {
+    let client = cluster.client().clone();
+    let (cronjobs, cronjob_writer) = reflector::store::<CronJob>();
+    let (jobs, job_writer) = reflector::store::<Job>();
+    let (pods, pod_writer) = reflector::store::<Pod>();
+    let (nodes, node_writer) = reflector::store::<Node>();
+    let cronjob_api: Api<CronJob> = scoped(&client, namespace);
+    let job_api: Api<Job> = scoped(&client, namespace);
+    let pod_api: Api<Pod> = scoped(&client, namespace);
+    let runs = watcher::Config::default().labels(JOB_LABEL);
+    let events = stream::select_all([
+        reflect(
+            cronjob_writer,
+            watcher(
+                cronjob_api,
+                watcher::Config::default().labels(&args.cronjob_selector()),
+            ),
+        )
+        .default_backoff()
+        .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
+        .boxed(),
+        reflect(job_writer, watcher(job_api, runs.clone()))
+            .default_backoff()
+            .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
+            .boxed(),
+        reflect(pod_writer, watcher(pod_api, runs))
+            .default_backoff()
+            .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
+            .boxed(),
+        reflect(
+            node_writer,
+            watcher(Api::<Node>::all(client), watcher::Config::default()),
+        )
+        .default_backoff()
+        .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
+        .boxed(),
+    ]);
+    let mut events = pin!(events);
+    let terminal = std::io::stdout().is_terminal();
+    let mut last = String::new();
+    // Each watch says once when its first full list has arrived; draw only after all four.
+    let mut lists_done = 0;
+    let mut interrupted = pin!(tokio::signal::ctrl_c());
+    loop {
+        let wait = tokio::time::sleep(if terminal { REFRESH } else { Duration::MAX / 4 });
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok(init_done)) => lists_done += usize::from(init_done),
+                Some(Err(error)) => return Err(fatal(cluster, error, namespace)),
+                None => return Ok(()),
+            },
+            () = wait => {}
+            _ = &mut interrupted => return Ok(()),
+        }
+        // Take in what else arrives meanwhile, then draw once.
+        let settle = tokio::time::sleep(SETTLE);
+        let mut settle = pin!(settle);
+        loop {
+            tokio::select! {
+                event = events.next() => match event {
+                    Some(Ok(init_done)) => lists_done += usize::from(init_done),
+                    Some(Err(error)) => return Err(fatal(cluster, error, namespace)),
+                    None => break,
+                },
+                () = &mut settle => break,
+            }
+        }
+        if lists_done < 4 {
+            continue;
+        }
+        let (cronjobs, jobs, pods, nodes) =
+            (owned(&cronjobs), owned(&jobs), owned(&pods), owned(&nodes));
+        let picture = Picture {
+            cronjobs: &cronjobs,
+            jobs: &jobs,
+            pods: &pods,
+            nodes: Some(&nodes),
+        };
+        let statuses = args.statuses(picture, pool_key);
+        let text = if statuses.is_empty() {
+            format!("{}\n", args.nothing_found())
+        } else {
+            health::table(&statuses, args.layout(args.output.output), Utc::now()).to_string()
+        };
+        if terminal {
+            // Clear the screen and draw from its top left.
+            printer.data(&format!("\x1b[2J\x1b[H{text}"))?;
+        } else if text != last {
+            if !last.is_empty() {
+                printer.data("\n")?;
+            }
+            printer.data(&text)?;
+        }
+        last = text;
+    }
+}
+
+fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>,
+    K::DynamicType: Default,
+{
+    match namespace {
+        Some(namespace) => Api::namespaced(client.clone(), namespace),
+        None => Api::all(client.clone()),
+    }
+}
+
+fn owned<K: kube::Resource + Clone>(store: &Store<K>) -> Vec<K>
+where
+    K::DynamicType: std::hash::Hash + Eq + Clone,
+{
+    store.state().iter().map(|k| K::clone(k)).collect()
+}
+
+/// A watch error that ends `--watch`: the watcher retries everything else by itself.
+fn fatal(cluster: &Cluster, error: watcher::Error, namespace: Option<&str>) -> Error {
+    let operation = Operation::new("watch", "cronjobs, jobs, pods and nodes");
+    let operation = match namespace {
+        Some(ns) => operation.in_namespace(ns),
+        None => operation,
+    };
+    match error {
+        watcher::Error::InitialListFailed(source)
+        | watcher::Error::WatchStartFailed(source)
+        | watcher::Error::WatchFailed(source) => cluster.error(operation, source),
+        watcher::Error::WatchError(status) => cluster.error(operation, kube::Error::Api(status)),
+        watcher::Error::NoResourceVersion => Error::Halted {
+            message: "the API server sent a watch event without a resourceVersion".to_owned(),
+            hint: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: StatusArgs,
+    }
+
+    fn parse(args: &[&str]) -> Result<StatusArgs, clap::Error> {
+        Cli::try_parse_from(std::iter::once("status").chain(args.iter().copied()))
+            .map(|cli| cli.args)
+    }
+
+    #[test]
+    fn named_jobs_are_shown_whoever_made_them() {
+        let all = parse(&["-l", "team=ops"]).unwrap();
+        assert_eq!(
+            all.cronjob_selector(),
+            "app.kubernetes.io/managed-by=kuul,team=ops"
+        );
+        let named = parse(&["backup-db", "-l", "team=ops"]).unwrap();
+        assert_eq!(named.cronjob_selector(), "team=ops");
+        assert_eq!(parse(&["backup-db"]).unwrap().cronjob_selector(), "");
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error() {
+        for bad in [
+            &["Backup_DB"][..],
+            &["-l", "team in (ops"],
+            &["--pool", "Not A Pool"],
+            &["--watch", "-o", "json"],
+        ] {
+            let error = parse(bad).unwrap().check_input().unwrap_err();
+            assert_eq!(
+                error.exit_status(),
+                crate::error::ExitStatus::Usage,
+                "{bad:?}: {error}"
+            );
+        }
+        assert!(parse(&["--watch", "--check"]).is_err());
+    }
+}

@@ -1,0 +1,510 @@
+//! The runs of a Kuul job as `history` shows them: what started each run, when, how long
+//! it took, how it ended and what its container said.
+//!
+//! A `CronJob` keeps only its last few Jobs and says little about them; the answers an
+//! operator needs (was this run scheduled or started by hand, and by whom; which exit
+//! code; on which node; what message the job left) are spread over the Job's
+//! annotations and conditions and its pod's container status. This module joins a
+//! `CronJob`'s Jobs and their pods, as listed, into one [`RunRecord`] per run and lays them
+//! out as a table. It does no I/O; times are relative to a `now` the caller passes.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod};
+use serde::Serialize;
+
+use crate::pruning::{self, Outcome};
+use crate::runs::{CONTROLLER_UID_LABEL, INSTANTIATE_ANNOTATION, TRIGGERED_BY_ANNOTATION};
+use crate::table::Table;
+
+/// Set by the `CronJob` controller on each Job it creates: the scheduled time it stands for.
+pub const SCHEDULED_ANNOTATION: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
+
+/// What started a run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Trigger {
+    /// The `CronJob` controller, for the scheduled time `at` (when the Job records it).
+    Scheduled {
+        #[serde(with = "rfc3339")]
+        at: Option<DateTime<Utc>>,
+    },
+    /// A person or a tool (`run-now`, `kubectl create job --from`), `by` whom if known.
+    Manual { by: Option<String> },
+}
+
+impl Trigger {
+    /// Reads a Job's annotations.
+    pub fn of(job: &Job) -> Self {
+        let annotations = job.metadata.annotations.as_ref();
+        let get = |key: &str| annotations.and_then(|a| a.get(key));
+        if get(INSTANTIATE_ANNOTATION).is_some_and(|v| v == "manual") {
+            return Self::Manual {
+                by: get(TRIGGERED_BY_ANNOTATION).cloned(),
+            };
+        }
+        let at = get(SCHEDULED_ANNOTATION)
+            .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&Utc));
+        Self::Scheduled { at }
+    }
+
+    /// Whether a person started the run.
+    pub fn is_manual(&self) -> bool {
+        matches!(self, Self::Manual { .. })
+    }
+
+    /// `scheduled at 2026-03-01 02:00 CET`, `manual by ana`.
+    pub fn describe(&self, zone: Tz) -> String {
+        match self {
+            Self::Scheduled { at: Some(at) } => {
+                format!(
+                    "scheduled at {}",
+                    at.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z")
+                )
+            }
+            Self::Scheduled { at: None } => "scheduled".to_owned(),
+            Self::Manual { by: Some(by) } => format!("manual by {by}"),
+            Self::Manual { by: None } => "manual".to_owned(),
+        }
+    }
+}
+
+/// Where a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RunResult {
+    /// Created; no pod runs yet (or it waits for a node).
+    Pending,
+    Running,
+    Succeeded,
+    Failed,
+}
+
+impl RunResult {
+    /// Whether the run has ended.
+    pub fn is_finished(self) -> bool {
+        matches!(self, Self::Succeeded | Self::Failed)
+    }
+}
+
+impl std::fmt::Display for RunResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(self, f)
+    }
+}
+
+/// One run of a Kuul job.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRecord {
+    /// The Job's name.
+    pub run: String,
+    pub trigger: Trigger,
+    #[serde(with = "rfc3339")]
+    pub created: Option<DateTime<Utc>>,
+    /// When the Job controller started it.
+    #[serde(with = "rfc3339")]
+    pub started: Option<DateTime<Utc>>,
+    #[serde(with = "rfc3339")]
+    pub finished: Option<DateTime<Utc>>,
+    pub result: RunResult,
+    /// The exit code of the main container of its newest pod, once it ended.
+    pub exit_code: Option<i32>,
+    /// Why it failed: the container's reason (`Error`, `OOMKilled`) or the Job's
+    /// (`BackoffLimitExceeded`, `DeadlineExceeded`).
+    pub reason: Option<String>,
+    pub node: Option<String>,
+    /// The container's termination message, if the job wrote one.
+    pub message: Option<String>,
+    /// Its newest pod, whose logs `logs` shows; `None` once the pods are gone.
+    pub pod: Option<String>,
+}
+
+impl RunRecord {
+    /// Joins a Job with its pods (any order; the newest one describes the run).
+    pub fn of(job: &Job, pods: &[&Pod]) -> Self {
+        let status = job.status.as_ref();
+        let newest = pods
+            .iter()
+            .max_by_key(|p| p.metadata.creation_timestamp.as_ref().map(pruning::utc))
+            .copied();
+        let finish = pruning::finish(job);
+        let result = match finish {
+            Some((Outcome::Succeeded, _)) => RunResult::Succeeded,
+            Some((Outcome::Failed, _)) => RunResult::Failed,
+            None => {
+                let phase = newest.and_then(|p| p.status.as_ref()?.phase.as_deref());
+                let active = status.and_then(|s| s.active).unwrap_or(0) > 0;
+                match phase {
+                    Some("Running") => RunResult::Running,
+                    None if active => RunResult::Running,
+                    _ => RunResult::Pending,
+                }
+            }
+        };
+        let terminated = newest.and_then(main_terminated);
+        let job_reason = status
+            .and_then(|s| s.conditions.as_ref())
+            .into_iter()
+            .flatten()
+            .find(|c| c.type_ == "Failed" && c.status == "True")
+            .and_then(|c| c.reason.clone());
+        let container_reason = terminated
+            .filter(|t| t.exit_code != 0)
+            .and_then(|t| t.reason.clone());
+        let message = terminated
+            .and_then(|t| t.message.as_deref())
+            .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
+            .map(str::to_owned);
+        Self {
+            run: job.metadata.name.clone().unwrap_or_default(),
+            trigger: Trigger::of(job),
+            created: job.metadata.creation_timestamp.as_ref().map(pruning::utc),
+            started: status.and_then(|s| s.start_time.as_ref()).map(pruning::utc),
+            finished: finish.and_then(|(_, at)| at),
+            result,
+            exit_code: terminated.map(|t| t.exit_code),
+            reason: container_reason.or(job_reason),
+            node: newest.and_then(|p| p.spec.as_ref()?.node_name.clone()),
+            message,
+            pod: newest.and_then(|p| p.metadata.name.clone()),
+        }
+    }
+
+    /// How long it ran: until it finished, or until `now` while it runs.
+    pub fn duration(&self, now: DateTime<Utc>) -> Option<chrono::TimeDelta> {
+        let started = self.started?;
+        let until = if self.result.is_finished() {
+            self.finished?
+        } else {
+            now
+        };
+        Some((until - started).max(chrono::TimeDelta::zero()))
+    }
+}
+
+/// The Jobs among `jobs` that `cronjob` controls (scheduled and manual runs alike),
+/// newest first.
+pub fn runs_of<'a>(cronjob: &CronJob, jobs: &'a [Job]) -> Vec<&'a Job> {
+    let Some(uid) = cronjob.metadata.uid.as_deref() else {
+        return Vec::new();
+    };
+    let mut runs: Vec<&Job> = jobs
+        .iter()
+        .filter(|job| {
+            job.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|o| o.uid == uid && o.controller == Some(true))
+        })
+        .collect();
+    newest_first(&mut runs);
+    runs
+}
+
+/// Sorts runs newest first: by creation, then by name (scheduled run names grow with time).
+pub fn newest_first(runs: &mut [&Job]) {
+    runs.sort_by(|a, b| {
+        let key = |j: &Job| {
+            (
+                j.metadata.creation_timestamp.as_ref().map(pruning::utc),
+                j.metadata.name.clone(),
+            )
+        };
+        key(b).cmp(&key(a))
+    });
+}
+
+/// The pods of `job` among `pods`, found by the controller-uid label the Job controller sets.
+pub fn pods_of<'a>(job: &Job, pods: &'a [Pod]) -> Vec<&'a Pod> {
+    let Some(uid) = job.metadata.uid.as_deref() else {
+        return Vec::new();
+    };
+    pods.iter()
+        .filter(|p| {
+            p.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(CONTROLLER_UID_LABEL))
+                .is_some_and(|v| v == uid)
+        })
+        .collect()
+}
+
+/// The time zone a `CronJob`'s schedule is read in: `spec.timeZone`, else UTC (what the
+/// controller's own clock is on every managed control plane).
+pub fn zone_of(cronjob: &CronJob) -> Tz {
+    cronjob
+        .spec
+        .time_zone
+        .as_deref()
+        .and_then(|z| z.parse().ok())
+        .unwrap_or(Tz::UTC)
+}
+
+/// The history table: RUN, TRIGGER, STARTED, DURATION, RESULT, EXIT CODE, REASON, NODE,
+/// MESSAGE, one row per run in the order given.
+pub fn table(records: &[RunRecord], zone: Tz, now: DateTime<Utc>) -> Table {
+    let mut table = Table::new([
+        "run",
+        "trigger",
+        "started",
+        "duration",
+        "result",
+        "exit code",
+        "reason",
+        "node",
+        "message",
+    ]);
+    let dash = || "-".to_owned();
+    for record in records {
+        table.row([
+            record.run.clone(),
+            record.trigger.describe(zone),
+            record
+                .started
+                .map_or_else(dash, |at| format!("{} ago", pruning::age(Some(at), now))),
+            record.duration(now).map_or_else(dash, |d| {
+                crate::runs::elapsed(d.to_std().unwrap_or_default())
+            }),
+            record.result.to_string(),
+            record.exit_code.map_or_else(dash, |c| c.to_string()),
+            record.reason.clone().unwrap_or_else(dash),
+            record.node.clone().unwrap_or_else(dash),
+            record.message.clone().unwrap_or_default(),
+        ]);
+    }
+    table
+}
+
+/// The terminated state of a pod's main container: the one `kubectl logs` would pick
+/// first, else the first that ended.
+fn main_terminated(pod: &Pod) -> Option<&ContainerStateTerminated> {
+    let statuses = pod.status.as_ref()?.container_statuses.as_ref()?;
+    let main = crate::runs::log_container(pod);
+    statuses
+        .iter()
+        .find(|c| Some(&c.name) == main.as_ref())
+        .and_then(terminated)
+        .or_else(|| statuses.iter().find_map(terminated))
+}
+
+/// Times in `-o json` and `-o yaml` as Kubernetes writes them: RFC 3339 in UTC, or null.
+pub(crate) mod rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::Serializer;
+
+    // serde's `with` hands the field by reference.
+    #[allow(clippy::ref_option)]
+    pub fn serialize<S: Serializer>(
+        time: &Option<DateTime<Utc>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => serializer.serialize_str(&time.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+fn terminated(c: &ContainerStatus) -> Option<&ContainerStateTerminated> {
+    c.state.as_ref()?.terminated.as_ref()
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    pub(crate) fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    /// A Job of `cronjob-uid`: `result` is `Complete`, `Failed` or `None` (active).
+    pub(crate) fn job(
+        name: &str,
+        created: &str,
+        result: Option<&str>,
+        finished: &str,
+        annotations: &Value,
+    ) -> Job {
+        let conditions = match result {
+            Some(kind) => json!([{
+                "type": kind, "status": "True", "lastTransitionTime": finished,
+                "reason": if kind == "Failed" { "BackoffLimitExceeded" } else { "Completed" }
+            }]),
+            None => json!([]),
+        };
+        serde_json::from_value(json!({
+            "metadata": {
+                "name": name, "uid": format!("uid-{name}"), "creationTimestamp": created,
+                "annotations": annotations,
+                "ownerReferences": [{
+                    "apiVersion": "batch/v1", "kind": "CronJob", "name": "backup-db",
+                    "uid": "cronjob-uid", "controller": true
+                }]
+            },
+            "status": {
+                "startTime": created,
+                "active": i32::from(result.is_none()),
+                "conditions": conditions
+            }
+        }))
+        .unwrap()
+    }
+
+    pub(crate) fn pod(job: &str, created: &str, exit: Option<(i32, &str, &str)>) -> Pod {
+        let state = match exit {
+            Some((code, reason, message)) => json!({ "terminated": {
+                "exitCode": code, "reason": reason, "message": message
+            }}),
+            None => json!({ "running": {} }),
+        };
+        let phase = match exit {
+            Some((0, ..)) => "Succeeded",
+            Some(_) => "Failed",
+            None => "Running",
+        };
+        serde_json::from_value(json!({
+            "metadata": {
+                "name": format!("{job}-x7k2p"), "creationTimestamp": created,
+                "labels": { CONTROLLER_UID_LABEL: format!("uid-{job}") }
+            },
+            "spec": { "nodeName": "kuul-prod-1", "containers": [{ "name": "work" }] },
+            "status": {
+                "phase": phase,
+                "containerStatuses": [{
+                    "name": "work", "image": "i", "imageID": "", "ready": false,
+                    "restartCount": 0, "state": state
+                }]
+            }
+        }))
+        .unwrap()
+    }
+
+    fn scheduled(t: &str) -> Value {
+        json!({ SCHEDULED_ANNOTATION: t })
+    }
+
+    fn fixture() -> (Vec<Job>, Vec<Pod>) {
+        let jobs = vec![
+            job(
+                "backup-db-29000000",
+                "2026-03-01T01:00:02Z",
+                Some("Complete"),
+                "2026-03-01T01:04:10Z",
+                &scheduled("2026-03-01T01:00:00Z"),
+            ),
+            job(
+                "backup-db-29000060",
+                "2026-03-02T01:00:01Z",
+                Some("Failed"),
+                "2026-03-02T01:00:40Z",
+                &scheduled("2026-03-02T01:00:00Z"),
+            ),
+            job(
+                "backup-db-manual-x2k9q",
+                "2026-03-02T08:15:00Z",
+                None,
+                "",
+                &json!({ INSTANTIATE_ANNOTATION: "manual", TRIGGERED_BY_ANNOTATION: "ana" }),
+            ),
+        ];
+        let pods = vec![
+            pod(
+                "backup-db-29000000",
+                "2026-03-01T01:00:03Z",
+                Some((0, "Completed", "")),
+            ),
+            pod(
+                "backup-db-29000060",
+                "2026-03-02T01:00:02Z",
+                Some((3, "Error", "pg_dump: connection refused\nretry later")),
+            ),
+            pod("backup-db-manual-x2k9q", "2026-03-02T08:15:01Z", None),
+        ];
+        (jobs, pods)
+    }
+
+    fn cronjob() -> CronJob {
+        serde_json::from_value(json!({
+            "metadata": { "name": "backup-db", "uid": "cronjob-uid" },
+            "spec": { "schedule": "0 2 * * *", "timeZone": "Europe/Berlin", "jobTemplate": {} }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn records_join_jobs_and_pods_newest_first() {
+        let (jobs, pods) = fixture();
+        let records: Vec<RunRecord> = runs_of(&cronjob(), &jobs)
+            .into_iter()
+            .map(|j| RunRecord::of(j, &pods_of(j, &pods)))
+            .collect();
+        let names: Vec<&str> = records.iter().map(|r| r.run.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "backup-db-manual-x2k9q",
+                "backup-db-29000060",
+                "backup-db-29000000"
+            ]
+        );
+        assert_eq!(
+            records[0].trigger,
+            Trigger::Manual {
+                by: Some("ana".to_owned())
+            }
+        );
+        assert_eq!(records[0].result, RunResult::Running);
+        let failed = &records[1];
+        assert_eq!(failed.result, RunResult::Failed);
+        assert_eq!(failed.exit_code, Some(3));
+        assert_eq!(failed.reason.as_deref(), Some("Error"));
+        assert_eq!(
+            failed.message.as_deref(),
+            Some("pg_dump: connection refused")
+        );
+        assert_eq!(records[2].reason, None);
+        assert_eq!(records[2].exit_code, Some(0));
+    }
+
+    #[test]
+    fn a_job_without_pods_keeps_the_jobs_reason() {
+        let failed = job(
+            "j",
+            "2026-03-01T01:00:00Z",
+            Some("Failed"),
+            "2026-03-01T02:00:00Z",
+            &json!({}),
+        );
+        let record = RunRecord::of(&failed, &[]);
+        assert_eq!(record.reason.as_deref(), Some("BackoffLimitExceeded"));
+        assert_eq!(record.pod, None);
+        assert_eq!(record.trigger, Trigger::Scheduled { at: None });
+        assert_eq!(
+            record.duration(at("2030-01-01T00:00:00Z")),
+            Some(chrono::TimeDelta::hours(1))
+        );
+    }
+
+    #[test]
+    fn jobs_of_other_cronjobs_are_not_runs() {
+        let mut other = fixture().0.remove(0);
+        other.metadata.owner_references.as_mut().unwrap()[0].uid = "another".to_owned();
+        assert!(runs_of(&cronjob(), &[other]).is_empty());
+    }
+
+    #[test]
+    fn history_table_with_a_fixed_clock() {
+        let (jobs, pods) = fixture();
+        let records: Vec<RunRecord> = runs_of(&cronjob(), &jobs)
+            .into_iter()
+            .map(|j| RunRecord::of(j, &pods_of(j, &pods)))
+            .collect();
+        let now = at("2026-03-02T08:20:00Z");
+        insta::assert_snapshot!(table(&records, zone_of(&cronjob()), now).to_string());
+    }
+}

@@ -1,0 +1,421 @@
+//! `kubectl kuul history` and `kubectl kuul logs` against the real local cluster: runs
+//! started by the `CronJob` controller and by `run-now`, told apart; each run's logs
+//! (served by kwok from CRI-format files) picked with `--run`, printed with `--all`,
+//! followed with `-f` while the run waits for a node; and a run whose pod is gone. Both
+//! commands live only in the umbrella, so each check runs through kubectl's plugin lookup
+//! and through `kubectl-kuul` itself.
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{Node, Pod};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::core::{ApiResource, GroupVersionKind};
+use kuul_tests::{TestNamespace, Via, assert_exit, text};
+use serde_json::{Value, json};
+
+const WAYS: [Via; 2] = [Via::Kubectl, Via::Umbrella];
+const FAIL_LABEL: &str = "pod-container-running-failed.stage.kwok.x-k8s.io";
+const FAIL_EXIT_CODE: &str = "pod-container-running-failed.stage.kwok.x-k8s.io/exit-code";
+
+fn cronjob(name: &str, schedule: &str, suspend: bool, pool: &str) -> CronJob {
+    serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": { "app.kubernetes.io/managed-by": "kuul", "kuul.io/job": name }
+        },
+        "spec": {
+            "schedule": schedule,
+            "suspend": suspend,
+            "concurrencyPolicy": "Allow",
+            "successfulJobsHistoryLimit": 5,
+            "failedJobsHistoryLimit": 5,
+            "jobTemplate": {
+                "metadata": { "labels": { "kuul.io/job": name } },
+                "spec": {
+                    "backoffLimit": 0,
+                    "template": {
+                        "metadata": { "labels": { "kuul.io/job": name } },
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "nodeSelector": { "kuul.io/pool": pool },
+                            "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
+                        }
+                    }
+                }
+            }
+        }
+    }))
+    .expect("a valid CronJob")
+}
+
+async fn create(ns: &TestNamespace, cronjob: &CronJob) {
+    Api::<CronJob>::namespaced(ns.client(), ns.name())
+        .create(&PostParams::default(), cronjob)
+        .await
+        .expect("create CronJob");
+}
+
+fn kuul(via: Via, command: &str, ns: &TestNamespace, args: &[&str]) -> Output {
+    via.command(command)
+        .args(["-n", ns.name()])
+        .args(args)
+        .output()
+        .expect("run kubectl kuul")
+}
+
+/// The pod of the Job `job`.
+async fn pod_of(ns: &TestNamespace, job: &str) -> String {
+    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let list = pods
+            .list(&ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}")))
+            .await
+            .expect("list pods");
+        if let Some(name) = list.items.into_iter().find_map(|p| p.metadata.name) {
+            return name;
+        }
+        assert!(Instant::now() < deadline, "no pod for job {job}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+/// Has kwok serve `lines` as the log of container `work` of `pod`.
+async fn serve_log(ns: &TestNamespace, dir: &std::path::Path, pod: &str, lines: &[&str]) {
+    let file = dir.join(format!("{pod}.log"));
+    let content: String = lines
+        .iter()
+        .enumerate()
+        .map(|(i, line)| format!("2026-01-01T00:00:{i:02}Z stdout F {line}\n"))
+        .collect();
+    std::fs::write(&file, content).expect("write log file");
+    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
+    let logs: Api<DynamicObject> = Api::namespaced_with(
+        ns.client(),
+        ns.name(),
+        &ApiResource::from_gvk_with_plural(&gvk, "logs"),
+    );
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Logs",
+        "metadata": { "name": pod },
+        "spec": { "logs": [{ "containers": ["work"], "logsFile": file, "follow": false }] }
+    }))
+    .expect("a valid Logs object");
+    logs.create(&PostParams::default(), &object)
+        .await
+        .expect("create Logs");
+}
+
+/// Runs `logs` until its stdout is `expected` (kwok picks up new Logs objects shortly
+/// after they are created).
+async fn logs_eventually(ns: &TestNamespace, args: &[&str], expected: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let output = kuul(Via::Umbrella, "logs", ns, args);
+        if output.status.success() && text(&output.stdout) == expected {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "logs {args:?}: expected {expected:?}\nstdout: {}\nstderr: {}",
+            text(&output.stdout),
+            text(&output.stderr)
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+#[tokio::test]
+async fn history_tells_scheduled_runs_from_manual_ones() {
+    let ns = TestNamespace::new("kuul-history").await;
+    create(&ns, &cronjob("tick", "* * * * *", false, "prod")).await;
+    let manual = kuul(
+        Via::Umbrella,
+        "run-now",
+        &ns,
+        &["tick", "--name", "tick-by-hand", "--wait"],
+    );
+    assert_exit(&manual, 0, "run-now");
+
+    // The controller starts a run at the next full minute.
+    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
+    let deadline = Instant::now() + Duration::from_secs(75);
+    let scheduled = loop {
+        let list = jobs.list(&ListParams::default()).await.expect("list Jobs");
+        let done = list.items.into_iter().find(|j| {
+            j.metadata.name.as_deref() != Some("tick-by-hand")
+                && j.status
+                    .as_ref()
+                    .and_then(|s| s.completion_time.as_ref())
+                    .is_some()
+        });
+        if let Some(job) = done {
+            break job.metadata.name.unwrap();
+        }
+        assert!(Instant::now() < deadline, "no scheduled run within 75s");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    };
+    Api::<CronJob>::namespaced(ns.client(), ns.name())
+        .patch(
+            "tick",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "suspend": true } })),
+        )
+        .await
+        .expect("suspend tick");
+
+    for via in WAYS {
+        let table = assert_exit(
+            &kuul(via, "history", &ns, &["tick"]),
+            0,
+            &format!("{via:?} history"),
+        );
+        let lines: Vec<&str> = table.lines().collect();
+        assert!(
+            lines[0].starts_with("RUN ")
+                && lines[0].contains("TRIGGER")
+                && lines[0].contains("EXIT CODE"),
+            "{table}"
+        );
+        let row = |run: &str| {
+            *lines
+                .iter()
+                .find(|l| l.starts_with(run))
+                .unwrap_or_else(|| panic!("no row for {run}: {table}"))
+        };
+        let by_hand = row("tick-by-hand");
+        assert!(by_hand.contains("manual by "), "{by_hand}");
+        assert!(
+            by_hand.contains("Succeeded") && by_hand.contains(" kuul-prod-"),
+            "{by_hand}"
+        );
+        let on_time = row(&scheduled);
+        assert!(on_time.contains("scheduled at 20"), "{on_time}");
+        assert!(on_time.contains(" UTC "), "{on_time}");
+    }
+    let json_out = assert_exit(
+        &kuul(Via::Umbrella, "history", &ns, &["tick", "-o", "json"]),
+        0,
+        "json",
+    );
+    let records: Vec<Value> = serde_json::from_str(&json_out).expect("JSON");
+    let kind = |run: &str| {
+        records
+            .iter()
+            .find(|r| r["run"] == run)
+            .map(|r| r["trigger"]["kind"].clone())
+    };
+    assert_eq!(kind("tick-by-hand"), Some(json!("manual")));
+    assert_eq!(kind(&scheduled), Some(json!("scheduled")));
+    let scheduled_record = records
+        .iter()
+        .find(|r| r["run"] == scheduled.as_str())
+        .unwrap();
+    assert!(
+        scheduled_record["trigger"]["at"]
+            .as_str()
+            .unwrap()
+            .ends_with(":00Z")
+    );
+    assert_eq!(scheduled_record["exitCode"], json!(0));
+    // Newest first.
+    assert_eq!(records[0]["run"], json!(scheduled));
+
+    let none = kuul(Via::Umbrella, "history", &ns, &["no-such-job"]);
+    assert_exit(&none, 1, "history of a missing job");
+}
+
+#[tokio::test]
+async fn logs_pick_runs_print_all_and_name_the_gone() {
+    let ns = TestNamespace::new("kuul-logs").await;
+    create(&ns, &cronjob("report", "0 0 1 1 *", true, "prod")).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    for n in 1..=2 {
+        let run = format!("report-run-{n}");
+        let out = kuul(
+            Via::Umbrella,
+            "run-now",
+            &ns,
+            &["report", "--name", &run, "--wait"],
+        );
+        assert_exit(&out, 0, &run);
+    }
+    // The third run fails with exit code 3.
+    Api::<CronJob>::namespaced(ns.client(), ns.name())
+        .patch(
+            "report",
+            &PatchParams::default(),
+            &Patch::Merge(
+                json!({ "spec": { "jobTemplate": { "spec": { "template": { "metadata": {
+                    "labels": { FAIL_LABEL: "true" },
+                    "annotations": { FAIL_EXIT_CODE: "3" }
+                }}}}}}),
+            ),
+        )
+        .await
+        .expect("make report fail");
+    let out = kuul(
+        Via::Umbrella,
+        "run-now",
+        &ns,
+        &["report", "--name", "report-run-3", "--wait"],
+    );
+    assert_exit(&out, 4, "the failing run");
+    for n in 1..=3 {
+        let pod = pod_of(&ns, &format!("report-run-{n}")).await;
+        let first = format!("run {n} starts");
+        let last = format!("run {n} ends");
+        serve_log(&ns, dir.path(), &pod, &[&first, &last]).await;
+    }
+    logs_eventually(&ns, &["report"], "run 3 starts\nrun 3 ends\n").await;
+    logs_eventually(&ns, &["report", "--run", "2"], "run 2 starts\nrun 2 ends\n").await;
+    logs_eventually(
+        &ns,
+        &["report", "--run", "report-run-1"],
+        "run 1 starts\nrun 1 ends\n",
+    )
+    .await;
+
+    for via in WAYS {
+        let newest = kuul(via, "logs", &ns, &["report", "--tail", "1"]);
+        assert_eq!(
+            assert_exit(&newest, 0, &format!("{via:?} --tail")),
+            "run 3 ends\n"
+        );
+        let all = assert_exit(
+            &kuul(via, "logs", &ns, &["report", "--all"]),
+            0,
+            &format!("{via:?} --all"),
+        );
+        let headers: Vec<&str> = all.lines().filter(|l| l.starts_with("=== ")).collect();
+        assert_eq!(headers.len(), 3, "{all}");
+        assert!(
+            headers[0].starts_with("=== run report-run-1 · manual by "),
+            "{all}"
+        );
+        assert!(headers[0].ends_with("· Succeeded ==="), "{all}");
+        assert!(
+            headers[2].starts_with("=== run report-run-3 ") && headers[2].ends_with("· Failed ==="),
+            "{all}"
+        );
+        let order: Vec<&str> = all.lines().filter(|l| l.ends_with("starts")).collect();
+        assert_eq!(
+            order,
+            ["run 1 starts", "run 2 starts", "run 3 starts"],
+            "{all}"
+        );
+        let beyond = kuul(via, "logs", &ns, &["report", "--run", "4"]);
+        assert_exit(&beyond, 1, "--run 4 of 3");
+        assert!(
+            text(&beyond.stderr).contains("has 3 retained runs"),
+            "{}",
+            text(&beyond.stderr)
+        );
+    }
+
+    // A run whose pod is gone: said so, with the runs that still have logs.
+    let pod = pod_of(&ns, "report-run-1").await;
+    Api::<Pod>::namespaced(ns.client(), ns.name())
+        .delete(&pod, &DeleteParams::default().grace_period(0))
+        .await
+        .expect("delete pod");
+    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while pods.get_opt(&pod).await.expect("get pod").is_some() {
+        assert!(Instant::now() < deadline, "pod {pod} not deleted");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    for via in WAYS {
+        let gone = kuul(via, "logs", &ns, &["report", "--run", "report-run-1"]);
+        assert_exit(&gone, 1, &format!("{via:?} gone"));
+        let stderr = text(&gone.stderr);
+        assert!(
+            stderr.contains("run report-run-1 has no pod left"),
+            "{stderr}"
+        );
+        assert!(
+            stderr.contains("runs with logs, newest first: report-run-3, report-run-2"),
+            "{stderr}"
+        );
+    }
+}
+
+/// A simulated Node in pool `pool`, deleted on drop.
+struct PoolNode {
+    name: String,
+}
+
+impl Drop for PoolNode {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new(kuul_tests::kubectl())
+            .env("KUBECONFIG", kuul_tests::kubeconfig())
+            .args([
+                "delete",
+                "node",
+                &self.name,
+                "--ignore-not-found",
+                "--wait=false",
+            ])
+            .output();
+    }
+}
+
+#[tokio::test]
+async fn follow_waits_for_the_run_to_start_and_streams_it() {
+    let ns = TestNamespace::new("kuul-logs-follow").await;
+    let suffix = ns.name().rsplit('-').next().unwrap().to_owned();
+    let pool = format!("follow-{suffix}");
+    create(&ns, &cronjob("late", "0 0 1 1 *", true, &pool)).await;
+    let out = kuul(
+        Via::Umbrella,
+        "run-now",
+        &ns,
+        &["late", "--name", "late-run"],
+    );
+    assert_exit(&out, 0, "run-now");
+    let pod = pod_of(&ns, "late-run").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    serve_log(&ns, dir.path(), &pod, &["waited for a node", "done"]).await;
+
+    // No node is in the pool yet: the run is Pending when -f starts.
+    let follower = Via::Umbrella
+        .command("logs")
+        .args(["-n", ns.name(), "late", "-f"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start logs -f");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+
+    let name = format!("kuul-test-{suffix}-follow");
+    let node: Node = serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": { "type": "kwok", "kubernetes.io/hostname": name, "kuul.io/pool": pool },
+            "annotations": { "kwok.x-k8s.io/node": "fake" }
+        },
+        "status": {
+            "allocatable": { "cpu": "8", "memory": "32Gi", "pods": "110" },
+            "capacity": { "cpu": "8", "memory": "32Gi", "pods": "110" }
+        }
+    }))
+    .unwrap();
+    Api::<Node>::all(ns.client())
+        .create(&PostParams::default(), &node)
+        .await
+        .expect("create the pool's node");
+    let _node = PoolNode { name };
+
+    let output = tokio::task::spawn_blocking(move || follower.wait_with_output())
+        .await
+        .expect("join")
+        .expect("logs -f output");
+    let stdout = assert_exit(&output, 0, "logs -f");
+    assert_eq!(stdout, "waited for a node\ndone\n");
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("Pending"), "{stderr}");
+    assert!(stderr.contains("job.batch/late-run succeeded"), "{stderr}");
+}
