@@ -205,7 +205,7 @@ pub fn managed_view(live: &CronJob, desired: Option<&CronJob>) -> Value {
         .map(|fields| fields.0.clone());
     let live = serde_json::to_value(live).unwrap_or(Value::Null);
     let desired = desired.map(|d| serde_json::to_value(d).unwrap_or(Value::Null));
-    let mut view = project(&live, desired.as_ref(), owned.as_ref()).unwrap_or(Value::Null);
+    let mut view = project(&live, desired.as_ref(), owned.as_ref(), false).unwrap_or(Value::Null);
     // Identity is compared by the plan, not diffed.
     for key in ["apiVersion", "kind"] {
         if let (Some(object), Some(value)) = (view.as_object_mut(), live.get(key)) {
@@ -216,8 +216,14 @@ pub fn managed_view(live: &CronJob, desired: Option<&CronJob>) -> Value {
 }
 
 /// Keeps the parts of `live` that `desired` has or that the `owned` fieldsV1 node
-/// claims; `None` when nothing is left.
-fn project(live: &Value, desired: Option<&Value>, owned: Option<&Value>) -> Option<Value> {
+/// claims; `None` when nothing is left. `quantities`: the values are resource quantities,
+/// which the server stores in canonical form (`0.5` as `500m`, `1024Mi` as `1Gi`).
+fn project(
+    live: &Value,
+    desired: Option<&Value>,
+    owned: Option<&Value>,
+    quantities: bool,
+) -> Option<Value> {
     let owned_map = owned.and_then(Value::as_object);
     match live {
         Value::Object(fields) => {
@@ -229,7 +235,8 @@ fn project(live: &Value, desired: Option<&Value>, owned: Option<&Value>) -> Opti
                 if wanted_value.is_none() && owned_value.is_none() {
                     continue;
                 }
-                if let Some(kept) = project(value, wanted_value, owned_value) {
+                let quantities = quantities || key == "requests" || key == "limits";
+                if let Some(kept) = project(value, wanted_value, owned_value, quantities) {
                     out.insert(key.clone(), kept);
                 }
             }
@@ -254,13 +261,55 @@ fn project(live: &Value, desired: Option<&Value>, owned: Option<&Value>) -> Opti
                         // Added by another manager to a list kuul sets item by item.
                         return None;
                     }
-                    project(item, wanted_item, owned_item)
+                    project(item, wanted_item, owned_item, false)
                 })
                 .collect();
             Some(Value::Array(kept))
         }
+        Value::String(text) if quantities => {
+            let same = desired
+                .and_then(Value::as_str)
+                .is_some_and(|wanted| same_quantity(wanted, text));
+            Some(if same { desired.cloned() } else { None }.unwrap_or_else(|| live.clone()))
+        }
         scalar => Some(scalar.clone()),
     }
+}
+
+/// Whether two quantities are the same amount, however written.
+fn same_quantity(a: &str, b: &str) -> bool {
+    match (quantity_value(a), quantity_value(b)) {
+        (Some(x), Some(y)) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()) * 4.0,
+        _ => a == b,
+    }
+}
+
+/// A quantity as a number: digits with an optional fraction, then a binary or decimal
+/// suffix or an exponent.
+fn quantity_value(text: &str) -> Option<f64> {
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
+        .unwrap_or(text.len());
+    let (number, suffix) = text.split_at(split);
+    let number: f64 = number.parse().ok()?;
+    let factor = match suffix {
+        "" => 1.0,
+        "m" => 1e-3,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "P" => 1e15,
+        "E" => 1e18,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0_f64.powi(2),
+        "Gi" => 1024.0_f64.powi(3),
+        "Ti" => 1024.0_f64.powi(4),
+        "Pi" => 1024.0_f64.powi(5),
+        "Ei" => 1024.0_f64.powi(6),
+        exponent => 10.0_f64.powi(exponent.strip_prefix(['e', 'E'])?.parse().ok()?),
+    };
+    Some(number * factor)
 }
 
 /// The fieldsV1 node of a list item: `k:{"name":"x"}` for keyed lists, `v:"x"` for sets.
@@ -291,6 +340,7 @@ pub fn unified_diff(namespace: &str, name: &str, before: &str, after: &str) -> S
 
 #[cfg(test)]
 mod tests {
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
     use serde_json::json;
 
@@ -456,6 +506,77 @@ mod tests {
             "{}",
             steps[0].diff
         );
+    }
+
+    #[test]
+    fn quantities_in_canonical_form_are_not_a_change() {
+        let mut wanted = desired("backup", "@daily");
+        let container = &mut wanted
+            .spec
+            .job_template
+            .spec
+            .as_mut()
+            .unwrap()
+            .template
+            .spec
+            .as_mut()
+            .unwrap()
+            .containers[0];
+        let resources = container.resources.as_mut().unwrap();
+        for (cpu, memory) in [
+            (&mut resources.requests, "1024Mi"),
+            (&mut resources.limits, "1024Mi"),
+        ] {
+            let values = cpu.as_mut().unwrap();
+            values.insert("cpu".to_owned(), Quantity("0.5".to_owned()));
+            values.insert("memory".to_owned(), Quantity(memory.to_owned()));
+        }
+        let mut live = stored(&wanted);
+        let pod = &mut live.spec.job_template.spec.as_mut().unwrap().template.spec;
+        let stored_resources = pod.as_mut().unwrap().containers[0]
+            .resources
+            .as_mut()
+            .unwrap();
+        for values in [&mut stored_resources.requests, &mut stored_resources.limits] {
+            let values = values.as_mut().unwrap();
+            values.insert("cpu".to_owned(), Quantity("500m".to_owned()));
+            values.insert("memory".to_owned(), Quantity("1Gi".to_owned()));
+        }
+        let steps = plan(
+            "ops",
+            std::slice::from_ref(&wanted),
+            &[live.clone()],
+            PlanOptions::default(),
+        );
+        assert_eq!(steps[0].action, Action::Unchanged, "{}", steps[0].diff);
+        let mut bigger = wanted;
+        let pod = &mut bigger
+            .spec
+            .job_template
+            .spec
+            .as_mut()
+            .unwrap()
+            .template
+            .spec;
+        let limits = pod.as_mut().unwrap().containers[0]
+            .resources
+            .as_mut()
+            .unwrap()
+            .limits
+            .as_mut()
+            .unwrap();
+        limits.insert("cpu".to_owned(), Quantity("1".to_owned()));
+        let steps = plan("ops", &[bigger], &[live], PlanOptions::default());
+        assert_eq!(steps[0].action, Action::Update);
+        assert!(
+            steps[0].diff.contains("-                cpu: 500m"),
+            "{}",
+            steps[0].diff
+        );
+        assert!(same_quantity("1e3", "1k"));
+        assert!(same_quantity("0.1", "100m"));
+        assert!(!same_quantity("100m", "100Mi"));
+        assert!(!same_quantity("lots", "100m"));
     }
 
     #[test]
