@@ -542,3 +542,58 @@ async fn next_runs_match_an_independent_computation_across_zones_and_dst() {
         assert!(next.year() <= before.year() + 2, "{name}: {next}");
     }
 }
+
+#[tokio::test]
+async fn watch_prints_a_new_table_per_change_when_not_on_a_terminal() {
+    let ns = TestNamespace::new("kuul-status-watch").await;
+    create(&ns, &cronjob("nightly", YEARLY, &json!({}), &json!({}))).await;
+    let mut watcher = Via::Umbrella
+        .command("status")
+        .args(["-n", ns.name(), "--watch"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start status --watch");
+    let stdout = watcher.stdout.take().expect("piped stdout");
+    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let next_row = |name: &str| -> String {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = lines_rx
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("no new row for {name} within 30s"));
+            if line.starts_with(&format!("{name} ")) {
+                return line;
+            }
+        }
+    };
+    let first = next_row("nightly");
+    assert!(first.trim_end().ends_with(" ok"), "{first}");
+
+    Api::<CronJob>::namespaced(ns.client(), ns.name())
+        .patch(
+            "nightly",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "suspend": true } })),
+        )
+        .await
+        .expect("suspend nightly");
+    let second = next_row("nightly");
+    assert!(second.trim_end().ends_with(" suspended"), "{second}");
+
+    create(&ns, &cronjob("added", YEARLY, &json!({}), &json!({}))).await;
+    let third = next_row("added");
+    assert!(third.trim_end().ends_with(" ok"), "{third}");
+    watcher.kill().expect("stop status --watch");
+    let _ = watcher.wait();
+}
