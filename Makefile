@@ -1,6 +1,7 @@
 # The two commands of README.md, and the pieces they are made of.
 #   make quickstart   build and install the plugins, start the local Kuul cluster, talk to it
 #   make test         the whole suite: format, clippy, unit and integration tests
+#   make dist         release archive (linux amd64), its sha256 and the filled krew manifest
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
@@ -9,7 +10,7 @@ BINDIR ?= $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # local (the embedded local cluster) or current (the current kubeconfig context).
 KUUL_CLUSTER ?= local
 
-.PHONY: all build install quickstart test fmt-check clippy unit integration \
+.PHONY: all build install quickstart test dist fmt-check clippy unit integration \
 	cluster-up cluster-down docker-up docker-down clean
 
 all: build
@@ -20,8 +21,16 @@ build:
 install: build
 	install -d "$(BINDIR)"
 	install -m 0755 target/release/kubectl-kuul target/release/kubectl-kuul-* "$(BINDIR)/"
+	"$(BINDIR)/kubectl-kuul" completion install --dir "$(BINDIR)"
 	@echo "installed the kubectl-kuul plugins into $(BINDIR)"
 	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: $(BINDIR) is not on PATH; add it so kubectl finds the plugins";; esac
+
+# Where `make dist` puts the archive, its .sha256 and kuul.yaml (the krew manifest for it).
+DISTDIR ?= target/dist
+
+# A release build stamps KUUL_GIT_COMMIT when it is set (CI), else the commit from git.
+dist: build
+	release/dist target/release "$(DISTDIR)"
 
 quickstart: install
 	@tests/quickstart "$(KUUL_CLUSTER)" "$(BINDIR)"

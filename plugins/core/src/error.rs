@@ -17,6 +17,17 @@ use kube::config::KubeconfigError;
 /// The version every kuul binary reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// The git commit the binaries were built from (see build.rs): `unknown` without git.
+pub const COMMIT: &str = env!("KUUL_GIT_COMMIT");
+
+/// What `--version` prints after the binary's name, e.g. `0.1.0 (commit abc1234)`.
+pub const LONG_VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("KUUL_GIT_COMMIT"),
+    ")"
+);
+
 /// How a kuul process ends, as seen by the shell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ExitStatus {
@@ -171,7 +182,7 @@ pub enum Error {
     },
 
     /// RBAC does not allow the operation (403).
-    #[error("forbidden: not allowed to {operation}")]
+    #[error("forbidden: {}", forbidden_message(operation, source))]
     Forbidden {
         operation: Operation,
         source: Box<kube::Error>,
@@ -315,12 +326,23 @@ impl Error {
             Error::Unauthorized { .. } => {
                 Some("your credentials may have expired: log in to the cluster again".to_owned())
             }
-            Error::Forbidden { operation, .. } => Some(format!(
-                "ask a cluster admin for RBAC that allows it; `kubectl auth can-i {} {}{}` checks",
-                operation.verb,
-                operation.resource,
-                operation.namespace.as_ref().map(|ns| format!(" -n {ns}")).unwrap_or_default()
-            )),
+            Error::Forbidden { operation, .. } => {
+                let namespace = operation.namespace.as_ref().map(|ns| format!(" -n {ns}"));
+                let role = crate::rbac::granting(operation.verb, operation.resource).map(|role| {
+                    let reach = match (role, &namespace) {
+                        (crate::rbac::Persona::LabelNodes, _) | (_, None) => " --cluster",
+                        (_, Some(namespace)) => namespace,
+                    };
+                    format!(" (`kubectl kuul rbac {}{reach}` prints one)", role.cli_name())
+                });
+                Some(format!(
+                    "ask a cluster admin for RBAC that allows it{}; `kubectl auth can-i {} {}{}` checks",
+                    role.unwrap_or_default(),
+                    operation.verb,
+                    operation.resource,
+                    namespace.as_deref().unwrap_or_default()
+                ))
+            }
             Error::Docker { .. } => {
                 Some("start Docker (e.g. `sudo systemctl start docker`), or set DOCKER_HOST to its socket".to_owned())
             }
@@ -430,6 +452,23 @@ fn kubeconfig_message(origin: &str, source: &KubeconfigError) -> String {
             )
         }
         other => format!("invalid kubeconfig {origin}: {}", short_cause(other)),
+    }
+}
+
+/// `User "NAME" may not create jobs in namespace "ops"`, with the user the API server
+/// names in its message; without one, `not allowed to create jobs ...`.
+fn forbidden_message(operation: &Operation, source: &kube::Error) -> String {
+    let user = match source {
+        kube::Error::Api(status) => status
+            .message
+            .split_once("User \"")
+            .and_then(|(_, rest)| rest.split_once('"'))
+            .map(|(user, _)| user.to_owned()),
+        _ => None,
+    };
+    match user {
+        Some(user) => format!("User {user:?} may not {operation}"),
+        None => format!("not allowed to {operation}"),
     }
 }
 
@@ -557,9 +596,46 @@ mod tests {
         );
         assert_eq!(
             err.hint().unwrap(),
-            "ask a cluster admin for RBAC that allows it; `kubectl auth can-i list cronjobs -n ops` checks"
+            "ask a cluster admin for RBAC that allows it (`kubectl kuul rbac viewer -n ops` prints one); `kubectl auth can-i list cronjobs -n ops` checks"
         );
         assert_eq!(err.exit_status(), ExitStatus::Failed);
+    }
+
+    #[test]
+    fn forbidden_names_the_user_the_server_names() {
+        let err = Error::from_kube(
+            api_error(
+                403,
+                "Forbidden",
+                r#"jobs.batch is forbidden: User "system:serviceaccount:ops:viewer" cannot create resource "jobs" in API group "batch" in the namespace "ops""#,
+            ),
+            Operation::new("create", "jobs").in_namespace("ops"),
+            &endpoint(),
+        );
+        assert_eq!(
+            err.to_string(),
+            r#"forbidden: User "system:serviceaccount:ops:viewer" may not create jobs in namespace "ops""#
+        );
+        assert!(
+            err.hint()
+                .unwrap()
+                .contains("`kubectl kuul rbac operator -n ops` prints one"),
+            "{:?}",
+            err.hint()
+        );
+        let nodes = Error::from_kube(
+            api_error(403, "Forbidden", "nodes is forbidden"),
+            Operation::new("patch", "nodes").named("n1"),
+            &endpoint(),
+        );
+        assert!(
+            nodes
+                .hint()
+                .unwrap()
+                .contains("`kubectl kuul rbac label-nodes --cluster` prints one"),
+            "{:?}",
+            nodes.hint()
+        );
     }
 
     #[test]

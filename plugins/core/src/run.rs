@@ -11,18 +11,24 @@ use clap::{Args, Command, FromArgMatches, Parser};
 
 use crate::cli::KubeArgs;
 use crate::commands::KuulCommand;
-use crate::error::{Error, ExitStatus, VERSION};
+use crate::commands::completion;
+use crate::error::{Error, ExitStatus, LONG_VERSION};
 use crate::printer::Printer;
 
 /// Runs a binary whose arguments are the clap parser `P`: parses the command line (usage
 /// errors exit 2, `--help` and `--version` exit 0, as clap decides), runs `command`,
-/// prints its error once and returns the exit code.
+/// prints its error once and returns the exit code. `__complete WORDS...` answers
+/// kubectl's plugin completion instead (see [`completion`]).
 pub fn main<P, F, Fut>(command: F) -> ExitCode
 where
     P: Parser,
     F: FnOnce(P, Printer) -> Fut,
     Fut: Future<Output = Result<(), Error>>,
 {
+    let mut args = std::env::args();
+    if args.nth(1).as_deref() == Some(completion::REQUEST) {
+        return completion::respond(P::command(), &args.collect::<Vec<_>>());
+    }
     let parsed = match P::try_parse() {
         Ok(parsed) => parsed,
         Err(error) => return clap_exit(&error),
@@ -33,7 +39,7 @@ where
 /// Runs the thin plugin binary of one command, e.g. `kubectl-kuul-run_now`.
 ///
 /// Its usage line reads `kubectl kuul run-now ...` and `--version` prints
-/// `kubectl-kuul-run-now 0.1.0`, exactly as `kubectl-kuul run-now` does.
+/// `kubectl-kuul-run-now 0.1.0 (commit abc1234)`, exactly as `kubectl-kuul run-now` does.
 pub fn plugin<C: KuulCommand>() -> ExitCode {
     let matches = match plugin_command::<C>().try_get_matches() {
         Ok(matches) => matches,
@@ -52,7 +58,7 @@ pub fn plugin<C: KuulCommand>() -> ExitCode {
 pub fn plugin_command<C: KuulCommand>() -> Command {
     let command = Command::new(format!("kubectl-kuul-{}", C::NAME))
         .bin_name(format!("kubectl kuul {}", C::NAME))
-        .version(VERSION);
+        .version(LONG_VERSION);
     // The help text is set last: augmenting with an `Args` struct may set its own.
     KubeArgs::augment_args(C::augment_args(command))
         .about(C::ABOUT)
@@ -99,7 +105,7 @@ mod tests {
         assert_eq!(usage, "Usage: kubectl kuul run-now [OPTIONS] <NAME>");
         assert_eq!(
             command.render_version(),
-            format!("kubectl-kuul-run-now {VERSION}\n")
+            format!("kubectl-kuul-run-now {LONG_VERSION}\n")
         );
     }
 

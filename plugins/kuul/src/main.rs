@@ -6,9 +6,9 @@
 
 use clap::{Parser, Subcommand};
 use kuul_core::commands::{
-    ApplyArgs, DiffArgs,
-    LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
+    ApplyArgs, DiffArgs, LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
 };
+use kuul_core::commands::{CompletionArgs, RbacArgs};
 use kuul_core::commands::{HistoryArgs, LogsArgs, StatusArgs};
 use kuul_core::{KubeArgs, KuulCommand};
 use kuul_sdk::image::ImageArgs;
@@ -21,7 +21,7 @@ use kuul_sdk::run_now::RunNowCommand;
     about = "Run a team's periodic operations work as Kubernetes CronJobs.",
     name = "kubectl-kuul",
     bin_name = "kubectl kuul",
-    version,
+    version = kuul_core::LONG_VERSION,
     propagate_version = true
 )]
 struct Cli {
@@ -56,6 +56,10 @@ enum Command {
     Image(ImageArgs),
     #[command(name = VersionArgs::NAME, about = VersionArgs::ABOUT, long_about = VersionArgs::LONG_ABOUT)]
     Version(VersionArgs),
+    #[command(name = RbacArgs::NAME, about = RbacArgs::ABOUT, long_about = RbacArgs::LONG_ABOUT)]
+    Rbac(RbacArgs),
+    #[command(name = CompletionArgs::NAME, about = CompletionArgs::ABOUT, long_about = CompletionArgs::LONG_ABOUT)]
+    Completion(CompletionArgs),
     #[command(name = ApplyArgs::NAME, about = ApplyArgs::ABOUT, long_about = ApplyArgs::LONG_ABOUT)]
     Apply(ApplyArgs),
     #[command(name = DiffArgs::NAME, about = DiffArgs::ABOUT, long_about = DiffArgs::LONG_ABOUT)]
@@ -77,6 +81,10 @@ fn main() -> std::process::ExitCode {
             Command::LabelNodes(args) => args.run(kube, printer).await,
             Command::Image(args) => args.run(kube, printer).await,
             Command::Version(args) => args.run(kube, printer).await,
+            Command::Rbac(args) => args.run(kube, printer).await,
+            Command::Completion(args) => {
+                args.run(<Cli as clap::CommandFactory>::command(), &printer)
+            }
             Command::Apply(args) => args.run(kube, printer).await,
             Command::Diff(args) => args.run(kube, printer).await,
         }

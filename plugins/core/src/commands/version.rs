@@ -3,6 +3,10 @@
 //! The first thing asked in a bug report, so it answers like `kubectl version` does,
 //! in the same shapes (text, or `clientVersion`/`serverVersion` as JSON or YAML), and
 //! still prints the client version when the cluster cannot be reached.
+//!
+//! It also warns when the server is older than [`OLDEST_SUPPORTED`]: the plugins are
+//! built against the Kubernetes API of k8s-openapi's `earliest` version (1.33), and
+//! an older server may lack fields they set.
 
 use clap::{Args, ValueEnum};
 use k8s_openapi::apimachinery::pkg::version::Info;
@@ -11,7 +15,7 @@ use serde::Serialize;
 use crate::cli::KubeArgs;
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::error::{Error, Operation, VERSION};
+use crate::error::{COMMIT, Error, Operation, VERSION};
 use crate::printer::{Printer, to_json, to_yaml};
 
 /// Arguments of `kubectl kuul version`.
@@ -40,6 +44,8 @@ pub struct ClientVersion {
     pub major: String,
     pub minor: String,
     pub git_version: String,
+    /// The commit the binary was built from, or `unknown`.
+    pub git_commit: String,
     /// `os/arch` in Go's spelling, as kubectl prints it.
     pub platform: String,
 }
@@ -58,9 +64,31 @@ impl ClientVersion {
             major: parts.next().unwrap_or_default().to_owned(),
             minor: parts.next().unwrap_or_default().to_owned(),
             git_version: format!("v{VERSION}"),
+            git_commit: COMMIT.to_owned(),
             platform: format!("{}/{arch}", std::env::consts::OS),
         }
     }
+}
+
+/// The oldest Kubernetes minor version (1.x) the plugins support: k8s-openapi 0.29's
+/// `earliest` API version.
+pub const OLDEST_SUPPORTED: (u32, u32) = (1, 33);
+
+/// A warning when `server` is older than [`OLDEST_SUPPORTED`]; nothing when it is
+/// supported or its version cannot be read. Managed clusters report minors like `33+`.
+pub fn server_too_old(server: &Info) -> Option<String> {
+    let number = |text: &str| {
+        let digits: String = text.chars().take_while(char::is_ascii_digit).collect();
+        digits.parse::<u32>().ok()
+    };
+    let version = (number(&server.major)?, number(&server.minor)?);
+    (version < OLDEST_SUPPORTED).then(|| {
+        format!(
+            "the Kubernetes server ({}) is older than {}.{}, the oldest version kuul supports; \
+             some commands may fail or behave differently",
+            server.git_version, OLDEST_SUPPORTED.0, OLDEST_SUPPORTED.1
+        )
+    })
 }
 
 #[derive(Serialize)]
@@ -116,7 +144,12 @@ impl KuulCommand for VersionArgs {
         }
         .await;
         match server {
-            Ok(server) => printer.data(&render(self.output, &client, Some(&server))),
+            Ok(server) => {
+                if let Some(warning) = server_too_old(&server) {
+                    printer.warn(warning);
+                }
+                printer.data(&render(self.output, &client, Some(&server)))
+            }
             Err(error) => {
                 // Like kubectl: what is known is printed before the error.
                 printer.data(&render(self.output, &client, None))?;
@@ -135,6 +168,7 @@ mod tests {
             major: "0".to_owned(),
             minor: "1".to_owned(),
             git_version: "v0.1.0".to_owned(),
+            git_commit: "abc1234".to_owned(),
             platform: "linux/amd64".to_owned(),
         }
     }
@@ -178,9 +212,35 @@ mod tests {
     }
 
     #[test]
+    fn warns_only_below_the_oldest_supported_minor() {
+        let at = |major: &str, minor: &str| Info {
+            major: major.to_owned(),
+            minor: minor.to_owned(),
+            git_version: format!("v{major}.{minor}.0"),
+            ..Info::default()
+        };
+        let warning = server_too_old(&at("1", "32")).unwrap();
+        assert!(warning.contains("v1.32.0"), "{warning}");
+        assert!(warning.contains("older than 1.33"), "{warning}");
+        assert!(server_too_old(&at("1", "31+")).is_some());
+        assert!(server_too_old(&at("1", "33")).is_none());
+        assert!(server_too_old(&at("1", "36+")).is_none());
+        assert!(server_too_old(&at("2", "0")).is_none());
+        assert!(server_too_old(&at("", "")).is_none());
+    }
+
+    #[test]
+    fn json_names_the_commit() {
+        let text = render(Some(VersionFormat::Json), &client(), None);
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["clientVersion"]["gitCommit"], "abc1234");
+    }
+
+    #[test]
     fn current_version_is_this_crate() {
         let current = ClientVersion::current();
         assert_eq!(current.git_version, format!("v{VERSION}"));
         assert!(current.platform.contains('/'));
+        assert_eq!(current.git_commit, COMMIT);
     }
 }

@@ -1,0 +1,224 @@
+//! The krew install, for real and offline: release/dist packs the built binaries into the
+//! release archive and fills the krew manifest for it, krew's own validator accepts the
+//! manifest, krew (built from the Go module proxy by tests/krew/build, found through
+//! `KUUL_TEST_KREW`) installs the archive into a fresh `KREW_ROOT`, and the real kubectl
+//! then runs the plugin with only krew's bin folder on PATH.
+//!
+//! The archive is built from the debug binaries that the integration run already has
+//! (a release build takes minutes); `make dist` runs the same script on release ones.
+
+use std::os::unix::fs::symlink;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kuul_tests::{assert_exit, bin, kubeconfig, kubectl};
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("repo root")
+        .to_path_buf()
+}
+
+/// The folder with kubectl-krew and validate-krew-manifest, from `KUUL_TEST_KREW`.
+fn krew_tools() -> PathBuf {
+    match std::env::var_os("KUUL_TEST_KREW") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => panic!(
+            "KUUL_TEST_KREW is not set: run tests/integration, or tests/krew/build and export its last line"
+        ),
+    }
+}
+
+fn run(command: &mut Command, what: &str) -> String {
+    let output: Output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_exit(&output, 0, what)
+}
+
+fn validate(manifest: &Path) {
+    run(
+        Command::new(krew_tools().join("validate-krew-manifest"))
+            .arg("-manifest")
+            .arg(manifest)
+            .arg("-skip-install"),
+        &format!("validate-krew-manifest {}", manifest.display()),
+    );
+}
+
+/// A bin folder with the umbrella, one thin plugin and the completer: what the test
+/// needs, without packing every debug binary (hundreds of MB each).
+fn some_binaries() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in [
+        "kubectl-kuul",
+        "kubectl-kuul-run_now",
+        "kubectl_complete-kuul",
+    ] {
+        symlink(bin(name), dir.path().join(name)).expect("link a binary");
+    }
+    dir
+}
+
+#[test]
+fn krew_installs_the_release_archive_and_kubectl_runs_the_plugin() {
+    let binaries = some_binaries();
+    let out = tempfile::tempdir().expect("temp dir");
+    let stdout = run(
+        Command::new(repo().join("release/dist"))
+            .arg(binaries.path())
+            .arg(out.path()),
+        "release/dist",
+    );
+    let archive = PathBuf::from(stdout.trim());
+    let version = env!("CARGO_PKG_VERSION");
+    assert_eq!(
+        archive.file_name().unwrap().to_str().unwrap(),
+        format!("kuul-v{version}-linux-amd64.tar.gz")
+    );
+
+    // The archive holds the binaries, a completer link per thin plugin, LICENSE, README.
+    let listing = run(Command::new("tar").arg("tzf").arg(&archive), "tar tzf");
+    let mut files: Vec<&str> = listing.lines().collect();
+    files.sort_unstable();
+    assert_eq!(
+        files,
+        [
+            "LICENSE",
+            "README.md",
+            "kubectl-kuul",
+            "kubectl-kuul-run_now",
+            "kubectl_complete-kuul",
+            "kubectl_complete-kuul-run_now",
+        ]
+    );
+
+    // The .sha256 file and the manifest carry the archive's own checksum.
+    let sum = run(Command::new("sha256sum").arg(&archive), "sha256sum");
+    let sum = sum.split_whitespace().next().unwrap().to_owned();
+    let sha_file = std::fs::read_to_string(
+        out.path()
+            .join(format!("kuul-v{version}-linux-amd64.tar.gz.sha256")),
+    )
+    .expect("the .sha256 file");
+    assert_eq!(sha_file.split_whitespace().next(), Some(sum.as_str()));
+    let manifest = out.path().join("kuul.yaml");
+    let filled = std::fs::read_to_string(&manifest).expect("the filled manifest");
+    assert!(filled.contains(&format!("sha256: {sum}\n")), "{filled}");
+    assert!(
+        filled.contains(&format!("version: v{version}\n")),
+        "{filled}"
+    );
+    validate(&manifest);
+
+    // krew installs it offline into a fresh root.
+    let krew_root = tempfile::tempdir().expect("KREW_ROOT");
+    let path = std::env::join_paths([
+        krew_tools().as_path(),
+        Path::new("/usr/bin"),
+        Path::new("/bin"),
+    ])
+    .expect("PATH");
+    let installed = Command::new(kubectl())
+        .args(["krew", "install"])
+        .arg(format!("--manifest={}", manifest.display()))
+        .arg(format!("--archive={}", archive.display()))
+        .env("KREW_ROOT", krew_root.path())
+        .env("PATH", &path)
+        .output()
+        .expect("kubectl krew install");
+    assert_exit(&installed, 0, "kubectl krew install --manifest --archive");
+    let linked = krew_root.path().join("bin/kubectl-kuul");
+    assert!(linked.exists(), "krew links {}", linked.display());
+    assert!(
+        !krew_root.path().join("bin/kubectl-kuul-run_now").exists(),
+        "krew links the umbrella only"
+    );
+
+    // The real kubectl runs it with only krew's bin folder on PATH.
+    let kuul = |args: &[&str]| {
+        Command::new(kubectl())
+            .arg("kuul")
+            .args(args)
+            .env("PATH", krew_root.path().join("bin"))
+            .env("KUBECONFIG", kubeconfig())
+            .output()
+            .expect("kubectl kuul")
+    };
+    let version_out = kuul(&["version"]);
+    let text_out = assert_exit(&version_out, 0, "kubectl kuul version after krew install");
+    assert!(
+        text_out.starts_with(&format!("Client Version: v{version}\nServer Version: v1.")),
+        "{text_out}"
+    );
+    let help = kuul(&["run-now", "--help"]);
+    let help = assert_exit(&help, 0, "kubectl kuul run-now --help after krew install");
+    assert!(help.contains("Usage: kubectl kuul run-now"), "{help}");
+    let long = kuul(&["--version"]);
+    let long = assert_exit(&long, 0, "kubectl kuul --version");
+    assert!(
+        long.starts_with(&format!("kubectl-kuul {version} (commit ")),
+        "{long}"
+    );
+
+    // krew recorded the install, so `kubectl krew upgrade` and `uninstall` know it.
+    let receipt = krew_root.path().join("receipts/kuul.yaml");
+    let receipt = std::fs::read_to_string(&receipt).expect("krew's receipt for kuul");
+    assert!(
+        receipt.contains(&format!("version: v{version}")),
+        "{receipt}"
+    );
+}
+
+/// The manifest in krew-manifests/ is the template filled for this version, and keeps
+/// the krew index's rules.
+#[test]
+fn committed_manifest_is_the_template_filled_and_follows_the_index_rules() {
+    let dir = repo().join("krew-manifests");
+    let committed_path = dir.join("kuul.yaml");
+    let committed = std::fs::read_to_string(&committed_path).expect("krew-manifests/kuul.yaml");
+    validate(&committed_path);
+
+    // Filling the template with any archive gives the committed text up to the sha256.
+    let archive = tempfile::NamedTempFile::new().expect("a stand-in archive");
+    let filled = run(
+        Command::new(repo().join("release/fill-manifest"))
+            .arg(format!("v{}", env!("CARGO_PKG_VERSION")))
+            .arg(archive.path()),
+        "release/fill-manifest",
+    );
+    let without_sha = |text: &str| {
+        text.lines()
+            .filter(|line| !line.trim_start().starts_with("sha256:"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(without_sha(&committed), without_sha(&filled));
+
+    let name = committed
+        .lines()
+        .find_map(|l| l.strip_prefix("  name: "))
+        .expect("metadata.name");
+    assert_eq!(format!("{name}.yaml"), "kuul.yaml", "name is the file name");
+    let short = committed
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("shortDescription: "))
+        .expect("shortDescription");
+    assert!(short.len() <= 50, "shortDescription {short:?} is over 50");
+    for line in committed.lines() {
+        assert!(
+            line.len() <= 80 || line.contains("uri: "),
+            "over 80 columns: {line}"
+        );
+    }
+    let sha = committed
+        .lines()
+        .find_map(|l| l.trim_start().strip_prefix("sha256: "))
+        .expect("sha256");
+    assert_eq!(sha.len(), 64);
+    assert!(
+        sha.chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+    );
+    assert!(committed.contains("- from: LICENSE\n"), "LICENSE ships");
+    assert!(repo().join("LICENSE").is_file());
+}
