@@ -2,8 +2,8 @@
 //! the test cluster's kubectl, bound to ServiceAccounts of a test namespace, and the
 //! commands then run with tokens minted for those accounts (TokenRequest, as
 //! `kubectl create token` does). A viewer reads but cannot start a run, and is told which
-//! permission is missing; an operator does the writing commands; label-nodes needs its
-//! own cluster role.
+//! permission is missing; it runs status, history and logs; an operator does the
+//! writing commands; label-nodes needs its own cluster role.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -173,6 +173,27 @@ async fn viewer_reads_and_operator_changes_jobs_with_real_tokens() {
     assert_exit(&created, 0, "operator: new --apply");
     let started = kuul_as(&operator, &["run-now", "nightly", "--wait"]);
     assert_exit(&started, 0, "operator: run-now --wait");
+
+    // The viewer runs the reading commands on the operator's job and its run.
+    let status = kuul_as(&viewer, &["status"]);
+    assert!(assert_exit(&status, 0, "viewer: status").contains("nightly"));
+    let history = kuul_as(&viewer, &["history", "nightly"]);
+    assert!(assert_exit(&history, 0, "viewer: history").contains("manual"));
+    // kwok serves no log for this pod, so the cluster admin gets kwok's "no logs found":
+    // the viewer must get exactly that too, past RBAC (pods/log), not a forbidden.
+    let logs = kuul_as(&viewer, &["logs", "nightly"]);
+    let admin_logs = kuul_as(&kubeconfig(), &["logs", "nightly", "-n", name]);
+    assert_eq!(
+        (logs.status.code(), text(&logs.stderr)),
+        (admin_logs.status.code(), text(&admin_logs.stderr)),
+        "viewer: logs"
+    );
+    assert!(
+        !text(&logs.stderr).contains("forbidden"),
+        "{}",
+        text(&logs.stderr)
+    );
+
     assert_exit(
         &kuul_as(&operator, &["suspend", "nightly"]),
         0,
