@@ -24,7 +24,7 @@ use serde_saphyr::Spanned;
 
 use crate::config::Config;
 use crate::error::Error;
-use crate::kuul_job::{KuulJob, Request, check_cronjob, check_label_value};
+use crate::kuul_job::{Defaults, Invalid, KuulJob, Request, check_cronjob, check_label_value};
 use crate::template;
 
 /// The label naming the job set a `CronJob` belongs to.
@@ -326,7 +326,13 @@ pub fn build(
                         line,
                     });
                 }
-                Err((field, message)) => errors.push(error(field, message)),
+                Err(problems) => {
+                    errors.extend(
+                        problems
+                            .into_iter()
+                            .map(|(field, message)| error(field, message)),
+                    );
+                }
             }
         }
     }
@@ -481,37 +487,42 @@ fn render(
     set: &str,
     templates: &TemplateSource,
     config: &Config,
-) -> Result<CronJob, FieldError> {
+) -> Result<CronJob, Vec<FieldError>> {
     let own = &job.fields;
     let pick = |get: fn(&JobFields) -> Option<String>| get(own).or_else(|| get(defaults));
-    let request = request(job, defaults)?;
-    let kuul_job = KuulJob::new(request, &config.defaults).map_err(|invalid| {
-        (
-            Some(file_key(&invalid.field)),
-            format!(
-                "{:?} {}; {}",
-                invalid.value, invalid.problem, invalid.allowed
-            ),
-        )
+    let request = request(job, defaults).map_err(|problem| vec![problem])?;
+    let kuul_job = every_problem(request, &config.defaults).map_err(|problems| {
+        problems
+            .into_iter()
+            .map(|invalid| {
+                (
+                    Some(file_key(&invalid.field)),
+                    format!(
+                        "{:?} {}; {}",
+                        invalid.value, invalid.problem, invalid.allowed
+                    ),
+                )
+            })
+            .collect::<Vec<_>>()
     })?;
     let mut cronjob = if let Some(name) = pick(|f| f.template.clone()) {
         let (path, source) = templates
             .read(&name)
-            .map_err(|message| (Some("template".to_owned()), message))?;
+            .map_err(|message| vec![(Some("template".to_owned()), message)])?;
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in defaults.vars.iter().chain(&own.vars) {
             vars.insert(key.clone(), value.to_string());
         }
         let items: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let variables = template::variables(&items)
-            .map_err(|error| (Some("vars".to_owned()), error.to_string()))?;
+            .map_err(|error| vec![(Some("vars".to_owned()), error.to_string())])?;
         template::render(&source, &path, &kuul_job, &variables)
-            .map_err(|error| (Some("template".to_owned()), error.to_string()))?
+            .map_err(|error| vec![(Some("template".to_owned()), error.to_string())])?
     } else if !own.vars.is_empty() || !defaults.vars.is_empty() {
-        return Err((
+        return Err(vec![(
             Some("vars".to_owned()),
             "are only for a template: set `template:` too".to_owned(),
-        ));
+        )]);
     } else {
         kuul_job.to_cronjob()
     };
@@ -524,18 +535,18 @@ fn render(
             .and_then(|spec| spec.template.spec.as_mut())
             .and_then(|pod| pod.containers.first_mut())
         else {
-            return Err((
+            return Err(vec![(
                 Some("args".to_owned()),
                 "the CronJob has no container".to_owned(),
-            ));
+            )]);
         };
         container.args = Some(args.clone());
     }
     check_cronjob(&cronjob).map_err(|invalid| {
-        (
+        vec![(
             Some(invalid.field.clone()),
             format!("{:?} {}", invalid.value, invalid.problem),
-        )
+        )]
     })?;
     cronjob.metadata.namespace = None;
     cronjob
@@ -545,6 +556,53 @@ fn render(
         .insert(SET_LABEL.to_owned(), set.to_owned());
     cronjob.spec.suspend = job.suspend;
     Ok(cronjob)
+}
+
+/// Checks the request as `new` does, but reports every invalid field, not only the first:
+/// after each rejection the field is set aside (left out, or given a valid stand-in) and
+/// the request checked again. A field rejected twice stops the search.
+fn every_problem(mut request: Request, defaults: &Defaults) -> Result<KuulJob, Vec<Invalid>> {
+    let mut problems: Vec<Invalid> = Vec::new();
+    loop {
+        match KuulJob::new(request.clone(), defaults) {
+            Ok(job) if problems.is_empty() => return Ok(job),
+            Ok(_) => return Err(problems),
+            Err(invalid) => {
+                let again = problems.iter().any(|p| p.field == invalid.field);
+                let set_aside = !again && set_aside(&mut request, &invalid.field);
+                problems.push(invalid);
+                if !set_aside {
+                    return Err(problems);
+                }
+            }
+        }
+    }
+}
+
+/// Replaces a rejected field (named as `new` names it) by something that passes; false
+/// for a field that cannot be set aside.
+fn set_aside(request: &mut Request, field: &str) -> bool {
+    match field {
+        "NAME" => "stand-in".clone_into(&mut request.name),
+        "--namespace" => request.namespace = None,
+        "--image" => "stand-in".clone_into(&mut request.image),
+        "--schedule" => "@daily".clone_into(&mut request.schedule),
+        "--tz" => request.time_zone = None,
+        "--pool" | "--dedicated" => {
+            request.pool = None;
+            request.dedicated = false;
+        }
+        "--cpu" => request.cpu = None,
+        "--memory" => request.memory = None,
+        "--env" => request.env.clear(),
+        "--working-dir" => request.working_dir = None,
+        "--active-deadline" => request.active_deadline = None,
+        "--starting-deadline" => request.starting_deadline = None,
+        "--image-pull-secret" => request.image_pull_secrets.clear(),
+        "--label" => request.labels.clear(),
+        _ => return false,
+    }
+    true
 }
 
 fn first_line(error: &dyn fmt::Display) -> String {
@@ -711,6 +769,30 @@ jobs:
             errors[4].starts_with("jobs.yaml:16: job hungry: resources.memory: "),
             "{}",
             errors[4]
+        );
+    }
+
+    #[test]
+    fn every_invalid_field_of_one_job_is_reported() {
+        let text = "set: ops\njobs:\n  - name: multi\n    image: UPPER/case\n    schedule: '61 * * * *'\n    tz: Nowhere\n    resources: {cpu: -1}\n    env: {1BAD: x}\n";
+        let errors: Vec<String> = build_one(text)
+            .unwrap_err()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        let fields: Vec<&str> = errors
+            .iter()
+            .map(|e| e.split(": ").nth(2).unwrap_or_default())
+            .collect();
+        assert_eq!(
+            fields,
+            ["image", "schedule", "tz", "resources.cpu", "env"],
+            "{errors:#?}"
+        );
+        assert!(
+            errors
+                .iter()
+                .all(|e| e.starts_with("jobs.yaml:3: job multi: "))
         );
     }
 
