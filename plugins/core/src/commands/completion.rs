@@ -356,10 +356,16 @@ fn values_of(arg: &clap::Arg) -> Wanted {
                 .collect(),
         );
     }
+    let path_named = arg.get_value_names().is_some_and(|names| {
+        names
+            .iter()
+            .any(|n| ["PATH", "FILE", "DIR"].contains(&n.as_str()))
+    });
     match arg.get_value_hint() {
         clap::ValueHint::FilePath | clap::ValueHint::DirPath | clap::ValueHint::AnyPath => {
             Wanted::Files
         }
+        _ if path_named => Wanted::Files,
         _ => Wanted::Nothing,
     }
 }
@@ -600,6 +606,14 @@ mod tests {
         assert_eq!(request(root(), &words("-n ")).wanted, Wanted::Namespaces);
         assert_eq!(
             request(root(), &words("completion install --dir ")).wanted,
+            Wanted::Files
+        );
+        assert_eq!(
+            request(root(), &words("--kubeconfig ")).wanted,
+            Wanted::Files
+        );
+        assert_eq!(
+            request(root(), &words("new x --template ")).wanted,
             Wanted::Files
         );
         let shells = request(root(), &words("completion "));
