@@ -524,6 +524,39 @@ mod tests {
     }
 
     #[test]
+    fn context_repeats_for_apply_and_other_commands_take_the_last() {
+        use clap::FromArgMatches;
+        let matches = crate::run::plugin_command::<ApplyArgs>()
+            .try_get_matches_from([
+                "kubectl-kuul-apply",
+                "--context",
+                "eu-1",
+                "-f",
+                "jobs.yaml",
+                "--context",
+                "eu-2",
+            ])
+            .unwrap();
+        let kube = KubeArgs::from_arg_matches(&matches).unwrap();
+        assert_eq!(kube.context, ["eu-1", "eu-2"]);
+        assert_eq!(kube.context(), Some("eu-2"));
+        let args = ApplyArgs::from_arg_matches(&matches).unwrap();
+        assert_eq!(
+            clusters(&args.set, &kube).unwrap(),
+            [Some("eu-1".to_owned()), Some("eu-2".to_owned())]
+        );
+        let one = KubeArgs::default();
+        assert_eq!(clusters(&args.set, &one).unwrap(), [None]);
+        let mut both = args.set.clone();
+        both.contexts = Some("eu-*".to_owned());
+        let error = clusters(&both, &kube).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--context and --contexts do not go together"
+        );
+    }
+
+    #[test]
     fn help() {
         let mut command = crate::run::plugin_command::<ApplyArgs>().term_width(100);
         insta::assert_snapshot!(command.render_long_help().to_string());
