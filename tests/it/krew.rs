@@ -160,6 +160,25 @@ fn krew_installs_the_release_archive_and_kubectl_runs_the_plugin() {
         "{long}"
     );
 
+    // krew cannot install the completer; `completion install` writes it next to the
+    // plugin, and kubectl's plugin completion then works with krew's folder alone.
+    let installed = kuul(&["completion", "install"]);
+    assert_exit(
+        &installed,
+        0,
+        "kubectl kuul completion install after krew install",
+    );
+    assert!(krew_root.path().join("bin/kubectl_complete-kuul").is_file());
+    let completed = Command::new(kubectl())
+        .args(["__complete", "kuul", "run-"])
+        .env("PATH", krew_root.path().join("bin"))
+        .env("KUBECONFIG", kubeconfig())
+        .output()
+        .expect("kubectl __complete");
+    let completed = assert_exit(&completed, 0, "kubectl __complete kuul run-");
+    assert!(completed.starts_with("run-now\t"), "{completed}");
+    assert!(completed.ends_with("\n:4\n"), "{completed}");
+
     // krew recorded the install, so `kubectl krew upgrade` and `uninstall` know it.
     let receipt = krew_root.path().join("receipts/kuul.yaml");
     let receipt = std::fs::read_to_string(&receipt).expect("krew's receipt for kuul");
