@@ -293,6 +293,11 @@ async fn prune_deletes_exactly_the_unlisted_jobs_of_the_set() {
         jobs.get_opt("drop-run").await.unwrap().is_some(),
         "runs stay without --prune-runs"
     );
+    let gone = jobs.get_opt("drop-runs-run").await.unwrap();
+    assert!(
+        gone.is_none_or(|run| run.metadata.deletion_timestamp.is_some()),
+        "--prune-runs deletes the runs before it returns"
+    );
     let deadline = Instant::now() + Duration::from_secs(60);
     while jobs.get_opt("drop-runs-run").await.unwrap().is_some() {
         assert!(

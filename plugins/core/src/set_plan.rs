@@ -53,6 +53,8 @@ pub struct Step {
     pub desired: Option<CronJob>,
     /// A unified diff of live against desired; empty when unchanged.
     pub diff: String,
+    /// The uid of the `CronJob` to prune, whose runs name it as their owner.
+    pub uid: Option<String>,
 }
 
 /// Choices of the command line that change the plan.
@@ -136,6 +138,7 @@ pub fn plan(set: &str, desired: &[CronJob], live: &[CronJob], options: PlanOptio
                 detail: "no longer listed".to_owned(),
                 desired: None,
                 diff,
+                uid: current.metadata.uid.clone(),
             });
         }
     }
@@ -160,6 +163,7 @@ fn step_for(
             detail: String::new(),
             desired: Some(wanted.clone()),
             diff,
+            uid: None,
         };
     };
     let owner = owner(current, set);
@@ -186,6 +190,7 @@ fn step_for(
         detail,
         desired: (action == Action::Update).then(|| wanted.clone()),
         diff,
+        uid: None,
     }
 }
 
@@ -625,6 +630,8 @@ mod tests {
             .map(|s| s.name.as_str())
             .collect();
         assert_eq!(pruned, ["gone"]);
+        let gone = steps.iter().find(|s| s.name == "gone").unwrap();
+        assert_eq!(gone.uid.as_deref(), Some("1234"));
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use futures_util::future;
-use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
@@ -26,6 +26,7 @@ use crate::commands::new::FIELD_MANAGER;
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::job_set::{self, JobSet};
+use crate::kuul_job::JOB_LABEL;
 use crate::printer::Printer;
 use crate::set_plan::{self, Action, PlanOptions, Step};
 use crate::table::Table;
@@ -468,9 +469,52 @@ async fn write(
     };
     params.dry_run = server_dry_run;
     match api.delete(&step.name, &params).await {
-        Ok(_) => Ok(()),
-        Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
-        Err(source) => Err(cluster.error(operation("delete"), source)),
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.is_not_found() => {}
+        Err(source) => return Err(cluster.error(operation("delete"), source)),
+    }
+    if prune_runs {
+        delete_runs(cluster, step, &params).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the Jobs the pruned `CronJob` owned at once, rather than leaving them to the
+/// garbage collector, so that they are gone when the command returns; their Pods follow
+/// by background propagation.
+async fn delete_runs(cluster: &Cluster, step: &Step, params: &DeleteParams) -> Result<(), Error> {
+    let api: Api<Job> = Api::namespaced(cluster.client().clone(), &step.namespace);
+    let operation = |verb| Operation::new(verb, "jobs").in_namespace(step.namespace.clone());
+    let mut list = ListParams::default()
+        .labels(&format!("{JOB_LABEL}={}", step.name))
+        .limit(PAGE);
+    loop {
+        let page = api
+            .list(&list)
+            .await
+            .map_err(|source| cluster.error(operation("list"), source))?;
+        for run in &page.items {
+            let owned = run
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|owner| Some(&owner.uid) == step.uid.as_ref());
+            let Some(name) = run.metadata.name.as_deref().filter(|_| owned) else {
+                continue;
+            };
+            match api.delete(name, params).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.is_not_found() => {}
+                Err(source) => {
+                    return Err(cluster.error(operation("delete").named(name), source));
+                }
+            }
+        }
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => list = list.continue_token(&token),
+            _ => return Ok(()),
+        }
     }
 }
 
