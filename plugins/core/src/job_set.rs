@@ -41,7 +41,9 @@ struct JobsFile {
     jobs: Vec<Spanned<JobEntry>>,
 }
 
-/// A job of the `jobs:` list: its name and schedule, and any field of `defaults:`.
+/// A job of the `jobs:` list: its name and schedule, and any field of `defaults:` but the
+/// namespace. The shared fields are spelt out rather than flattened in, because the
+/// parser can only point at the line of an unknown key in a struct it reads directly.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct JobEntry {
@@ -51,15 +53,53 @@ struct JobEntry {
     suspend: Option<bool>,
     command: Option<Vec<String>>,
     args: Option<Vec<String>>,
-    #[serde(flatten)]
-    fields: JobFields,
+    image: Option<String>,
+    tz: Option<String>,
+    pool: Option<String>,
+    dedicated: Option<bool>,
+    resources: Option<Resources>,
+    history_limits: Option<HistoryLimits>,
+    active_deadline: Option<Scalar>,
+    starting_deadline: Option<Scalar>,
+    working_dir: Option<String>,
+    #[serde(default)]
+    env: BTreeMap<String, Scalar>,
+    #[serde(default)]
+    labels: BTreeMap<String, String>,
+    image_pull_secrets: Option<Vec<String>>,
+    template: Option<String>,
+    #[serde(default)]
+    vars: BTreeMap<String, Scalar>,
+}
+
+impl JobEntry {
+    /// The fields this job shares with `defaults:`.
+    fn fields(&self) -> JobFields {
+        JobFields {
+            namespace: None,
+            image: self.image.clone(),
+            tz: self.tz.clone(),
+            pool: self.pool.clone(),
+            dedicated: self.dedicated,
+            resources: self.resources.clone(),
+            history_limits: self.history_limits.clone(),
+            active_deadline: self.active_deadline.clone(),
+            starting_deadline: self.starting_deadline.clone(),
+            working_dir: self.working_dir.clone(),
+            env: self.env.clone(),
+            labels: self.labels.clone(),
+            image_pull_secrets: self.image_pull_secrets.clone(),
+            template: self.template.clone(),
+            vars: self.vars.clone(),
+        }
+    }
 }
 
 /// What `defaults:` may set, and each job may override.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct JobFields {
-    /// Only in `defaults:`: the namespace of every job of the file.
+    /// The namespace of every job of the file (`defaults:` only).
     namespace: Option<String>,
     image: Option<String>,
     tz: Option<String>,
@@ -298,13 +338,6 @@ pub fn build(
                 field,
                 message,
             };
-            if job.fields.namespace.is_some() {
-                errors.push(error(
-                    Some("namespace".to_owned()),
-                    "is set per file, in defaults.namespace".to_owned(),
-                ));
-                continue;
-            }
             match render(job, &file.defaults, &file.set, templates, config) {
                 Ok(cronjob) => {
                     let namespace = file.defaults.namespace.clone();
@@ -413,7 +446,7 @@ type FieldError = (Option<String>, String);
 
 /// The job's fields over the file's defaults, as the flags of `new` would give them.
 fn request(job: &JobEntry, defaults: &JobFields) -> Result<Request, FieldError> {
-    let own = &job.fields;
+    let own = &job.fields();
     let pick = |get: fn(&JobFields) -> Option<String>| get(own).or_else(|| get(defaults));
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     for (key, value) in defaults.env.iter().chain(&own.env) {
@@ -488,7 +521,7 @@ fn render(
     templates: &TemplateSource,
     config: &Config,
 ) -> Result<CronJob, Vec<FieldError>> {
-    let own = &job.fields;
+    let own = &job.fields();
     let pick = |get: fn(&JobFields) -> Option<String>| get(own).or_else(|| get(defaults));
     let request = request(job, defaults).map_err(|problem| vec![problem])?;
     let kuul_job = every_problem(request, &config.defaults).map_err(|problems| {
@@ -714,7 +747,10 @@ jobs:
                 .unwrap_err();
         assert_eq!(errors.len(), 1);
         let text = errors[0].to_string();
-        assert_eq!(text, "jobs.yaml:3: unknown field `imagee`");
+        assert!(
+            text.starts_with("jobs.yaml:5: unknown field `imagee`, expected one of name, schedule"),
+            "{text}"
+        );
     }
 
     #[test]
