@@ -10,12 +10,15 @@ use std::env;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
-use kube::api::PostParams;
+use kube::api::{ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
 use crate::cli::KubeArgs;
 use crate::error::{Endpoint, Error, Operation};
+
+/// How many objects one list request asks for.
+pub const PAGE: u32 = 500;
 
 /// A client for the selected cluster, with what errors need to name it.
 #[derive(Clone)]
@@ -88,6 +91,32 @@ impl Cluster {
     /// Translates a failed request into a kuul error naming the operation and cluster.
     pub fn error(&self, operation: Operation, source: kube::Error) -> Error {
         Error::from_kube(source, operation, &self.endpoint)
+    }
+
+    /// Every object `params` selects, read in pages of [`PAGE`] so that thousands of
+    /// objects never come in one response; a failure is named by `operation`.
+    pub async fn list_all<K>(
+        &self,
+        api: &Api<K>,
+        params: ListParams,
+        operation: Operation,
+    ) -> Result<Vec<K>, Error>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
+        let mut params = params.limit(PAGE);
+        let mut items = Vec::new();
+        loop {
+            let page = api
+                .list(&params)
+                .await
+                .map_err(|source| self.error(operation.clone(), source))?;
+            items.extend(page.items);
+            match page.metadata.continue_ {
+                Some(token) if !token.is_empty() => params = params.continue_token(&token),
+                _ => return Ok(items),
+            }
+        }
     }
 
     /// The user the API server knows us as, for annotations such as

@@ -20,7 +20,7 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
 use crate::bulk::Bulk;
 use crate::cli::{DryRun, DryRunArgs, KubeArgs};
-use crate::client::{Cluster, context_names};
+use crate::client::{Cluster, PAGE, context_names};
 use crate::commands::KuulCommand;
 use crate::commands::new::FIELD_MANAGER;
 use crate::config::Config;
@@ -30,9 +30,6 @@ use crate::kuul_job::JOB_LABEL;
 use crate::printer::Printer;
 use crate::set_plan::{self, Action, PlanOptions, Step};
 use crate::table::Table;
-
-/// How many `CronJob`s one list request returns.
-const PAGE: u32 = 500;
 
 /// The flags `apply` and `diff` share: which files, which clusters.
 // The field docs are the `--help` text, where backticks around CronJob would show.
@@ -522,20 +519,9 @@ async fn delete_runs(cluster: &Cluster, step: &Step, params: &DeleteParams) -> R
 async fn list_cronjobs(cluster: &Cluster, namespace: &str) -> Result<Vec<CronJob>, Error> {
     let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), namespace);
     let operation = Operation::new("list", "cronjobs").in_namespace(namespace.to_owned());
-    let mut params = ListParams::default().limit(PAGE);
-    let mut all = Vec::new();
-    loop {
-        let page = api
-            .list(&params)
-            .await
-            .map_err(|source| cluster.error(operation.clone(), source))?;
-        all.extend(page.items);
-        match page.metadata.continue_ {
-            Some(token) if !token.is_empty() => params = params.continue_token(&token),
-            _ => break,
-        }
-    }
-    Ok(all)
+    cluster
+        .list_all(&api, ListParams::default(), operation)
+        .await
 }
 
 #[cfg(test)]

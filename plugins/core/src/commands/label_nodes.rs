@@ -33,8 +33,6 @@ use crate::selector;
 
 /// The field manager of the labels and taints label-nodes writes.
 pub const FIELD_MANAGER: &str = "kuul-label-nodes";
-/// Objects per list request.
-const PAGE: u32 = 500;
 
 /// Arguments of `kubectl kuul label-nodes`.
 // The field docs are the `--help` text, where backticks would show.
@@ -322,20 +320,11 @@ where
     K::DynamicType: Default,
 {
     let api: Api<K> = Api::all(cluster.client().clone());
-    let mut items = Vec::new();
-    let mut params = ListParams::default().limit(PAGE);
+    let mut params = ListParams::default();
     if let Some(selector) = selector {
         params = params.labels(selector);
     }
-    loop {
-        let page = api
-            .list(&params)
-            .await
-            .map_err(|source| cluster.error(Operation::new("list", resource), source))?;
-        items.extend(page.items);
-        match page.metadata.continue_ {
-            Some(token) if !token.is_empty() => params = params.continue_token(&token),
-            _ => return Ok(items),
-        }
-    }
+    cluster
+        .list_all(&api, params, Operation::new("list", resource))
+        .await
 }

@@ -31,8 +31,6 @@ use crate::printer::Printer;
 use crate::pruning::{OrphanPod, Outcome, Plan, Policy, Run, finish, parse_older_than};
 use crate::selector;
 
-/// Objects per list request.
-const PAGE: u32 = 500;
 /// How often a Job that changed since the plan is read again before giving up.
 const ATTEMPTS: usize = 3;
 
@@ -380,23 +378,12 @@ where
         Some(namespace) => Api::namespaced(cluster.client().clone(), namespace),
         None => Api::all(cluster.client().clone()),
     };
-    let mut items = Vec::new();
-    let mut params = ListParams::default().labels(selector).limit(PAGE);
-    loop {
-        let page = api.list(&params).await.map_err(|source| {
-            let operation = Operation::new("list", resource);
-            cluster.error(
-                match namespace {
-                    Some(namespace) => operation.in_namespace(namespace),
-                    None => operation,
-                },
-                source,
-            )
-        })?;
-        items.extend(page.items);
-        match page.metadata.continue_ {
-            Some(token) if !token.is_empty() => params = params.continue_token(&token),
-            _ => return Ok(items),
-        }
-    }
+    let operation = Operation::new("list", resource);
+    let operation = match namespace {
+        Some(namespace) => operation.in_namespace(namespace),
+        None => operation,
+    };
+    cluster
+        .list_all(&api, ListParams::default().labels(selector), operation)
+        .await
 }

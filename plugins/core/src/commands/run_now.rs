@@ -19,9 +19,6 @@ use crate::printer::Printer;
 use crate::runs::{self, Overlap};
 use crate::watch::{self, WaitOptions};
 
-/// How many Jobs one list request returns, so a namespace with many runs is read in pages.
-const PAGE: u32 = 500;
-
 /// Arguments of `kubectl kuul run-now`.
 #[derive(Debug, Clone, Args)]
 pub struct RunNowArgs {
@@ -193,24 +190,12 @@ pub(crate) async fn runs_in_progress(
         .as_deref()
         .unwrap_or(cluster.namespace());
     let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
-    let mut params = ListParams::default().limit(PAGE);
+    let mut params = ListParams::default();
     if let Some(selector) = runs::runs_selector(cronjob) {
         params = params.labels(&selector);
     }
-    let mut all = Vec::new();
-    loop {
-        let page = jobs.list(&params).await.map_err(|source| {
-            cluster.error(
-                Operation::new("list", "jobs").in_namespace(namespace),
-                source,
-            )
-        })?;
-        all.extend(page.items);
-        match page.metadata.continue_ {
-            Some(token) if !token.is_empty() => params = params.continue_token(&token),
-            _ => break,
-        }
-    }
+    let operation = Operation::new("list", "jobs").in_namespace(namespace);
+    let all = cluster.list_all(&jobs, params, operation).await?;
     let running = runs::runs_in_progress(cronjob, &all);
     Ok(running.into_iter().cloned().collect())
 }

@@ -26,9 +26,6 @@ use crate::maintenance::{self, Action, Done, FIELD_MANAGER, Layout, Plan, Select
 use crate::printer::Printer;
 use crate::selector;
 
-/// How many `CronJob`s one list request returns.
-const PAGE: u32 = 500;
-
 /// Which jobs to work on: names, `-l`, or `--all`. Shared by `suspend` and `resume`.
 #[derive(Debug, Clone, Args)]
 pub struct JobSelectionArgs {
@@ -161,23 +158,11 @@ async fn list(
             Operation::new("list", "cronjobs").in_namespace(cluster.namespace()),
         )
     };
-    let mut params = ListParams::default().limit(PAGE);
+    let mut params = ListParams::default();
     if let Some(selector) = selector {
         params = params.labels(selector);
     }
-    let mut all = Vec::new();
-    loop {
-        let page = api
-            .list(&params)
-            .await
-            .map_err(|source| cluster.error(operation.clone(), source))?;
-        all.extend(page.items);
-        match page.metadata.continue_ {
-            Some(token) if !token.is_empty() => params = params.continue_token(&token),
-            _ => break,
-        }
-    }
-    Ok(all)
+    cluster.list_all(&api, params, operation).await
 }
 
 /// Tells what was picked but left out, and that nothing matched when nothing did.
