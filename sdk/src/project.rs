@@ -11,8 +11,8 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kuul_core::Error;
 use kuul_core::cli::parse_request_timeout;
+use kuul_core::{Error, quantity};
 use serde::Deserialize;
 
 /// The file name of a Kuul image project's description.
@@ -249,44 +249,11 @@ pub fn check_image_name(text: &str) -> Result<(), String> {
     }
 }
 
-/// A Kubernetes quantity as a number (`500m` is 0.5, `1Ki` is 1024); `None` if malformed.
-pub fn quantity_value(text: &str) -> Option<f64> {
-    let number_len = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(number_len);
-    if number.is_empty() || number == "." || number.matches('.').count() > 1 {
-        return None;
-    }
-    let number: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024f64,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        exponent => {
-            let digits = exponent.strip_prefix(['e', 'E'])?;
-            10f64.powi(digits.parse().ok()?)
-        }
-    };
-    Some(number * factor)
-}
-
 /// Bytes of a memory quantity (`64Mi`), rounded up as Kubernetes does.
 pub fn parse_memory(text: &str) -> Result<i64, String> {
     let allowed = "use a positive quantity such as 64Mi, 1Gi or 500M";
     let value =
-        quantity_value(text).ok_or_else(|| format!("invalid memory {text:?}: {allowed}"))?;
+        quantity::value(text).ok_or_else(|| format!("invalid memory {text:?}: {allowed}"))?;
     if value < 1.0 {
         return Err(format!("invalid memory {text:?}: {allowed}"));
     }
@@ -298,7 +265,7 @@ pub fn parse_memory(text: &str) -> Result<i64, String> {
 /// Nano-CPUs of a CPU quantity (`500m` is 500 000 000).
 pub fn parse_cpu(text: &str) -> Result<i64, String> {
     let allowed = "use a positive quantity such as 250m, 0.5 or 2";
-    let value = quantity_value(text).ok_or_else(|| format!("invalid cpu {text:?}: {allowed}"))?;
+    let value = quantity::value(text).ok_or_else(|| format!("invalid cpu {text:?}: {allowed}"))?;
     // Kubernetes' CPU resolution is 1m.
     if value < 1e-3 {
         return Err(format!("invalid cpu {text:?}: {allowed}"));

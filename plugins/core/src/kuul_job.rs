@@ -23,6 +23,7 @@ use kube::api::ObjectMeta;
 use serde::Serialize;
 
 use crate::error::Error;
+use crate::quantity;
 use crate::schedule::{SYNTAX_HINT, Schedule, go_duration};
 
 /// The label that marks objects kuul made and manages.
@@ -735,55 +736,21 @@ fn check_env_name(field: &str, name: &str) -> Result<(), Invalid> {
 /// A Kubernetes quantity (`500m`, `0.5`, `512Mi`, `1e3`), greater than zero.
 fn check_quantity(field: &str, text: &str) -> Result<(), Invalid> {
     let allowed = "a positive quantity such as 250m or 0.5 (CPU), 512Mi or 1Gi (memory)";
-    let Some(magnitude) = quantity_magnitude(text) else {
-        return Err(Invalid::new(
+    match quantity::value(text) {
+        None => Err(Invalid::new(
             field,
             text,
             "is not a Kubernetes quantity",
             allowed,
-        ));
-    };
-    if magnitude {
-        Ok(())
-    } else {
-        Err(Invalid::new(
+        )),
+        Some(value) if value > 0.0 => Ok(()),
+        Some(_) => Err(Invalid::new(
             field,
             text,
             "is not greater than zero",
             allowed,
-        ))
+        )),
     }
-}
-
-/// Parses `<sign><number><suffix>`; returns whether the value is positive.
-fn quantity_magnitude(text: &str) -> Option<bool> {
-    let (negative, rest) = match text.as_bytes().first()? {
-        b'-' => (true, &text[1..]),
-        b'+' => (false, &text[1..]),
-        _ => (false, text),
-    };
-    let number_len = rest
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(rest.len());
-    let (number, suffix) = rest.split_at(number_len);
-    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
-    if (whole.is_empty() && fraction.is_empty()) || fraction.contains('.') {
-        return None;
-    }
-    let suffix_ok = match suffix {
-        "" | "m" | "k" | "M" | "G" | "T" | "P" | "E" | "Ki" | "Mi" | "Gi" | "Ti" | "Pi" | "Ei" => {
-            true
-        }
-        exponent => exponent
-            .strip_prefix(['e', 'E'])
-            .map(|e| e.strip_prefix(['+', '-']).unwrap_or(e))
-            .is_some_and(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())),
-    };
-    if !suffix_ok {
-        return None;
-    }
-    let nonzero = number.bytes().any(|b| matches!(b, b'1'..=b'9'));
-    Some(nonzero && !negative)
 }
 
 /// Adds the configured registry to a reference that names none (`ops/kuul:v3`).
@@ -1059,13 +1026,15 @@ mod tests {
         for good in [
             "100m", "0.5", "1", "512Mi", "1Gi", "1e3", "1E-2", ".5", "2.", "+1k",
         ] {
-            assert_eq!(quantity_magnitude(good), Some(true), "{good}");
+            assert!(check_quantity("--cpu", good).is_ok(), "{good}");
         }
         for zero in ["0", "0m", "-1", "0.0Gi"] {
-            assert_eq!(quantity_magnitude(zero), Some(false), "{zero}");
+            let err = check_quantity("--cpu", zero).unwrap_err();
+            assert_eq!(err.problem, "is not greater than zero", "{zero}");
         }
         for bad in ["", "m", "1.2.3", "1mi", "1KB", "one", "1 Gi", "1e"] {
-            assert_eq!(quantity_magnitude(bad), None, "{bad:?}");
+            let err = check_quantity("--cpu", bad).unwrap_err();
+            assert_eq!(err.problem, "is not a Kubernetes quantity", "{bad:?}");
         }
     }
 

@@ -19,6 +19,7 @@ pub mod maintenance;
 pub mod pools;
 pub mod printer;
 pub mod pruning;
+pub mod quantity;
 pub mod rbac;
 pub mod run;
 pub mod runs;

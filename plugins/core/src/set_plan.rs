@@ -22,6 +22,7 @@ use crate::commands::new::FIELD_MANAGER;
 use crate::job_set::SET_LABEL;
 use crate::kuul_job::{MANAGED_BY, MANAGER};
 use crate::printer::to_yaml;
+use crate::quantity;
 
 /// What happens to one `CronJob`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -283,38 +284,10 @@ fn project(
 
 /// Whether two quantities are the same amount, however written.
 fn same_quantity(a: &str, b: &str) -> bool {
-    match (quantity_value(a), quantity_value(b)) {
+    match (quantity::value(a), quantity::value(b)) {
         (Some(x), Some(y)) => (x - y).abs() <= f64::EPSILON * x.abs().max(y.abs()) * 4.0,
         _ => a == b,
     }
-}
-
-/// A quantity as a number: digits with an optional fraction, then a binary or decimal
-/// suffix or an exponent.
-fn quantity_value(text: &str) -> Option<f64> {
-    let split = text
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-        .unwrap_or(text.len());
-    let (number, suffix) = text.split_at(split);
-    let number: f64 = number.parse().ok()?;
-    let factor = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024.0_f64.powi(2),
-        "Gi" => 1024.0_f64.powi(3),
-        "Ti" => 1024.0_f64.powi(4),
-        "Pi" => 1024.0_f64.powi(5),
-        "Ei" => 1024.0_f64.powi(6),
-        exponent => 10.0_f64.powi(exponent.strip_prefix(['e', 'E'])?.parse().ok()?),
-    };
-    Some(number * factor)
 }
 
 /// The fieldsV1 node of a list item: `k:{"name":"x"}` for keyed lists, `v:"x"` for sets.
