@@ -15,7 +15,9 @@ use k8s_openapi::api::core::v1::Pod;
 use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, ListParams};
 use kube::runtime::wait::{await_condition, conditions};
-use kuul_tests::{TestNamespace, Via, assert_exit, kubeconfig, kubectl, text};
+use kuul_tests::{
+    AdmissionDenial, TestNamespace, Via, assert_exit, kubeconfig, kubectl, kubectl_ok, text,
+};
 
 const NEVER: &str = "0 0 1 1 *";
 const REASON: &str = "kuul.io/suspend-reason";
@@ -29,21 +31,6 @@ fn kuul(via: Via, command: &str, namespace: &str, args: &[&str]) -> Output {
         .args(args)
         .output()
         .unwrap_or_else(|e| panic!("run kubectl kuul {command}: {e}"))
-}
-
-/// Runs the test cluster's kubectl; it must succeed.
-fn kubectl_ok(args: &[&str]) -> String {
-    let output = std::process::Command::new(kubectl())
-        .env("KUBECONFIG", kubeconfig())
-        .args(args)
-        .output()
-        .expect("run kubectl");
-    assert!(
-        output.status.success(),
-        "kubectl {args:?}: {}",
-        text(&output.stderr)
-    );
-    text(&output.stdout)
 }
 
 /// The table row of `name` (its first cell, or second with a NAMESPACE column), with
@@ -567,55 +554,6 @@ async fn bad_input_exits_2_and_changes_nothing() {
     assert_eq!(versions(&ns).await, before, "bad input changed a CronJob");
 }
 
-/// A `ValidatingAdmissionPolicy` (and its binding) that denies updates of the `CronJob`
-/// `name` in one namespace, so that one write of a bulk run fails for real. Deleted on
-/// drop, so a failing test does not leave it behind; it matches only its own namespace,
-/// so tests running in parallel are not affected.
-struct Denial {
-    name: String,
-}
-
-impl Denial {
-    fn new(namespace: &str, name: &str) -> Self {
-        let policy = format!("kuul-test-deny-{namespace}");
-        let manifest = format!(
-            r#"{{"apiVersion": "v1", "kind": "List", "items": [
-  {{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
-    "metadata": {{"name": "{policy}"}},
-    "spec": {{"failurePolicy": "Fail",
-      "matchConstraints": {{"resourceRules": [{{"apiGroups": ["batch"], "apiVersions": ["v1"],
-        "operations": ["UPDATE"], "resources": ["cronjobs"]}}]}},
-      "validations": [{{"expression": "object.metadata.name != '{name}'",
-        "message": "{name} is locked by the test"}}]}}}},
-  {{"apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
-    "metadata": {{"name": "{policy}"}},
-    "spec": {{"policyName": "{policy}", "validationActions": ["Deny"],
-      "matchResources": {{"namespaceSelector": {{"matchLabels":
-        {{"kubernetes.io/metadata.name": "{namespace}"}}}}}}}}}}
-]}}"#
-        );
-        let path = std::env::temp_dir().join(format!("{policy}.json"));
-        std::fs::write(&path, manifest).expect("write the policy manifest");
-        let denial = Self { name: policy };
-        kubectl_ok(&["apply", "-f", path.to_str().expect("utf-8 temp path")]);
-        denial
-    }
-}
-
-impl Drop for Denial {
-    fn drop(&mut self) {
-        for kind in [
-            "validatingadmissionpolicybinding",
-            "validatingadmissionpolicy",
-        ] {
-            let _ = std::process::Command::new(kubectl())
-                .env("KUBECONFIG", kubeconfig())
-                .args(["delete", kind, &self.name, "--ignore-not-found"])
-                .output();
-        }
-    }
-}
-
 /// Waits until the API server enforces the policy: a server dry run of an update of
 /// `name` is denied. Policies take effect asynchronously, and there is nothing to watch.
 async fn until_denied(namespace: &str, name: &str) {
@@ -649,7 +587,13 @@ async fn one_failed_write_does_not_stop_the_others_and_a_rerun_finishes() {
         new_job(n, name, &[]);
     }
     for via in Via::ALL {
-        let denial = Denial::new(n, "locked");
+        let denial = AdmissionDenial::new(
+            n,
+            "UPDATE",
+            "cronjobs",
+            "object.metadata.name != 'locked'",
+            "locked is locked by the test",
+        );
         until_denied(n, "locked").await;
         let output = kuul(via, "suspend", n, &["--all", "--reason", "partial"]);
         let out = assert_exit(&output, 1, "one job cannot be suspended");

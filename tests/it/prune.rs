@@ -136,20 +136,6 @@ async fn test_run(
     .unwrap_or_else(|e| panic!("set status of Job {name}: {e}"));
 }
 
-async fn job_names(ns: &TestNamespace) -> Vec<String> {
-    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
-    let mut names: Vec<String> = jobs
-        .list(&ListParams::default())
-        .await
-        .expect("list Jobs")
-        .items
-        .into_iter()
-        .filter_map(|job| job.metadata.name)
-        .collect();
-    names.sort();
-    names
-}
-
 const DAY: Duration = Duration::from_secs(86_400);
 
 /// backup: succeeded 1..=5 days ago, failed 6 and 7 days ago, a manual run 1 day ago, an
@@ -219,7 +205,7 @@ fn names(list: &[&str]) -> Vec<String> {
 async fn plans_show_exact_runs_and_change_nothing() {
     let ns = TestNamespace::new("kuul-prune-plan").await;
     history(&ns).await;
-    let before = job_names(&ns).await;
+    let before = ns.names::<Job>().await;
     assert_eq!(before.len(), 12);
     for via in Via::ALL {
         let keep = prune(via, &ns, &["--keep", "2"]);
@@ -274,7 +260,7 @@ async fn plans_show_exact_runs_and_change_nothing() {
         planned(&selected),
         names(&["report-ok-1", "report-ok-2", "report-ok-3"])
     );
-    assert_eq!(job_names(&ns).await, before, "a plan deletes nothing");
+    assert_eq!(ns.names::<Job>().await, before, "a plan deletes nothing");
 }
 
 #[tokio::test]
@@ -289,7 +275,7 @@ async fn yes_deletes_exactly_the_plan_and_keeps_active_and_manual_runs() {
         text(&keep.stdout)
     );
     assert_eq!(
-        job_names(&ns).await,
+        ns.names::<Job>().await,
         names(&[
             "backup-active",
             "backup-manual",
@@ -308,7 +294,7 @@ async fn yes_deletes_exactly_the_plan_and_keeps_active_and_manual_runs() {
         text(&all.stdout)
     );
     assert_eq!(
-        job_names(&ns).await,
+        ns.names::<Job>().await,
         names(&["backup-active", "backup-manual"])
     );
     let manual = prune(Via::Plugin, &ns, &["--yes", "--include-manual"]);
@@ -318,7 +304,7 @@ async fn yes_deletes_exactly_the_plan_and_keeps_active_and_manual_runs() {
         "{}",
         text(&manual.stdout)
     );
-    assert_eq!(job_names(&ns).await, names(&["backup-active"]));
+    assert_eq!(ns.names::<Job>().await, names(&["backup-active"]));
     let again = prune(Via::Plugin, &ns, &["--yes", "--include-manual"]);
     assert_exit(&again, 0, "nothing left");
     assert!(
@@ -339,20 +325,6 @@ where
         assert!(Instant::now() < deadline, "timed out waiting until {what}");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-}
-
-async fn pod_names(ns: &TestNamespace) -> Vec<String> {
-    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
-    let mut names: Vec<String> = pods
-        .list(&ListParams::default())
-        .await
-        .expect("list Pods")
-        .items
-        .into_iter()
-        .filter_map(|pod| pod.metadata.name)
-        .collect();
-    names.sort();
-    names
 }
 
 fn finished(job: &Job) -> bool {
@@ -396,7 +368,7 @@ async fn garbage_collector_removes_pods_orphans_go_and_pending_runs_stay() {
         jobs.get_opt("orphaned").await.expect("get Job").is_none()
     })
     .await;
-    let pods_before = pod_names(&ns).await;
+    let pods_before = ns.names::<Pod>().await;
     assert_eq!(pods_before.len(), 4, "{pods_before:?}");
 
     let plan = prune(Via::Kubectl, &ns, &["--orphans"]);
@@ -425,11 +397,11 @@ async fn garbage_collector_removes_pods_orphans_go_and_pending_runs_stay() {
         "{}",
         text(&yes.stdout)
     );
-    assert_eq!(job_names(&ns).await, ["pending"]);
+    assert_eq!(ns.names::<Job>().await, ["pending"]);
     eventually(
         "the garbage collector removed the pods of the deleted runs",
         || async {
-            let pods = pod_names(&ns).await;
+            let pods = ns.names::<Pod>().await;
             pods.len() == 1 && pods[0].starts_with("pending-")
         },
     )
@@ -459,7 +431,7 @@ async fn bad_input_exits_2_and_deletes_nothing() {
             assert!(output.stdout.is_empty(), "{via:?} {args:?}");
         }
     }
-    assert_eq!(job_names(&ns).await, ["old"]);
+    assert_eq!(ns.names::<Job>().await, ["old"]);
 }
 
 #[tokio::test]
@@ -505,7 +477,7 @@ async fn two_thousand_finished_runs_in_one_prune() {
         text(&output.stdout),
         format!("deleted {RUNS} runs of 4 jobs\n")
     );
-    assert!(job_names(&ns).await.is_empty());
+    assert!(ns.names::<Job>().await.is_empty());
     eprintln!(
         "2,000 runs: created in {created:.1?}, planned in {planning:.1?}, pruned in {pruning:.1?}"
     );

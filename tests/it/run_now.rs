@@ -8,7 +8,7 @@
 use std::process::Output;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use kuul_tests::{TestNamespace, Via, assert_exit, text};
 use serde_json::{Value, json};
@@ -81,20 +81,6 @@ fn run_now(via: Via, ns: &TestNamespace, args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run kubectl kuul run-now")
-}
-
-async fn job_names(ns: &TestNamespace) -> Vec<String> {
-    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
-    let mut names: Vec<String> = jobs
-        .list(&ListParams::default())
-        .await
-        .expect("list Jobs")
-        .items
-        .into_iter()
-        .filter_map(|job| job.metadata.name)
-        .collect();
-    names.sort();
-    names
 }
 
 /// What kubectl and run-now decide about a Job, without what the API server adds
@@ -176,7 +162,7 @@ async fn generated_names_are_manual_runs_of_the_cronjob() {
 
     let output = run_now(Via::Plugin, &ns, &[&long]);
     assert_exit(&output, 0, "run-now with a 52-character CronJob name");
-    let names = job_names(&ns).await;
+    let names = ns.names::<Job>().await;
     assert_eq!(names.len(), 1, "{names:?}");
     let name = &names[0];
     assert_eq!(name.len(), 63, "{name}");
@@ -188,7 +174,7 @@ async fn generated_names_are_manual_runs_of_the_cronjob() {
     let output = run_now(Via::Plugin, &ns, &[&long, "--name", "Not_A_Name"]);
     assert_exit(&output, 2, "an invalid --name");
     assert_eq!(
-        job_names(&ns).await.len(),
+        ns.names::<Job>().await.len(),
         1,
         "nothing created for a bad --name"
     );
@@ -296,7 +282,7 @@ async fn overlap_guard_refuses_while_a_run_is_active_and_force_overrides() {
         assert!(stderr.contains("job.batch/stuck-first"), "{stderr}");
         assert!(stderr.contains("--force"), "{stderr}");
     }
-    assert_eq!(job_names(&ns).await, ["stuck-first"]);
+    assert_eq!(ns.names::<Job>().await, ["stuck-first"]);
 
     let forced = run_now(
         Via::Umbrella,
@@ -305,7 +291,7 @@ async fn overlap_guard_refuses_while_a_run_is_active_and_force_overrides() {
     );
     assert_exit(&forced, 0, "a forced run");
     assert!(text(&forced.stderr).contains("warning: job.batch/stuck-first is still running"));
-    assert_eq!(job_names(&ns).await, ["stuck-first", "stuck-forced"]);
+    assert_eq!(ns.names::<Job>().await, ["stuck-first", "stuck-forced"]);
 
     // Waiting for a run that cannot start ends at --timeout, and the run goes on.
     let waited = run_now(
@@ -325,7 +311,7 @@ async fn overlap_guard_refuses_while_a_run_is_active_and_force_overrides() {
     let stderr = text(&waited.stderr);
     assert!(stderr.contains("did not finish within 2s"), "{stderr}");
     assert!(stderr.contains("kubectl delete job -n"), "{stderr}");
-    assert!(job_names(&ns).await.contains(&"stuck-waited".to_owned()));
+    assert!(ns.names::<Job>().await.contains(&"stuck-waited".to_owned()));
 }
 
 #[tokio::test]
@@ -347,7 +333,7 @@ async fn dry_runs_print_the_job_and_create_nothing() {
         assert!(stdout.contains("kind: Job"), "{stdout}");
         assert!(stdout.contains("uid: "), "the server's object: {stdout}");
     }
-    assert!(job_names(&ns).await.is_empty(), "dry runs created Jobs");
+    assert!(ns.names::<Job>().await.is_empty(), "dry runs created Jobs");
 }
 
 #[tokio::test]
@@ -408,7 +394,7 @@ async fn ctrl_c_stops_waiting_and_leaves_the_run_going() {
         );
     }
     assert_eq!(
-        job_names(&ns).await,
+        ns.names::<Job>().await,
         ["stuck-kubectl", "stuck-plugin", "stuck-umbrella"]
     );
 }

@@ -21,7 +21,7 @@ use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kuul_tests::{TestNamespace, Via, assert_exit, kubeconfig, kubectl, text};
+use kuul_tests::{AdmissionDenial, TestNamespace, Via, assert_exit, kubeconfig, kubectl, text};
 use serde_json::{Value, json};
 
 /// status, history and logs are umbrella commands: no thin binary of their own.
@@ -96,15 +96,6 @@ fn kuul(via: Via, command: &str, ns: &TestNamespace, args: &[&str]) -> Output {
         .expect("run kubectl kuul")
 }
 
-fn kubectl_ok(args: &[&str]) {
-    let output = std::process::Command::new(kubectl())
-        .env("KUBECONFIG", kubeconfig())
-        .args(args)
-        .output()
-        .expect("run kubectl");
-    assert_exit(&output, 0, &format!("kubectl {args:?}"));
-}
-
 /// Health of each job in `status -o json`, by name.
 fn healths(ns: &TestNamespace, args: &[&str]) -> Vec<(String, String)> {
     let mut all = vec!["-o", "json"];
@@ -123,64 +114,6 @@ fn healths(ns: &TestNamespace, args: &[&str]) -> Vec<(String, String)> {
             )
         })
         .collect()
-}
-
-/// An admission policy that refuses every Job named `overdue-*` in one namespace, so
-/// the CronJob controller's starts of the `overdue` job fail for real. Deleted on drop.
-struct JobDenial {
-    name: String,
-}
-
-impl JobDenial {
-    fn new(namespace: &str) -> Self {
-        let policy = format!("kuul-test-deny-jobs-{namespace}");
-        let manifest = json!({ "apiVersion": "v1", "kind": "List", "items": [
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicy",
-                "metadata": { "name": policy },
-                "spec": {
-                    "failurePolicy": "Fail",
-                    "matchConstraints": { "resourceRules": [{
-                        "apiGroups": ["batch"], "apiVersions": ["v1"],
-                        "operations": ["CREATE"], "resources": ["jobs"]
-                    }]},
-                    "validations": [{
-                        "expression": "!object.metadata.name.startsWith('overdue-')",
-                        "message": "overdue runs are refused by the test"
-                    }]
-                }
-            },
-            {
-                "apiVersion": "admissionregistration.k8s.io/v1", "kind": "ValidatingAdmissionPolicyBinding",
-                "metadata": { "name": policy },
-                "spec": {
-                    "policyName": policy, "validationActions": ["Deny"],
-                    "matchResources": { "namespaceSelector": { "matchLabels": {
-                        "kubernetes.io/metadata.name": namespace
-                    }}}
-                }
-            }
-        ]});
-        let path = std::env::temp_dir().join(format!("{policy}.json"));
-        std::fs::write(&path, manifest.to_string()).expect("write the policy manifest");
-        let denial = Self { name: policy };
-        kubectl_ok(&["apply", "-f", path.to_str().expect("utf-8 temp path")]);
-        denial
-    }
-}
-
-impl Drop for JobDenial {
-    fn drop(&mut self) {
-        for kind in [
-            "validatingadmissionpolicybinding",
-            "validatingadmissionpolicy",
-        ] {
-            let _ = std::process::Command::new(kubectl())
-                .env("KUBECONFIG", kubeconfig())
-                .args(["delete", kind, &self.name, "--ignore-not-found"])
-                .output();
-        }
-    }
 }
 
 /// Waits until the policy is enforced: a server dry run of an `overdue-` Job is denied.
@@ -249,7 +182,14 @@ async fn stuck_run(ns: &TestNamespace, owner: &CronJob, name: &str, ago: Duratio
 async fn every_health_state_for_real_and_check_exit_codes() {
     let ns = TestNamespace::new("kuul-status-health").await;
     // The overdue job goes first: its first start is the one the test waits for.
-    let _denial = JobDenial::new(ns.name());
+    // Refuses every Job named overdue-*, so the controller's starts of `overdue` fail.
+    let _denial = AdmissionDenial::new(
+        ns.name(),
+        "CREATE",
+        "jobs",
+        "!object.metadata.name.startsWith('overdue-')",
+        "overdue runs are refused by the test",
+    );
     until_jobs_denied(ns.name()).await;
     let overdue = create(
         &ns,

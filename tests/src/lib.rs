@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
 
@@ -118,6 +118,90 @@ pub fn assert_exit(output: &std::process::Output, code: i32, what: &str) -> Stri
     text(&output.stdout)
 }
 
+/// Runs the test cluster's kubectl, which must succeed, and returns its stdout.
+///
+/// # Panics
+///
+/// When kubectl fails, showing what it printed.
+pub fn kubectl_ok(args: &[&str]) -> String {
+    let output = std::process::Command::new(kubectl())
+        .env("KUBECONFIG", kubeconfig())
+        .args(args)
+        .output()
+        .expect("run kubectl");
+    assert_exit(&output, 0, &format!("kubectl {args:?}"))
+}
+
+/// A `ValidatingAdmissionPolicy` and its binding that deny `operation` (`CREATE`,
+/// `UPDATE`) on a batch/v1 `resource` in one namespace wherever the CEL `expression` is
+/// false, so that a test can make a real write fail. It matches only its own namespace,
+/// so tests running in parallel are not affected, and is deleted on drop, so a failing
+/// test does not leave it behind. Policies take effect a moment after they are made: a
+/// test probes until the denial is enforced.
+pub struct AdmissionDenial {
+    name: String,
+}
+
+impl AdmissionDenial {
+    /// # Panics
+    ///
+    /// When the policy cannot be written or applied.
+    pub fn new(
+        namespace: &str,
+        operation: &str,
+        resource: &str,
+        expression: &str,
+        message: &str,
+    ) -> Self {
+        let policy = format!("kuul-test-deny-{resource}-{namespace}");
+        let manifest = serde_json::json!({ "apiVersion": "v1", "kind": "List", "items": [
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicy",
+                "metadata": { "name": policy },
+                "spec": {
+                    "failurePolicy": "Fail",
+                    "matchConstraints": { "resourceRules": [{
+                        "apiGroups": ["batch"], "apiVersions": ["v1"],
+                        "operations": [operation], "resources": [resource]
+                    }]},
+                    "validations": [{ "expression": expression, "message": message }]
+                }
+            },
+            {
+                "apiVersion": "admissionregistration.k8s.io/v1",
+                "kind": "ValidatingAdmissionPolicyBinding",
+                "metadata": { "name": policy },
+                "spec": {
+                    "policyName": policy, "validationActions": ["Deny"],
+                    "matchResources": { "namespaceSelector": { "matchLabels": {
+                        "kubernetes.io/metadata.name": namespace
+                    }}}
+                }
+            }
+        ]});
+        let path = std::env::temp_dir().join(format!("{policy}.json"));
+        std::fs::write(&path, manifest.to_string()).expect("write the policy manifest");
+        let denial = Self { name: policy };
+        kubectl_ok(&["apply", "-f", path.to_str().expect("utf-8 temp path")]);
+        denial
+    }
+}
+
+impl Drop for AdmissionDenial {
+    fn drop(&mut self) {
+        for kind in [
+            "validatingadmissionpolicybinding",
+            "validatingadmissionpolicy",
+        ] {
+            let _ = std::process::Command::new(kubectl())
+                .env("KUBECONFIG", kubeconfig())
+                .args(["delete", kind, &self.name, "--ignore-not-found"])
+                .output();
+        }
+    }
+}
+
 /// The three ways a user reaches a kuul command; cluster tests run each command all three
 /// ways, because they must behave identically.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +290,32 @@ impl TestNamespace {
     /// A client for the test cluster (a cheap clone sharing connections).
     pub fn client(&self) -> Client {
         self.client.clone()
+    }
+
+    /// The sorted names of the namespace's objects of kind `K` (Jobs, Pods, ...).
+    ///
+    /// # Panics
+    ///
+    /// When they cannot be listed.
+    pub async fn names<K>(&self) -> Vec<String>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.client(), self.name());
+        let mut names: Vec<String> = api
+            .list(&ListParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("list in {}: {e}", self.name))
+            .items
+            .into_iter()
+            .filter_map(|object| object.meta().name.clone())
+            .collect();
+        names.sort();
+        names
     }
 }
 
