@@ -14,6 +14,9 @@ pub struct Outcome {
     /// `None` if the container never reported one.
     pub exit_code: Option<i64>,
     pub oom_killed: bool,
+    /// Killed by a SIGKILL nobody sent while under a memory limit, without Docker
+    /// reporting an out-of-memory kill: some kernels never tell it.
+    pub likely_oom_killed: bool,
     /// Killed because it ran past its timeout.
     pub timed_out: bool,
     pub duration: Duration,
@@ -47,6 +50,12 @@ fn first_failure(expect: &Expect, outcome: &Outcome) -> Option<String> {
     }
     if outcome.oom_killed {
         return Some("OOMKilled: the container used more memory than its limit".to_owned());
+    }
+    if outcome.likely_oom_killed {
+        return Some(
+            "OOMKilled (probably): SIGKILLed under its memory limit, though Docker reported no out-of-memory event"
+                .to_owned(),
+        );
     }
     match outcome.exit_code {
         Some(code) if code == expect.exit_code => {}
@@ -189,6 +198,11 @@ mod tests {
         assert_eq!(
             why(&e, &oom),
             "OOMKilled: the container used more memory than its limit"
+        );
+        let mut likely = exited(137, "");
+        likely.likely_oom_killed = true;
+        assert!(
+            why(&e, &likely).starts_with("OOMKilled (probably): SIGKILLed under its memory limit")
         );
         let mut slow = exited(137, "");
         slow.timed_out = true;

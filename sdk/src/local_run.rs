@@ -76,6 +76,10 @@ pub async fn run(
         format!(
             "the container was OOMKilled: it used more than its memory limit (exit code {code})"
         )
+    } else if outcome.likely_oom_killed {
+        format!(
+            "the container was probably OOMKilled: it was SIGKILLed under its memory limit (exit code {code})"
+        )
     } else if code == 0 {
         return Ok(());
     } else {

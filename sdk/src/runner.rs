@@ -25,6 +25,13 @@ use crate::docker::Daemon;
 use crate::expect::Outcome;
 use crate::spec::{ContainerSpec, RUN_LABEL};
 
+/// The exit code of a process ended by SIGKILL (128 + 9).
+const SIGKILL_EXIT: i64 = 137;
+/// How long to wait for Docker's out-of-memory event after a SIGKILL exit, and how often
+/// to look.
+const OOM_EVENT_GRACE: Duration = Duration::from_secs(2);
+const OOM_EVENT_POLL: Duration = Duration::from_millis(100);
+
 /// What to do with the container's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
@@ -115,15 +122,30 @@ async fn run_created(
     let timed_out =
         timed_out.map_err(|e| daemon.error(format!("wait for container {}", short(id)), e))?;
     let duration = started.elapsed();
-    let state = docker
-        .inspect_container(id, None)
-        .await
-        .map_err(|e| daemon.error(format!("inspect container {}", short(id)), e))?
-        .state
-        .unwrap_or_default();
+    let inspect = || async {
+        docker
+            .inspect_container(id, None)
+            .await
+            .map_err(|e| daemon.error(format!("inspect container {}", short(id)), e))
+            .map(|c| c.state.unwrap_or_default())
+    };
+    let mut state = inspect().await?;
+    // Docker learns of an out-of-memory kill from an event of its own, which can arrive
+    // after the exit: a SIGKILL we did not send gets a short grace to be recognised.
+    let sigkilled = state.exit_code == Some(SIGKILL_EXIT) && !timed_out;
+    let mut grace = OOM_EVENT_GRACE;
+    while sigkilled && state.oom_killed != Some(true) && !grace.is_zero() {
+        tokio::time::sleep(OOM_EVENT_POLL).await;
+        grace = grace.saturating_sub(OOM_EVENT_POLL);
+        state = inspect().await?;
+    }
+    let oom_killed = state.oom_killed.unwrap_or(false);
     let mut outcome = Outcome {
         exit_code: state.exit_code,
-        oom_killed: state.oom_killed.unwrap_or(false),
+        oom_killed,
+        // Some kernels never report it; under a memory limit, a SIGKILL nobody sent
+        // is the OOM killer's all the same.
+        likely_oom_killed: sigkilled && !oom_killed && spec.memory_bytes.is_some(),
         timed_out,
         duration,
         ..Outcome::default()
