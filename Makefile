@@ -2,6 +2,7 @@
 #   make quickstart   build and install the plugins, start the local Kuul cluster, talk to it
 #   make test         the whole suite: format, clippy, unit and integration tests
 #   make dist         release archive (linux amd64), its sha256 and the filled krew manifest
+#   make bench        kuul against kubectl and shell recipes at scale (not part of make test)
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
@@ -10,7 +11,7 @@ BINDIR ?= $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # local (the embedded local cluster) or current (the current kubeconfig context).
 KUUL_CLUSTER ?= local
 
-.PHONY: all build install quickstart test dist fmt-check clippy unit integration \
+.PHONY: all build install quickstart test dist bench fmt-check clippy unit integration \
 	cluster-up cluster-down docker-up docker-down clean
 
 all: build
@@ -36,6 +37,13 @@ quickstart: install
 	@tests/quickstart "$(KUUL_CLUSTER)" "$(BINDIR)"
 
 test: fmt-check clippy unit integration
+
+# Benchmarks on the local Kuul cluster (or KUUL_CLUSTER=current): results on stdout and in
+# target/bench/results.md and .json. Options through BENCH_ARGS, e.g.
+#   make bench BENCH_ARGS='--only status,prune --reps 5 --prune 2000'
+bench:
+	$(CARGO) build --release --locked -p kubectl-kuul
+	KUUL_CLUSTER=$(KUUL_CLUSTER) tests/bench/run $(BENCH_ARGS)
 
 fmt-check:
 	$(CARGO) fmt --all -- --check
