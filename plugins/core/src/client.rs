@@ -104,6 +104,22 @@ impl Cluster {
     where
         K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
     {
+        self.list_all_map(api, params, operation, |item| item).await
+    }
+
+    /// [`Cluster::list_all`], turning each object into what the caller keeps of it as its
+    /// page arrives, so that what the caller never reads is dropped before the next page:
+    /// tens of thousands of Jobs then fit in a small heap.
+    pub async fn list_all_map<K, T>(
+        &self,
+        api: &Api<K>,
+        params: ListParams,
+        operation: Operation,
+        keep: impl Fn(K) -> T,
+    ) -> Result<Vec<T>, Error>
+    where
+        K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+    {
         let mut params = params.limit(PAGE);
         let mut items = Vec::new();
         loop {
@@ -111,7 +127,7 @@ impl Cluster {
                 .list(&params)
                 .await
                 .map_err(|source| self.error(operation.clone(), source))?;
-            items.extend(page.items);
+            items.extend(page.items.into_iter().map(&keep));
             match page.metadata.continue_ {
                 Some(token) if !token.is_empty() => params = params.continue_token(&token),
                 _ => return Ok(items),

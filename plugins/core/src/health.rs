@@ -26,6 +26,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Node, PodSpec, Taint, Toleration};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
 use serde::Serialize;
 
 use crate::history::{RunRecord, RunResult, rfc3339, zone_of};
@@ -366,6 +367,35 @@ fn overdue(cronjob: &CronJob, schedule: &Schedule, now: DateTime<Utc>) -> Option
     })
 }
 
+/// Drops from a listed `CronJob` what judging it never reads: of its managed fields, only
+/// the entries that own `spec.suspend` stay, reduced to that field and their time (what
+/// [`suspend_changed`] reads). A server-side apply's entry holds the whole spec, and
+/// thousands of them add up.
+pub fn trim_cronjob(cronjob: &mut CronJob) {
+    let Some(entries) = cronjob.metadata.managed_fields.take() else {
+        return;
+    };
+    let kept: Vec<ManagedFieldsEntry> = entries
+        .into_iter()
+        .filter(owns_suspend)
+        .map(|entry| ManagedFieldsEntry {
+            fields_v1: Some(FieldsV1(serde_json::json!({"f:spec": {"f:suspend": {}}}))),
+            manager: entry.manager,
+            operation: entry.operation,
+            time: entry.time,
+            ..ManagedFieldsEntry::default()
+        })
+        .collect();
+    cronjob.metadata.managed_fields = (!kept.is_empty()).then_some(kept);
+}
+
+fn owns_suspend(entry: &ManagedFieldsEntry) -> bool {
+    entry
+        .fields_v1
+        .as_ref()
+        .is_some_and(|fields| fields.0.pointer("/f:spec/f:suspend").is_some())
+}
+
 /// When `spec.suspend` last changed, from the managed fields: a resumed job is not late
 /// for the runs it skipped while suspended. (The API server stores no no-op write, so a
 /// re-apply that changes nothing does not move this time.)
@@ -375,12 +405,7 @@ fn suspend_changed(cronjob: &CronJob) -> Option<DateTime<Utc>> {
         .managed_fields
         .iter()
         .flatten()
-        .filter(|entry| {
-            entry
-                .fields_v1
-                .as_ref()
-                .is_some_and(|fields| fields.0.pointer("/f:spec/f:suspend").is_some())
-        })
+        .filter(|entry| owns_suspend(entry))
         .filter_map(|entry| entry.time.as_ref().map(pruning::utc))
         .max()
 }
@@ -796,6 +821,31 @@ mod tests {
             judge(&cj, &[], &nodes(), "2026-03-06T01:06:00Z").health,
             Health::Overdue
         );
+    }
+
+    #[test]
+    fn trimming_a_cronjob_keeps_when_suspend_changed() {
+        let mut cj = cronjob(&json!({ "metadata": { "managedFields": [
+            { "manager": "kuul-apply", "operation": "Apply", "time": "2026-03-01T09:00:00Z",
+              "fieldsType": "FieldsV1",
+              "fieldsV1": { "f:spec": { "f:schedule": {}, "f:jobTemplate": { "f:spec": {} } } } },
+            { "manager": "kuul-suspend", "operation": "Apply", "time": "2026-03-05T09:00:00Z",
+              "fieldsType": "FieldsV1", "fieldsV1": { "f:spec": { "f:suspend": {}, "f:x": {} } } }
+        ]}}));
+        let before = suspend_changed(&cj);
+        trim_cronjob(&mut cj);
+        let kept = cj.metadata.managed_fields.as_deref().unwrap();
+        assert_eq!(kept.len(), 1);
+        assert_eq!(kept[0].manager.as_deref(), Some("kuul-suspend"));
+        assert_eq!(suspend_changed(&cj), before);
+        assert!(before.is_some());
+
+        let mut applied_only = cronjob(&json!({ "metadata": { "managedFields": [
+            { "manager": "kuul-apply", "operation": "Apply", "time": "2026-03-01T09:00:00Z",
+              "fieldsType": "FieldsV1", "fieldsV1": { "f:spec": { "f:schedule": {} } } }
+        ]}}));
+        trim_cronjob(&mut applied_only);
+        assert_eq!(applied_only.metadata.managed_fields, None);
     }
 
     #[test]

@@ -121,35 +121,64 @@ pub struct RunRecord {
     pub pod: Option<String>,
 }
 
-impl RunRecord {
-    /// Joins a Job with its pods (any order; the newest one describes the run).
-    pub fn of(job: &Job, pods: &[&Pod]) -> Self {
+/// What a run's record takes from its Job. `status` keeps one per Job listed, where it
+/// could not keep the Jobs themselves at scale: a `Job` value is 2.6 KB before any of its
+/// strings, and 20,000 of them would take over 100 MB.
+#[derive(Debug, Clone)]
+pub struct JobFacts {
+    /// The Job's uid, which its pods carry in their controller-uid label.
+    pub uid: String,
+    /// The uid of the `CronJob` that controls it, if one does.
+    pub controller: Option<String>,
+    name: String,
+    trigger: Trigger,
+    created: Option<DateTime<Utc>>,
+    started: Option<DateTime<Utc>>,
+    finish: Option<(Outcome, Option<DateTime<Utc>>)>,
+    active: bool,
+    failure_reason: Option<String>,
+}
+
+impl JobFacts {
+    pub fn of(job: &Job) -> Self {
         let status = job.status.as_ref();
-        let newest = pods
-            .iter()
-            .max_by_key(|p| p.metadata.creation_timestamp.as_ref().map(pruning::utc))
-            .copied();
-        let finish = pruning::finish(job);
-        let result = match finish {
+        Self {
+            uid: job.metadata.uid.clone().unwrap_or_default(),
+            controller: job
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .find(|o| o.controller == Some(true) && o.kind == "CronJob")
+                .map(|o| o.uid.clone()),
+            name: job.metadata.name.clone().unwrap_or_default(),
+            trigger: Trigger::of(job),
+            created: job.metadata.creation_timestamp.as_ref().map(pruning::utc),
+            started: status.and_then(|s| s.start_time.as_ref()).map(pruning::utc),
+            finish: pruning::finish(job),
+            active: status.and_then(|s| s.active).unwrap_or(0) > 0,
+            failure_reason: status
+                .and_then(|s| s.conditions.as_ref())
+                .into_iter()
+                .flatten()
+                .find(|c| c.type_ == "Failed" && c.status == "True")
+                .and_then(|c| c.reason.clone()),
+        }
+    }
+
+    /// The run's record, given its pods (any order; the newest one describes the run).
+    pub fn record(&self, pods: &[&PodFacts]) -> RunRecord {
+        let newest = pods.iter().max_by_key(|p| p.created).copied();
+        let result = match self.finish {
             Some((Outcome::Succeeded, _)) => RunResult::Succeeded,
             Some((Outcome::Failed, _)) => RunResult::Failed,
-            None => {
-                let phase = newest.and_then(|p| p.status.as_ref()?.phase.as_deref());
-                let active = status.and_then(|s| s.active).unwrap_or(0) > 0;
-                match phase {
-                    Some("Running") => RunResult::Running,
-                    None if active => RunResult::Running,
-                    _ => RunResult::Pending,
-                }
-            }
+            None => match newest.and_then(|p| p.phase.as_deref()) {
+                Some("Running") => RunResult::Running,
+                None if self.active => RunResult::Running,
+                _ => RunResult::Pending,
+            },
         };
-        let terminated = newest.and_then(main_terminated);
-        let job_reason = status
-            .and_then(|s| s.conditions.as_ref())
-            .into_iter()
-            .flatten()
-            .find(|c| c.type_ == "Failed" && c.status == "True")
-            .and_then(|c| c.reason.clone());
+        let terminated = newest.and_then(|p| p.terminated.as_ref());
         let container_reason = terminated
             .filter(|t| t.exit_code != 0)
             .and_then(|t| t.reason.clone());
@@ -157,19 +186,58 @@ impl RunRecord {
             .and_then(|t| t.message.as_deref())
             .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
             .map(str::to_owned);
-        Self {
-            run: job.metadata.name.clone().unwrap_or_default(),
-            trigger: Trigger::of(job),
-            created: job.metadata.creation_timestamp.as_ref().map(pruning::utc),
-            started: status.and_then(|s| s.start_time.as_ref()).map(pruning::utc),
-            finished: finish.and_then(|(_, at)| at),
+        RunRecord {
+            run: self.name.clone(),
+            trigger: self.trigger.clone(),
+            created: self.created,
+            started: self.started,
+            finished: self.finish.and_then(|(_, at)| at),
             result,
             exit_code: terminated.map(|t| t.exit_code),
-            reason: container_reason.or(job_reason),
-            node: newest.and_then(|p| p.spec.as_ref()?.node_name.clone()),
+            reason: container_reason.or_else(|| self.failure_reason.clone()),
+            node: newest.and_then(|p| p.node.clone()),
             message,
-            pod: newest.and_then(|p| p.metadata.name.clone()),
+            pod: newest.and_then(|p| p.name.clone()),
         }
+    }
+}
+
+/// What a run's record takes from one of its pods (see [`JobFacts`]).
+#[derive(Debug, Clone)]
+pub struct PodFacts {
+    /// The uid of the Job it belongs to (its controller-uid label).
+    pub job_uid: Option<String>,
+    name: Option<String>,
+    created: Option<DateTime<Utc>>,
+    phase: Option<String>,
+    node: Option<String>,
+    /// How its main container ended, once it has.
+    terminated: Option<ContainerStateTerminated>,
+}
+
+impl PodFacts {
+    pub fn of(pod: &Pod) -> Self {
+        Self {
+            job_uid: pod
+                .metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(CONTROLLER_UID_LABEL))
+                .cloned(),
+            name: pod.metadata.name.clone(),
+            created: pod.metadata.creation_timestamp.as_ref().map(pruning::utc),
+            phase: pod.status.as_ref().and_then(|s| s.phase.clone()),
+            node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
+            terminated: main_terminated(pod).cloned(),
+        }
+    }
+}
+
+impl RunRecord {
+    /// Joins a Job with its pods (any order; the newest one describes the run).
+    pub fn of(job: &Job, pods: &[&Pod]) -> Self {
+        let pods: Vec<PodFacts> = pods.iter().map(|p| PodFacts::of(p)).collect();
+        JobFacts::of(job).record(&pods.iter().collect::<Vec<_>>())
     }
 
     /// How long it ran: until it finished, or until `now` while it runs.
@@ -353,6 +421,46 @@ pub(crate) mod tests {
             }
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn facts_keep_what_the_record_needs() {
+        let failed = job(
+            "backup-db-1",
+            "2026-03-01T02:00:00Z",
+            Some("Failed"),
+            "2026-03-01T02:01:00Z",
+            &json!({}),
+        );
+        let facts = JobFacts::of(&failed);
+        assert_eq!(facts.uid, "uid-backup-db-1");
+        assert_eq!(facts.controller.as_deref(), Some("cronjob-uid"));
+        let oom = pod(
+            "backup-db-1",
+            "2026-03-01T02:00:05Z",
+            Some((137, "OOMKilled", "")),
+        );
+        let pod_facts = PodFacts::of(&oom);
+        assert_eq!(
+            pod_facts.job_uid.as_deref(),
+            oom.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(CONTROLLER_UID_LABEL))
+                .map(String::as_str)
+        );
+        let record = facts.record(&[&pod_facts]);
+        assert_eq!(record.result, RunResult::Failed);
+        assert_eq!(record.exit_code, Some(137));
+        assert_eq!(record.reason.as_deref(), Some("OOMKilled"));
+        assert_eq!(record.pod.as_deref(), Some("backup-db-1-x7k2p"));
+        assert_eq!(
+            facts.record(&[]).reason.as_deref(),
+            Some("BackoffLimitExceeded")
+        );
+        let mut orphan = failed.clone();
+        orphan.metadata.owner_references = None;
+        assert_eq!(JobFacts::of(&orphan).controller, None);
     }
 
     pub(crate) fn pod(job: &str, created: &str, exit: Option<(i32, &str, &str)>) -> Pod {

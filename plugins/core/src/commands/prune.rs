@@ -374,6 +374,24 @@ where
         + std::fmt::Debug,
     K::DynamicType: Default,
 {
+    list_map(cluster, namespace, selector, resource, |item| item).await
+}
+
+/// [`list`], keeping of each object what `keep` makes of it as it arrives.
+pub(crate) async fn list_map<K, T>(
+    cluster: &Cluster,
+    namespace: Option<&str>,
+    selector: &str,
+    resource: &'static str,
+    keep: impl Fn(K) -> T,
+) -> Result<Vec<T>, Error>
+where
+    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
     let api: Api<K> = match namespace {
         Some(namespace) => Api::namespaced(cluster.client().clone(), namespace),
         None => Api::all(cluster.client().clone()),
@@ -384,6 +402,11 @@ where
         None => operation,
     };
     cluster
-        .list_all(&api, ListParams::default().labels(selector), operation)
+        .list_all_map(
+            &api,
+            ListParams::default().labels(selector),
+            operation,
+            keep,
+        )
         .await
 }

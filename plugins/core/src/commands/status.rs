@@ -31,10 +31,9 @@ use crate::commands::{label_nodes, prune};
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::health::{self, Health, JobStatus, Layout};
-use crate::history::RunRecord;
+use crate::history::{JobFacts, PodFacts, RunRecord};
 use crate::kuul_job::{JOB_LABEL, MANAGED_BY, MANAGER, check_job_name, check_pool};
 use crate::printer::Printer;
-use crate::runs::CONTROLLER_UID_LABEL;
 use crate::selector;
 
 /// How long `--watch` lets changes settle before it redraws.
@@ -150,9 +149,22 @@ impl KuulCommand for StatusArgs {
         let cronjob_selector = self.cronjob_selector();
         let ns = namespace.as_deref();
         let (cronjobs, jobs, pods, nodes) = tokio::join!(
-            prune::list::<CronJob>(&cluster, ns, &cronjob_selector, "cronjobs"),
-            prune::list::<Job>(&cluster, ns, JOB_LABEL, "jobs"),
-            prune::list::<Pod>(&cluster, ns, JOB_LABEL, "pods"),
+            prune::list_map(
+                &cluster,
+                ns,
+                &cronjob_selector,
+                "cronjobs",
+                |mut cj: CronJob| {
+                    health::trim_cronjob(&mut cj);
+                    cj
+                }
+            ),
+            prune::list_map(&cluster, ns, JOB_LABEL, "jobs", |job: Job| JobFacts::of(
+                &job
+            )),
+            prune::list_map(&cluster, ns, JOB_LABEL, "pods", |pod: Pod| PodFacts::of(
+                &pod
+            )),
             label_nodes::list::<Node>(&cluster, None, "nodes"),
         );
         let (cronjobs, jobs, pods) = (cronjobs?, jobs?, pods?);
@@ -189,8 +201,8 @@ impl KuulCommand for StatusArgs {
 #[derive(Clone, Copy)]
 struct Picture<'a> {
     cronjobs: &'a [CronJob],
-    jobs: &'a [Job],
-    pods: &'a [Pod],
+    jobs: &'a [JobFacts],
+    pods: &'a [PodFacts],
     nodes: Option<&'a [Node]>,
 }
 
@@ -198,26 +210,16 @@ impl StatusArgs {
     /// The selected jobs, judged, sorted by namespace and name.
     fn statuses(&self, picture: Picture<'_>, pool_key: &str) -> Vec<JobStatus> {
         let now = Utc::now();
-        let mut runs_by_owner: HashMap<&str, Vec<&Job>> = HashMap::new();
+        let mut runs_by_owner: HashMap<&str, Vec<&JobFacts>> = HashMap::new();
         for job in picture.jobs {
-            for owner in job.metadata.owner_references.iter().flatten() {
-                if owner.controller == Some(true) && owner.kind == "CronJob" {
-                    runs_by_owner
-                        .entry(owner.uid.as_str())
-                        .or_default()
-                        .push(job);
-                }
+            if let Some(owner) = job.controller.as_deref() {
+                runs_by_owner.entry(owner).or_default().push(job);
             }
         }
-        let mut pods_by_run: HashMap<&str, Vec<&Pod>> = HashMap::new();
+        let mut pods_by_run: HashMap<&str, Vec<&PodFacts>> = HashMap::new();
         for pod in picture.pods {
-            if let Some(uid) = pod
-                .metadata
-                .labels
-                .as_ref()
-                .and_then(|l| l.get(CONTROLLER_UID_LABEL))
-            {
-                pods_by_run.entry(uid.as_str()).or_default().push(pod);
+            if let Some(uid) = pod.job_uid.as_deref() {
+                pods_by_run.entry(uid).or_default().push(pod);
             }
         }
         let cluster = health::Cluster {
@@ -247,9 +249,11 @@ impl StatusArgs {
                     .into_iter()
                     .flatten()
                     .map(|job| {
-                        let uid = job.metadata.uid.as_deref().unwrap_or_default();
-                        let pods = pods_by_run.get(uid).cloned().unwrap_or_default();
-                        RunRecord::of(job, &pods)
+                        let pods = pods_by_run
+                            .get(job.uid.as_str())
+                            .cloned()
+                            .unwrap_or_default();
+                        job.record(&pods)
                     })
                     .collect();
                 health::assess(cj, &records, cluster)
@@ -461,8 +465,9 @@ async fn watch(
         if lists_done < 4 {
             continue;
         }
-        let (cronjobs, jobs, pods, nodes) =
-            (owned(&cronjobs), owned(&jobs), owned(&pods), owned(&nodes));
+        let (cronjobs, nodes) = (owned(&cronjobs), owned(&nodes));
+        let jobs: Vec<JobFacts> = jobs.state().iter().map(|j| JobFacts::of(j)).collect();
+        let pods: Vec<PodFacts> = pods.state().iter().map(|p| PodFacts::of(p)).collect();
         let picture = Picture {
             cronjobs: &cronjobs,
             jobs: &jobs,
