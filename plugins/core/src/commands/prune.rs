@@ -127,8 +127,11 @@ impl KuulCommand for PruneArgs {
         let cluster = Cluster::connect(&kube).await?;
         let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
         let selector = user_selector.as_deref().unwrap_or(&runs_selector);
+        // Each Job is reduced to its run as its page arrives: the plan needs no more, and
+        // tens of thousands of whole Jobs would not fit in a small heap.
+        let reduce = |job: Job| (job.metadata.uid.clone(), Run::of(&job, 0));
         let (jobs, pods) = tokio::try_join!(
-            list::<Job>(&cluster, namespace.as_deref(), selector, "jobs"),
+            list_map(&cluster, namespace.as_deref(), selector, "jobs", reduce),
             list::<Pod>(&cluster, namespace.as_deref(), selector, "pods"),
         )?;
         let mut pods_per_job: BTreeMap<&str, usize> = BTreeMap::new();
@@ -145,9 +148,10 @@ impl KuulCommand for PruneArgs {
         }
         let runs: Vec<Run> = jobs
             .iter()
-            .filter_map(|job| {
-                let uid = job.metadata.uid.as_deref().unwrap_or_default();
-                Run::of(job, pods_per_job.get(uid).copied().unwrap_or(0))
+            .filter_map(|(_, run)| run.clone())
+            .map(|mut run| {
+                run.pods = pods_per_job.get(run.uid.as_str()).copied().unwrap_or(0);
+                run
             })
             .collect();
         let now = Utc::now();
@@ -155,16 +159,14 @@ impl KuulCommand for PruneArgs {
         if self.orphans {
             // Whether a pod's Job exists is decided against every kuul run, not only
             // those the user's selector picked.
+            let uid = |job: Job| job.metadata.uid;
             let existing = match &user_selector {
                 Some(_) => {
-                    list::<Job>(&cluster, namespace.as_deref(), &runs_selector, "jobs").await?
+                    list_map(&cluster, namespace.as_deref(), &runs_selector, "jobs", uid).await?
                 }
-                None => jobs,
+                None => jobs.into_iter().map(|(uid, _)| uid).collect(),
             };
-            let uids: HashSet<String> = existing
-                .into_iter()
-                .filter_map(|job| job.metadata.uid)
-                .collect();
+            let uids: HashSet<String> = existing.into_iter().flatten().collect();
             plan.add_orphans(&pods, &uids, &policy, now);
         }
         let empty = plan.delete.is_empty() && plan.orphans.is_empty();
