@@ -43,7 +43,9 @@ impl KuulCommand for RunNowCommand {
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         if !self.local {
-            return self.args.run(kube, printer).await;
+            // Boxed: run-now with --wait holds a CronJob, a Job and a watch across its
+            // awaits, more than a future should carry on the stack.
+            return Box::pin(self.args.run(kube, printer)).await;
         }
         if !self.args.dry_run.dry_run.writes() {
             return Err(Error::InvalidInput {

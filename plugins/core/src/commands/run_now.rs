@@ -114,10 +114,29 @@ impl KuulCommand for RunNowArgs {
                 )
             })
         };
-        let (cronjob, user) = tokio::join!(get, cluster.user_name());
+        // A Kuul job's runs carry its name in the kuul job label, so they are listed at the
+        // same time as the CronJob is read, saving a round trip; a CronJob whose template
+        // says otherwise has its runs listed again once it is known.
+        let guessed = format!("{}={}", runs::JOB_LABEL, self.name);
+        let listed = async {
+            let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), &namespace);
+            let operation = Operation::new("list", "jobs").in_namespace(&namespace);
+            let params = ListParams::default().labels(&guessed);
+            cluster.list_all(&jobs, params, operation).await
+        };
+        let (cronjob, user, listed) = tokio::join!(get, cluster.user_name(), listed);
         let cronjob = cronjob?;
 
-        let running = runs_in_progress(&cluster, &cronjob).await?;
+        let running = match listed {
+            Ok(jobs) if runs::runs_selector(&cronjob).as_deref() == Some(guessed.as_str()) => {
+                runs::runs_in_progress(&cronjob, &jobs)
+                    .into_iter()
+                    .cloned()
+                    .collect()
+            }
+            // Also when the guess failed (forbidden, say): the list below reports it.
+            _ => runs_in_progress(&cluster, &cronjob).await?,
+        };
         match runs::overlap(&cronjob, &running.iter().collect::<Vec<_>>(), self.force) {
             Overlap::Clear => {}
             Overlap::Refused { running } => {
