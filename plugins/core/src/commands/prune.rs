@@ -128,9 +128,10 @@ impl KuulCommand for PruneArgs {
         let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
         let selector = user_selector.as_deref().unwrap_or(&runs_selector);
         // Each Job is reduced to its run as its page arrives: the plan needs no more, and
-        // tens of thousands of whole Jobs would not fit in a small heap.
-        let reduce = |job: Job| (job.metadata.uid.clone(), Run::of(&job, 0));
-        let (jobs, pods) = tokio::try_join!(
+        // tens of thousands of whole Jobs would not fit in a small heap. (The selector
+        // always holds the kuul job label, so every Job listed is a run.)
+        let reduce = |job: Job| Run::of(&job, 0);
+        let (runs, pods) = tokio::try_join!(
             list_map(&cluster, namespace.as_deref(), selector, "jobs", reduce),
             list::<Pod>(&cluster, namespace.as_deref(), selector, "pods"),
         )?;
@@ -146,27 +147,31 @@ impl KuulCommand for PruneArgs {
                 *pods_per_job.entry(owner.uid.as_str()).or_insert(0) += 1;
             }
         }
-        let runs: Vec<Run> = jobs
-            .iter()
-            .filter_map(|(_, run)| run.clone())
+        let runs: Vec<Run> = runs
+            .into_iter()
+            .flatten()
             .map(|mut run| {
                 run.pods = pods_per_job.get(run.uid.as_str()).copied().unwrap_or(0);
                 run
             })
             .collect();
+        // Whether a pod's Job exists is decided against every kuul run, not only those the
+        // user's selector picked; without one, the runs listed are all of them.
+        let listed_uids: Option<HashSet<String>> = (self.orphans && user_selector.is_none())
+            .then(|| runs.iter().map(|run| run.uid.clone()).collect());
         let now = Utc::now();
         let mut plan = Plan::new(runs, &policy, now);
         if self.orphans {
-            // Whether a pod's Job exists is decided against every kuul run, not only
-            // those the user's selector picked.
-            let uid = |job: Job| job.metadata.uid;
-            let existing = match &user_selector {
-                Some(_) => {
-                    list_map(&cluster, namespace.as_deref(), &runs_selector, "jobs", uid).await?
-                }
-                None => jobs.into_iter().map(|(uid, _)| uid).collect(),
+            let uids = if let Some(uids) = listed_uids {
+                uids
+            } else {
+                let uid = |job: Job| job.metadata.uid;
+                list_map(&cluster, namespace.as_deref(), &runs_selector, "jobs", uid)
+                    .await?
+                    .into_iter()
+                    .flatten()
+                    .collect()
             };
-            let uids: HashSet<String> = existing.into_iter().flatten().collect();
             plan.add_orphans(&pods, &uids, &policy, now);
         }
         let empty = plan.delete.is_empty() && plan.orphans.is_empty();

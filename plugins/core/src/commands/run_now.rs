@@ -118,12 +118,7 @@ impl KuulCommand for RunNowArgs {
         // same time as the CronJob is read, saving a round trip; a CronJob whose template
         // says otherwise has its runs listed again once it is known.
         let guessed = format!("{}={}", runs::JOB_LABEL, self.name);
-        let listed = async {
-            let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), &namespace);
-            let operation = Operation::new("list", "jobs").in_namespace(&namespace);
-            let params = ListParams::default().labels(&guessed);
-            cluster.list_all(&jobs, params, operation).await
-        };
+        let listed = list_jobs(&cluster, &namespace, Some(&guessed));
         let (cronjob, user, listed) = tokio::join!(get, cluster.user_name(), listed);
         let cronjob = cronjob?;
 
@@ -208,15 +203,25 @@ pub(crate) async fn runs_in_progress(
         .namespace
         .as_deref()
         .unwrap_or(cluster.namespace());
-    let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
-    let mut params = ListParams::default();
-    if let Some(selector) = runs::runs_selector(cronjob) {
-        params = params.labels(&selector);
-    }
-    let operation = Operation::new("list", "jobs").in_namespace(namespace);
-    let all = cluster.list_all(&jobs, params, operation).await?;
+    let selector = runs::runs_selector(cronjob);
+    let all = list_jobs(cluster, namespace, selector.as_deref()).await?;
     let running = runs::runs_in_progress(cronjob, &all);
     Ok(running.into_iter().cloned().collect())
+}
+
+/// Every Job of `namespace` (matching `selector`, when given), page by page.
+async fn list_jobs(
+    cluster: &Cluster,
+    namespace: &str,
+    selector: Option<&str>,
+) -> Result<Vec<Job>, Error> {
+    let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
+    let mut params = ListParams::default();
+    if let Some(selector) = selector {
+        params = params.labels(selector);
+    }
+    let operation = Operation::new("list", "jobs").in_namespace(namespace);
+    cluster.list_all(&jobs, params, operation).await
 }
 
 /// `job.batch/a is` or `job.batch/a, job.batch/b are`.
