@@ -41,6 +41,20 @@ impl KubeArgs {
     }
 }
 
+/// `--blocked-timeout` of the commands that wait for a run (run-now, logs -f).
+#[derive(Debug, Clone, Args)]
+pub struct BlockedTimeoutArgs {
+    /// Stop waiting, with exit 4, once the run has been unable to start this long (image
+    /// cannot be pulled, missing Secret, no room on any node, quota); 0 waits on
+    #[arg(
+        long,
+        value_name = "DURATION",
+        value_parser = parse_request_timeout,
+        default_value = "2m"
+    )]
+    pub blocked_timeout: RequestTimeout,
+}
+
 /// A `--request-timeout` value; `None` inside means kubectl's "0": no limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestTimeout(pub Option<Duration>);

@@ -10,6 +10,7 @@ use std::env;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
+use k8s_openapi::api::core::v1::Event;
 use kube::api::{ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
@@ -133,6 +134,23 @@ impl Cluster {
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// The Job controller's `FailedCreate` events in `namespace` (or every namespace), in
+    /// one field-selected paginated list: the only record of why a run has no pod.
+    pub async fn failed_creates(&self, namespace: Option<&str>) -> Result<Vec<Event>, Error> {
+        let (api, operation) = match namespace {
+            Some(namespace) => (
+                Api::namespaced(self.client.clone(), namespace),
+                Operation::new("list", "events").in_namespace(namespace),
+            ),
+            None => (
+                Api::all(self.client.clone()),
+                Operation::new("list", "events"),
+            ),
+        };
+        let params = ListParams::default().fields(&crate::blocked::failed_create_selector());
+        self.list_all(&api, params, operation).await
     }
 
     /// The user the API server knows us as, for annotations such as

@@ -244,6 +244,11 @@ pub enum Error {
     #[error("{message}")]
     WorkFailed { message: String },
 
+    /// A watched run cannot start (its image, its configuration, no room, a quota) and
+    /// has been so for the blocked timeout: the periodic work is not being done.
+    #[error("{message}")]
+    Blocked { message: String, hint: String },
+
     /// `diff` found what applying would change: exit 1 as `kubectl diff`, though nothing
     /// went wrong.
     #[error("{message}")]
@@ -280,7 +285,9 @@ impl Error {
         match self {
             Error::StdoutClosed => ExitStatus::Success,
             Error::InvalidInput { .. } => ExitStatus::Usage,
-            Error::WorkFailed { .. } | Error::ContainerExited { .. } => ExitStatus::WorkFailed,
+            Error::WorkFailed { .. } | Error::ContainerExited { .. } | Error::Blocked { .. } => {
+                ExitStatus::WorkFailed
+            }
             Error::Interrupted { .. } => ExitStatus::Interrupted,
             Error::Kubeconfig { .. }
             | Error::NoKubeconfig { .. }
@@ -348,7 +355,7 @@ impl Error {
             }
             Error::Timeout { .. } => Some("raise --request-timeout, or retry".to_owned()),
             Error::InvalidInput { hint, .. } | Error::Halted { hint, .. } => hint.clone(),
-            Error::Interrupted { hint, .. } => Some(hint.clone()),
+            Error::Interrupted { hint, .. } | Error::Blocked { hint, .. } => Some(hint.clone()),
             _ => None,
         }
     }

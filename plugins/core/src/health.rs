@@ -10,6 +10,10 @@
 //! - **unschedulable**: no node is Ready, schedulable, carries every label of the pod
 //!   template's nodeSelector and has no NoSchedule/NoExecute taint the pod does not
 //!   tolerate;
+//! - **blocked**: a run has been in progress for at least [`BLOCKED_GRACE`] without its
+//!   pod running, because something keeps it from starting ([`crate::blocked`]): the
+//!   scheduler refuses it, its image cannot be pulled, its container cannot be created,
+//!   or the Job cannot create its pod at all;
 //! - **stuck**: a run has been active longer than its `activeDeadlineSeconds` (the Job
 //!   controller should have ended it), or longer than [`STUCK_FACTOR`] times the median
 //!   duration of the last successful runs, and at least [`STUCK_FLOOR`];
@@ -25,10 +29,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{Node, PodSpec, Taint, Toleration};
+use k8s_openapi::api::core::v1::{Container, Node, PodSpec, Taint, Toleration};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry};
 use serde::Serialize;
 
+use crate::blocked::{BLOCKED_GRACE, BlockedRun};
 use crate::history::{RunRecord, RunResult, rfc3339, zone_of};
 use crate::maintenance::{SUSPEND_REASON, SUSPENDED_BY};
 use crate::pools;
@@ -54,6 +59,7 @@ pub enum Health {
     Failing,
     Overdue,
     Stuck,
+    Blocked,
     Unschedulable,
 }
 
@@ -107,6 +113,8 @@ pub struct JobStatus {
     pub health: Health,
     /// Why the health is not ok, in one sentence.
     pub problem: Option<String>,
+    /// The run that cannot start, and why, when the health is blocked.
+    pub blocked: Option<BlockedRun>,
     pub image: Option<String>,
     pub command: Vec<String>,
     pub limits: Option<String>,
@@ -142,18 +150,7 @@ pub fn assess(cronjob: &CronJob, runs: &[RunRecord], cluster: Cluster<'_>) -> Jo
         .copied()
         .filter(|r| !r.result.is_finished())
         .collect();
-    let last_success = runs
-        .iter()
-        .filter(|r| r.result == RunResult::Succeeded)
-        .filter_map(|r| r.finished)
-        .chain(
-            cronjob
-                .status
-                .as_ref()
-                .and_then(|s| s.last_successful_time.as_ref())
-                .map(pruning::utc),
-        )
-        .max();
+    let last_success = last_success(cronjob, &runs);
     let suspended = spec.suspend == Some(true);
     let zone = zone_of(cronjob);
     let schedule = Schedule::parse(&spec.schedule).ok();
@@ -174,10 +171,13 @@ pub fn assess(cronjob: &CronJob, runs: &[RunRecord], cluster: Cluster<'_>) -> Jo
         .spec
         .as_ref()
         .and_then(|s| s.active_deadline_seconds);
+    let blocked_run = blocked(cronjob, &active, now);
     let (health, problem) = if suspended {
         (Health::Suspended, None)
     } else if let Some(problem) = pod_spec.and_then(|p| unschedulable(p, cluster)) {
         (Health::Unschedulable, Some(problem))
+    } else if let Some(run) = &blocked_run {
+        (Health::Blocked, Some(run.sentence(now)))
     } else if let Some(problem) = stuck(&active, &finished, deadline, now) {
         (Health::Stuck, Some(problem))
     } else if let Some(problem) = schedule.as_ref().and_then(|s| overdue(cronjob, s, now)) {
@@ -210,23 +210,44 @@ pub fn assess(cronjob: &CronJob, runs: &[RunRecord], cluster: Cluster<'_>) -> Jo
         last_success,
         next_run,
         recent,
+        blocked: blocked_run.filter(|_| health == Health::Blocked),
         health,
         problem,
         image: container.and_then(|c| c.image.clone()),
         command: container
             .map(|c| c.command.iter().chain(&c.args).flatten().cloned().collect())
             .unwrap_or_default(),
-        limits: container
-            .and_then(|c| c.resources.as_ref()?.limits.as_ref())
-            .map(|limits| {
-                limits
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.0))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            }),
+        limits: container.and_then(limits),
         active_deadline_seconds: deadline,
     }
+}
+
+/// When the job last succeeded: its newest successful run, or what the controller
+/// recorded (runs beyond the history limit are gone).
+fn last_success(cronjob: &CronJob, runs: &[&RunRecord]) -> Option<DateTime<Utc>> {
+    runs.iter()
+        .filter(|r| r.result == RunResult::Succeeded)
+        .filter_map(|r| r.finished)
+        .chain(
+            cronjob
+                .status
+                .as_ref()
+                .and_then(|s| s.last_successful_time.as_ref())
+                .map(pruning::utc),
+        )
+        .max()
+}
+
+/// `cpu=500m,memory=512Mi`.
+fn limits(container: &Container) -> Option<String> {
+    let limits = container.resources.as_ref()?.limits.as_ref()?;
+    Some(
+        limits
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.0))
+            .collect::<Vec<_>>()
+            .join(","),
+    )
 }
 
 fn pod_spec(cronjob: &CronJob) -> Option<&PodSpec> {
@@ -289,6 +310,23 @@ fn tolerates(toleration: &Toleration, taint: &Taint) -> bool {
         || toleration.value.as_deref().unwrap_or_default()
             == taint.value.as_deref().unwrap_or_default();
     effect_ok && key_ok && value_ok
+}
+
+/// The oldest run in progress that has not started for [`BLOCKED_GRACE`] because
+/// something keeps it from starting. `active` is newest first.
+fn blocked(cronjob: &CronJob, active: &[&RunRecord], now: DateTime<Utc>) -> Option<BlockedRun> {
+    let forbid = cronjob.spec.concurrency_policy.as_deref() == Some("Forbid");
+    let run = active.iter().rev().find(|r| {
+        r.blocker.is_some()
+            && r.created
+                .is_some_and(|created| now - created >= BLOCKED_GRACE)
+    })?;
+    Some(BlockedRun {
+        run: run.run.clone(),
+        blocker: run.blocker.clone()?,
+        since: run.created,
+        blocks_schedule: forbid && !run.trigger.is_manual(),
+    })
 }
 
 /// Why an active run is stuck, or `None`. `finished` is newest first.
@@ -784,6 +822,117 @@ mod tests {
         assert_eq!(
             late.problem.as_deref(),
             Some("run a-3 has been active 11m00s; its runs usually take 1m30s")
+        );
+    }
+
+    fn waiting_pod(job: &str, created: &str, reason: &str, message: &str) -> Pod {
+        serde_json::from_value(json!({
+            "metadata": {
+                "name": format!("{job}-x7k2p"), "creationTimestamp": created,
+                "labels": { crate::runs::CONTROLLER_UID_LABEL: format!("uid-{job}") }
+            },
+            "spec": { "nodeName": "kuul-real-1", "containers": [{ "name": "work" }] },
+            "status": {
+                "phase": "Pending",
+                "containerStatuses": [{
+                    "name": "work", "image": "registry.local/backup:v9", "imageID": "",
+                    "ready": false, "restartCount": 0,
+                    "state": { "waiting": { "reason": reason, "message": message } }
+                }]
+            }
+        }))
+        .unwrap()
+    }
+
+    fn forbid() -> CronJob {
+        cronjob(&json!({ "spec": { "concurrencyPolicy": "Forbid" } }))
+    }
+
+    #[test]
+    fn a_run_whose_image_cannot_be_pulled_is_blocked_after_the_grace() {
+        let scheduled_run = job(
+            "a-3",
+            "2026-03-02T06:54:00Z",
+            None,
+            "",
+            &json!({ crate::history::SCHEDULED_ANNOTATION: "2026-03-02T06:54:00Z" }),
+        );
+        let pods = [waiting_pod(
+            "a-3",
+            "2026-03-02T06:54:01Z",
+            "ImagePullBackOff",
+            "Back-off pulling image \"registry.local/backup:v9\": ErrImagePull: failed to resolve image: registry.local/backup:v9: not found",
+        )];
+        let runs = records(&[scheduled_run], &pods);
+        assert_eq!(runs[0].reason.as_deref(), Some("ImagePullBackOff"));
+        let early = judge(&forbid(), &runs, &nodes(), "2026-03-02T06:54:20Z");
+        assert_eq!(early.health, Health::Ok, "{:?}", early.problem);
+        let status = judge(&forbid(), &runs, &nodes(), MORNING);
+        assert_eq!(status.health, Health::Blocked);
+        assert!(status.health.is_problem());
+        assert_eq!(
+            status.problem.as_deref(),
+            Some(
+                "run a-3 cannot start for 6m0s: image registry.local/backup:v9 cannot be pulled (ImagePullBackOff: not found); no scheduled run can start until it ends"
+            )
+        );
+        let blocked = status.blocked.unwrap();
+        assert_eq!(blocked.blocker.kind, crate::blocked::BlockerKind::ImagePull);
+        assert!(blocked.blocks_schedule);
+    }
+
+    #[test]
+    fn a_blocked_manual_run_does_not_block_the_schedule() {
+        let manual = job(
+            "a-manual-x",
+            "2026-03-02T06:50:00Z",
+            None,
+            "",
+            &json!({ crate::runs::INSTANTIATE_ANNOTATION: "manual" }),
+        );
+        let pods = [waiting_pod(
+            "a-manual-x",
+            "2026-03-02T06:50:01Z",
+            "CreateContainerConfigError",
+            "secret \"db-password\" not found",
+        )];
+        let status = judge(&forbid(), &records(&[manual], &pods), &nodes(), MORNING);
+        assert_eq!(status.health, Health::Blocked);
+        assert_eq!(
+            status.problem.as_deref(),
+            Some(
+                "run a-manual-x cannot start for 10m: container work cannot be created (CreateContainerConfigError: secret \"db-password\" not found)"
+            )
+        );
+    }
+
+    #[test]
+    fn a_run_without_a_pod_is_blocked_by_its_failed_create_event() {
+        let active = job("a-3", "2026-03-02T06:58:00Z", None, "", &json!({}));
+        let mut runs = records(&[active], &[]);
+        assert!(runs[0].lacks_pod());
+        // Without the event nothing says why: a pod may simply be on its way.
+        assert_eq!(
+            judge(&forbid(), &runs, &nodes(), MORNING).health,
+            Health::Ok
+        );
+        let event: k8s_openapi::api::core::v1::Event = serde_json::from_value(json!({
+            "metadata": { "name": "e", "namespace": "ops" },
+            "involvedObject": { "kind": "Job", "name": "a-3", "uid": "uid-a-3" },
+            "reason": "FailedCreate", "lastTimestamp": "2026-03-02T06:59:00Z",
+            "message": "Error creating: pods \"a-3-x\" is forbidden: exceeded quota: no-pods, requested: pods=1, used: pods=0, limited: pods=0"
+        }))
+        .unwrap();
+        let by_uid = crate::blocked::failed_creates(&[event]);
+        runs[0].cannot_create(&by_uid["uid-a-3"]);
+        assert_eq!(runs[0].reason.as_deref(), Some("FailedCreate"));
+        let status = judge(&forbid(), &runs, &nodes(), MORNING);
+        assert_eq!(status.health, Health::Blocked);
+        assert!(
+            status
+                .problem
+                .unwrap()
+                .contains("the Job cannot create its pod (FailedCreate: pods \"a-3-x\" is forbidden: exceeded quota")
         );
     }
 

@@ -14,6 +14,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod};
 use serde::Serialize;
 
+use crate::blocked::Blocker;
 use crate::pruning::{self, Outcome};
 use crate::runs::{CONTROLLER_UID_LABEL, INSTANTIATE_ANNOTATION, TRIGGERED_BY_ANNOTATION};
 use crate::table::Table;
@@ -112,13 +113,17 @@ pub struct RunRecord {
     /// The exit code of the main container of its newest pod, once it ended.
     pub exit_code: Option<i32>,
     /// Why it failed: the container's reason (`Error`, `OOMKilled`) or the Job's
-    /// (`BackoffLimitExceeded`, `DeadlineExceeded`).
+    /// (`BackoffLimitExceeded`, `DeadlineExceeded`); for a run in progress, why it cannot
+    /// start (`ErrImagePull`, `Unschedulable`, `FailedCreate`).
     pub reason: Option<String>,
     pub node: Option<String>,
-    /// The container's termination message, if the job wrote one.
+    /// The container's termination message, if the job wrote one; for a run that cannot
+    /// start, Kubernetes' message saying why.
     pub message: Option<String>,
     /// Its newest pod, whose logs `logs` shows; `None` once the pods are gone.
     pub pod: Option<String>,
+    /// Why a run in progress cannot start, if something keeps it from starting.
+    pub blocker: Option<Blocker>,
 }
 
 /// What a run's record takes from its Job. `status` keeps one per Job listed, where it
@@ -166,6 +171,11 @@ impl JobFacts {
         }
     }
 
+    /// Whether the run has not finished yet.
+    pub fn in_progress(&self) -> bool {
+        self.finish.is_none()
+    }
+
     /// The run's record, given its pods (any order; the newest one describes the run).
     pub fn record(&self, pods: &[&PodFacts]) -> RunRecord {
         let newest = pods.iter().max_by_key(|p| p.created).copied();
@@ -186,6 +196,9 @@ impl JobFacts {
             .and_then(|t| t.message.as_deref())
             .and_then(|m| m.lines().map(str::trim).find(|l| !l.is_empty()))
             .map(str::to_owned);
+        let blocker = newest
+            .and_then(|p| p.blocker.clone())
+            .filter(|_| !result.is_finished());
         RunRecord {
             run: self.name.clone(),
             trigger: self.trigger.clone(),
@@ -194,10 +207,13 @@ impl JobFacts {
             finished: self.finish.and_then(|(_, at)| at),
             result,
             exit_code: terminated.map(|t| t.exit_code),
-            reason: container_reason.or_else(|| self.failure_reason.clone()),
+            reason: container_reason
+                .or_else(|| self.failure_reason.clone())
+                .or_else(|| blocker.as_ref().map(|b| b.reason.clone())),
             node: newest.and_then(|p| p.node.clone()),
-            message,
+            message: message.or_else(|| blocker.as_ref().map(|b| b.message.clone())),
             pod: newest.and_then(|p| p.name.clone()),
+            blocker,
         }
     }
 }
@@ -213,6 +229,8 @@ pub struct PodFacts {
     node: Option<String>,
     /// How its main container ended, once it has.
     terminated: Option<ContainerStateTerminated>,
+    /// What keeps it from running, if anything.
+    blocker: Option<Blocker>,
 }
 
 impl PodFacts {
@@ -229,6 +247,7 @@ impl PodFacts {
             phase: pod.status.as_ref().and_then(|s| s.phase.clone()),
             node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
             terminated: main_terminated(pod).cloned(),
+            blocker: Blocker::of_pod(pod),
         }
     }
 }
@@ -238,6 +257,22 @@ impl RunRecord {
     pub fn of(job: &Job, pods: &[&Pod]) -> Self {
         let pods: Vec<PodFacts> = pods.iter().map(|p| PodFacts::of(p)).collect();
         JobFacts::of(job).record(&pods.iter().collect::<Vec<_>>())
+    }
+
+    /// Records that the Job cannot create its pod, as its `FailedCreate` event says, when
+    /// the run is in progress and has no pod.
+    pub fn cannot_create(&mut self, blocker: &Blocker) {
+        if self.result.is_finished() || self.pod.is_some() {
+            return;
+        }
+        self.reason = Some(blocker.reason.clone());
+        self.message = Some(blocker.message.clone());
+        self.blocker = Some(blocker.clone());
+    }
+
+    /// Whether the Job has no pod while in progress: only its events can say why.
+    pub fn lacks_pod(&self) -> bool {
+        !self.result.is_finished() && self.pod.is_none()
     }
 
     /// How long it ran: until it finished, or until `now` while it runs.

@@ -107,6 +107,9 @@ pub const RULES: &[Rule] = &[
     rule(Persona::Viewer, "", &["pods"], &["get", "list", "watch"]),
     // logs and run-now's log streaming read the pods' logs.
     rule(Persona::Viewer, "", &["pods/log"], &["get"]),
+    // status, history, run-now --wait and logs -f read the Job controller's FailedCreate
+    // events: the only record of why a run has no pod (quota, admission).
+    rule(Persona::Viewer, "", &["events"], &["list", "watch"]),
     // status lists Nodes for the POOL column and the unschedulable health.
     Rule {
         cluster_scoped: true,
@@ -357,6 +360,7 @@ mod tests {
         assert_eq!(
             rules_text(&policy_rules(Persona::Viewer, false)),
             [
+                ":events list,watch",
                 ":pods get,list,watch",
                 ":pods/log get",
                 "batch:cronjobs,jobs get,list,watch"
@@ -373,6 +377,7 @@ mod tests {
         assert_eq!(
             rules_text(&policy_rules(Persona::Operator, false)),
             [
+                ":events list,watch",
                 ":pods get,list,watch,delete",
                 ":pods/log get",
                 "batch:cronjobs get,list,watch,create,patch,delete",

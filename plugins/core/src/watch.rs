@@ -19,9 +19,14 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{ListParams, LogParams};
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event, watcher};
 use tokio::task::JoinSet;
 
+use chrono::Utc;
+use k8s_openapi::api::core::v1::Event as KubeEvent;
+
+use crate::blocked::{self, Blocker};
 use crate::client::Cluster;
 use crate::error::{Error, Operation};
 use crate::printer::Printer;
@@ -41,6 +46,8 @@ pub struct WaitOptions {
     pub follow: bool,
     /// Stop waiting after this long.
     pub timeout: Option<Duration>,
+    /// Stop waiting (exit 4) once the run has been unable to start this long.
+    pub blocked_timeout: Option<Duration>,
 }
 
 /// Waits until `job` (as created) has finished; `Ok` if it succeeded.
@@ -55,6 +62,12 @@ pub async fn until_finished(
 ) -> Result<(), Error> {
     let run = Run {
         name: job.metadata.name.clone().unwrap_or_default(),
+        uid: job.metadata.uid.clone().unwrap_or_default(),
+        created: job
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(crate::pruning::utc),
         namespace: cluster.namespace().to_owned(),
         pod_selector: format!(
             "{CONTROLLER_UID_LABEL}={}",
@@ -65,7 +78,7 @@ pub async fn until_finished(
     let pods: Api<Pod> = Api::namespaced(cluster.client().clone(), &run.namespace);
     let mut logs = Logs::new(pods.clone(), progress.clone(), options.follow);
     let started = Instant::now();
-    let watched = watch(cluster, &run, options.timeout, &progress, &mut logs).await;
+    let watched = watch(cluster, &run, options, &progress, &mut logs).await;
     let outcome = match watched {
         Ok(outcome) => outcome,
         Err(error) => {
@@ -115,6 +128,8 @@ pub async fn until_finished(
 /// The run being waited for.
 struct Run {
     name: String,
+    uid: String,
+    created: Option<chrono::DateTime<Utc>>,
     namespace: String,
     /// Selects the Job's pods by its uid, which a later Job of the same name lacks.
     pod_selector: String,
@@ -129,6 +144,87 @@ impl Run {
             "it keeps running: `kubectl get job -n {namespace} {name} -w` follows it, `kubectl delete job -n {namespace} {name}` stops it"
         )
     }
+
+    fn blocked_hint(&self) -> String {
+        let Self {
+            name, namespace, ..
+        } = self;
+        format!(
+            "the run is left as it is: fix the cause and it starts; `kubectl delete job -n {namespace} {name}` deletes it"
+        )
+    }
+
+    /// How long the run has existed: a run found blocked has been so since about then.
+    fn age(&self) -> Duration {
+        self.created
+            .and_then(|created| (Utc::now() - created).to_std().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// What keeps the run from starting, as far as the watches have told.
+#[derive(Default)]
+struct Blocking {
+    /// The newest pod's blocker, by pod name; a pod that is on its way has `None`.
+    pods: std::collections::BTreeMap<String, (Option<chrono::DateTime<Utc>>, Option<Blocker>)>,
+    /// The Job's newest `FailedCreate` event, which matters while it has no pod.
+    failed_create: Option<Blocker>,
+    /// Since when the run has been blocked without a break.
+    since: Option<Instant>,
+    /// Causes already printed, so that a pull flapping between `ErrImagePull` and
+    /// `ImagePullBackOff` is reported once.
+    told: HashSet<String>,
+}
+
+impl Blocking {
+    fn pod_seen(&mut self, pod: &Pod) {
+        let created = pod
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map(crate::pruning::utc);
+        self.pods.insert(
+            pod.metadata.name.clone().unwrap_or_default(),
+            (created, Blocker::of_pod(pod)),
+        );
+    }
+
+    fn event_seen(&mut self, event: &KubeEvent) {
+        let Some(blocker) = Blocker::of_event(event) else {
+            return;
+        };
+        if self
+            .failed_create
+            .as_ref()
+            .is_none_or(|known| known.seen <= blocker.seen)
+        {
+            self.failed_create = Some(blocker);
+        }
+    }
+
+    fn current(&self) -> Option<&Blocker> {
+        match self.pods.values().max_by_key(|(created, _)| *created) {
+            Some((_, blocker)) => blocker.as_ref(),
+            None => self.failed_create.as_ref(),
+        }
+    }
+
+    /// Takes in what changed; returns the cause to print when it is news.
+    fn update(&mut self, run: &Run, limit: Option<Duration>) -> Option<String> {
+        let Some(blocker) = self.current() else {
+            self.since = None;
+            return None;
+        };
+        let cause = blocker.cause();
+        if self.since.is_none() {
+            // A run found blocked (logs -f on an old run) has been so since it was
+            // made; never count more than the limit, so it is reported at once.
+            let already = run.age().min(limit.unwrap_or_default());
+            let now = Instant::now();
+            self.since = Some(now.checked_sub(already).unwrap_or(now));
+        }
+        self.told.insert(cause.clone()).then_some(cause)
+    }
 }
 
 /// Watches the Job and its pods until the Job finishes, showing progress and starting
@@ -136,22 +232,13 @@ impl Run {
 async fn watch(
     cluster: &Cluster,
     run: &Run,
-    timeout: Option<Duration>,
+    options: WaitOptions,
     progress: &Progress,
     logs: &mut Logs,
 ) -> Result<Finished, Error> {
-    let client = cluster.client().clone();
-    let job_events = watcher(
-        Api::<Job>::namespaced(client.clone(), &run.namespace),
-        watcher::Config::default().fields(&format!("metadata.name={}", run.name)),
-    )
-    .map_ok(|event| Seen::Job(Box::new(event)));
-    let pod_events = watcher(
-        Api::<Pod>::namespaced(client, &run.namespace),
-        watcher::Config::default().labels(&run.pod_selector),
-    )
-    .map_ok(|event| Seen::Pod(Box::new(event)));
-    let mut events = pin!(stream::select(job_events, pod_events));
+    // Boxed: three watchers make a large future.
+    let mut events = Box::pin(watches(cluster, run));
+    let timeout = options.timeout;
     let mut deadline = pin!(async {
         match timeout {
             Some(limit) => tokio::time::sleep(limit).await,
@@ -160,27 +247,31 @@ async fn watch(
     });
     let mut interrupted = pin!(tokio::signal::ctrl_c());
     let name = &run.name;
+    let mut waiting = Waiting {
+        cluster,
+        run,
+        progress,
+        blocked_timeout: options.blocked_timeout,
+        blocking: Blocking::default(),
+        events_unreadable: false,
+    };
     loop {
+        let blocked_until = waiting
+            .blocking
+            .since
+            .zip(options.blocked_timeout)
+            .map(|(since, limit)| since + limit);
+        let blocked_for_too_long = async {
+            match blocked_until {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             event = events.next() => match event {
-                Some(Ok(Seen::Job(event))) => match *event {
-                    Event::Apply(job) | Event::InitApply(job) => {
-                        if let Some(outcome) = runs::finished(&job) {
-                            return Ok(outcome);
-                        }
-                    }
-                    Event::Delete(_) => {
-                        return Err(Error::Halted {
-                            message: format!("job.batch/{name} was deleted before it finished"),
-                            hint: None,
-                        });
-                    }
-                    Event::Init | Event::InitDone => {}
-                },
-                Some(Ok(Seen::Pod(event))) => {
-                    if let Event::Apply(pod) | Event::InitApply(pod) = *event {
-                        progress.show(&PodProgress::of(&pod));
-                        logs.start_if_ready(&pod);
+                Some(Ok(seen)) => {
+                    if let Some(outcome) = waiting.take(seen, logs)? {
+                        return Ok(outcome);
                     }
                 }
                 Some(Err(error)) => {
@@ -195,6 +286,7 @@ async fn watch(
                     });
                 }
             },
+            () = blocked_for_too_long => return Err(waiting.blocked()),
             () = &mut deadline => {
                 let limit = timeout.map(runs::elapsed).unwrap_or_default();
                 return Err(Error::Halted {
@@ -212,10 +304,130 @@ async fn watch(
     }
 }
 
-/// An event of either watch.
+/// The Job, its pods and its `FailedCreate` events, as one stream.
+fn watches(
+    cluster: &Cluster,
+    run: &Run,
+) -> impl futures_util::Stream<Item = Result<Seen, watcher::Error>> + Send + 'static {
+    let client = cluster.client().clone();
+    let job_events = watcher(
+        Api::<Job>::namespaced(client.clone(), &run.namespace),
+        watcher::Config::default().fields(&format!("metadata.name={}", run.name)),
+    )
+    .map_ok(|event| Seen::Job(Box::new(event)));
+    let pod_events = watcher(
+        Api::<Pod>::namespaced(client.clone(), &run.namespace),
+        watcher::Config::default().labels(&run.pod_selector),
+    )
+    .map_ok(|event| Seen::Pod(Box::new(event)));
+    // Why the Job has no pod, when it has none: its FailedCreate events. Reading them
+    // is a help, not a need: an error here is told once and the wait goes on.
+    let create_events = watcher(
+        Api::<KubeEvent>::namespaced(client, &run.namespace),
+        watcher::Config::default().fields(&format!(
+            "{},involvedObject.uid={}",
+            blocked::failed_create_selector(),
+            run.uid
+        )),
+    )
+    .default_backoff()
+    .map(|event| match event {
+        Ok(event) => Ok(Seen::FailedCreate(Box::new(event))),
+        Err(error) => Ok(Seen::EventsUnreadable(Box::new(error))),
+    });
+    stream::select(stream::select(job_events, pod_events), create_events)
+}
+
+/// What the wait knows between events.
+struct Waiting<'a> {
+    cluster: &'a Cluster,
+    run: &'a Run,
+    progress: &'a Progress,
+    blocked_timeout: Option<Duration>,
+    blocking: Blocking,
+    events_unreadable: bool,
+}
+
+impl Waiting<'_> {
+    /// Takes in one event; `Some` once the Job has finished.
+    fn take(&mut self, seen: Seen, logs: &mut Logs) -> Result<Option<Finished>, Error> {
+        let name = &self.run.name;
+        match seen {
+            Seen::Job(event) => match *event {
+                Event::Apply(job) | Event::InitApply(job) => return Ok(runs::finished(&job)),
+                Event::Delete(_) => {
+                    return Err(Error::Halted {
+                        message: format!("job.batch/{name} was deleted before it finished"),
+                        hint: None,
+                    });
+                }
+                Event::Init | Event::InitDone => {}
+            },
+            Seen::Pod(event) => match *event {
+                Event::Apply(pod) | Event::InitApply(pod) => {
+                    self.progress.show(&PodProgress::of(&pod));
+                    logs.start_if_ready(&pod);
+                    self.blocking.pod_seen(&pod);
+                }
+                Event::Delete(pod) => {
+                    let name = pod.metadata.name.unwrap_or_default();
+                    self.blocking.pods.remove(&name);
+                }
+                Event::Init | Event::InitDone => {}
+            },
+            Seen::FailedCreate(event) => {
+                if let Event::Apply(event) | Event::InitApply(event) = *event {
+                    self.blocking.event_seen(&event);
+                }
+            }
+            Seen::EventsUnreadable(error) => {
+                if !self.events_unreadable {
+                    self.events_unreadable = true;
+                    if let Some(error) = fatal(self.cluster, *error, &self.run.namespace) {
+                        self.progress.warn(&format!(
+                            "{error}; if the Job cannot create its pod, kuul cannot say why"
+                        ));
+                    }
+                }
+                return Ok(None);
+            }
+        }
+        if let Some(cause) = self.blocking.update(self.run, self.blocked_timeout) {
+            self.progress
+                .warn(&format!("job.batch/{name} cannot start: {cause}"));
+        }
+        Ok(None)
+    }
+
+    /// The end of a wait for a run that stayed blocked past the blocked timeout.
+    fn blocked(&self) -> Error {
+        let cause = self
+            .blocking
+            .current()
+            .map(Blocker::cause)
+            .unwrap_or_default();
+        let took = self
+            .blocking
+            .since
+            .map(|since| runs::elapsed(since.elapsed()))
+            .unwrap_or_default();
+        Error::Blocked {
+            message: format!(
+                "job.batch/{} cannot start (for {took}): {cause}",
+                self.run.name
+            ),
+            hint: self.run.blocked_hint(),
+        }
+    }
+}
+
+/// An event of one of the watches.
 enum Seen {
     Job(Box<Event<Job>>),
     Pod(Box<Event<Pod>>),
+    FailedCreate(Box<Event<KubeEvent>>),
+    /// The events cannot be read (RBAC without events); the wait goes on without them.
+    EventsUnreadable(Box<watcher::Error>),
 }
 
 /// A watch error that ends the wait, or `None` for one the watcher recovers from by

@@ -11,6 +11,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 
+use crate::blocked;
 use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
 use crate::commands::{KuulCommand, prune};
@@ -84,9 +85,21 @@ pub(crate) async fn retained_runs(
         prune::list::<Job>(cluster, Some(namespace), &selector, "jobs"),
         prune::list::<Pod>(cluster, Some(namespace), &selector, "pods"),
     )?;
-    let records = runs_of(&cronjob, &jobs)
-        .into_iter()
+    let runs = runs_of(&cronjob, &jobs);
+    let mut records: Vec<RunRecord> = runs
+        .iter()
         .map(|job| RunRecord::of(job, &pods_of(job, &pods)))
         .collect();
+    // A run without a pod: only the Job controller's events say why.
+    if records.iter().any(RunRecord::lacks_pod) {
+        let failed_creates =
+            blocked::failed_creates(&cluster.failed_creates(Some(namespace)).await?);
+        for (record, job) in records.iter_mut().zip(&runs) {
+            let uid = job.metadata.uid.as_deref().unwrap_or_default();
+            if let Some(blocker) = failed_creates.get(uid) {
+                record.cannot_create(blocker);
+            }
+        }
+    }
     Ok((cronjob, records))
 }

@@ -16,7 +16,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::LogParams;
 
-use crate::cli::{KubeArgs, sum_of_units};
+use crate::cli::{BlockedTimeoutArgs, KubeArgs, sum_of_units};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::commands::history::retained_runs;
@@ -43,6 +43,9 @@ pub struct LogsArgs {
     /// Follow the run while it runs, waiting for it to start; exits 4 if it fails
     #[arg(short = 'f', long, conflicts_with_all = ["all", "since", "tail"])]
     pub follow: bool,
+
+    #[command(flatten)]
+    pub blocked: BlockedTimeoutArgs,
 
     /// Only lines newer than this, e.g. 30s, 10m, 1h
     #[arg(long, value_name = "DURATION", value_parser = parse_since)]
@@ -96,7 +99,7 @@ fn parse_since(text: &str) -> Result<Duration, String> {
 impl KuulCommand for LogsArgs {
     const NAME: &'static str = "logs";
     const ABOUT: &'static str = "Show the logs of a Kuul job's runs.";
-    const LONG_ABOUT: &'static str = "Show the logs of a Kuul job's newest run, or of the run --run picks (N-th newest, or by Job name). --all prints every retained run, oldest first, each under a header with its trigger and result. -f follows a run in progress (waiting for its pod to start) until it ends, and exits 4 if it failed. --since and --tail limit what is printed of each run.\n\nLogs live with the run's pod: when a run was pruned or its pod deleted, logs says so and names the runs whose logs remain.\n\nExamples:\n  kubectl kuul logs backup-db\n  kubectl kuul logs backup-db --run 2 --tail 50\n  kubectl kuul logs backup-db --all | less";
+    const LONG_ABOUT: &'static str = "Show the logs of a Kuul job's newest run, or of the run --run picks (N-th newest, or by Job name). --all prints every retained run, oldest first, each under a header with its trigger and result. -f follows a run in progress (waiting for its pod to start) until it ends, and exits 4 if it failed, or if it cannot start for --blocked-timeout (the reason is printed as soon as Kubernetes gives it). --since and --tail limit what is printed of each run.\n\nLogs live with the run's pod: when a run was pruned or its pod deleted, logs says so and names the runs whose logs remain.\n\nExamples:\n  kubectl kuul logs backup-db\n  kubectl kuul logs backup-db --run 2 --tail 50\n  kubectl kuul logs backup-db --all | less";
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;
@@ -154,6 +157,7 @@ impl KuulCommand for LogsArgs {
             let options = WaitOptions {
                 follow: true,
                 timeout: None,
+                blocked_timeout: self.blocked.blocked_timeout.0,
             };
             return watch::until_finished(&cluster, &job, options, printer).await;
         }
@@ -271,6 +275,7 @@ mod tests {
             node: None,
             message: None,
             pod: pod.map(str::to_owned),
+            blocker: None,
         }
     }
 

@@ -11,7 +11,9 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 
-use crate::cli::{DryRun, DryRunArgs, KubeArgs, RequestTimeout, parse_request_timeout};
+use crate::cli::{
+    BlockedTimeoutArgs, DryRun, DryRunArgs, KubeArgs, RequestTimeout, parse_request_timeout,
+};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
@@ -44,6 +46,9 @@ pub struct RunNowArgs {
     /// Stop waiting after this long, e.g. 30s, 10m, 1h (default: no limit); the run goes on
     #[arg(long, value_name = "DURATION", value_parser = parse_request_timeout)]
     pub timeout: Option<RequestTimeout>,
+
+    #[command(flatten)]
+    pub blocked: BlockedTimeoutArgs,
 
     #[command(flatten)]
     pub dry_run: DryRunArgs,
@@ -97,7 +102,7 @@ impl RunNowArgs {
 impl KuulCommand for RunNowArgs {
     const NAME: &'static str = "run-now";
     const ABOUT: &'static str = "Start a run of a Kuul job now.";
-    const LONG_ABOUT: &'static str = "Start a run of a Kuul job now, without waiting for its schedule: create a Job from its CronJob, as `kubectl create job --from=cronjob/NAME` does, optionally wait for it to finish and stream its logs. Useful for debugging a job and for running it once after a fix.\n\nThe Job is named NAME-manual-XXXXX (or --name) and records who started it in the annotation kuul.io/triggered-by. It works on any CronJob. When the CronJob's concurrencyPolicy is Forbid and one of its runs (scheduled or manual) is still in progress, run-now refuses unless --force.\n\nWith --wait or --follow it exits 0 when the run succeeded, 4 when it failed, 1 on --timeout or an API error, and 130 on Ctrl-C; the run itself goes on after a timeout or Ctrl-C.";
+    const LONG_ABOUT: &'static str = "Start a run of a Kuul job now, without waiting for its schedule: create a Job from its CronJob, as `kubectl create job --from=cronjob/NAME` does, optionally wait for it to finish and stream its logs. Useful for debugging a job and for running it once after a fix.\n\nThe Job is named NAME-manual-XXXXX (or --name) and records who started it in the annotation kuul.io/triggered-by. It works on any CronJob. When the CronJob's concurrencyPolicy is Forbid and one of its runs (scheduled or manual) is still in progress, run-now refuses unless --force.\n\nWith --wait or --follow it exits 0 when the run succeeded, 4 when it failed, 4 when it cannot start for --blocked-timeout (its image cannot be pulled, a Secret is missing, no node has room, a quota forbids its pod: the reason is printed as soon as Kubernetes gives it), 1 on --timeout or an API error, and 130 on Ctrl-C; the run itself goes on after a timeout, a blocked timeout or Ctrl-C.";
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         self.check()?;
@@ -186,6 +191,7 @@ impl KuulCommand for RunNowArgs {
         let options = WaitOptions {
             follow: self.follow,
             timeout: self.timeout.and_then(|t| t.0),
+            blocked_timeout: self.blocked.blocked_timeout.0,
         };
         watch::until_finished(&cluster, &created, options, printer).await
     }

@@ -8,7 +8,7 @@
 //! (on a terminal in place, otherwise one table per change). `--check` prints only the
 //! problems and exits 4 when there is one, for monitoring systems.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::pin::pin;
@@ -18,12 +18,13 @@ use chrono::Utc;
 use clap::Args;
 use futures_util::{StreamExt, stream};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::{Event, Node, Pod};
 use kube::Api;
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::watcher::{self, watcher};
 use kube::runtime::{WatchStreamExt, reflector as reflect};
 
+use crate::blocked::{self, Blocker};
 use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
@@ -68,8 +69,8 @@ pub struct StatusArgs {
     #[arg(short = 'w', long, conflicts_with = "check")]
     pub watch: bool,
 
-    /// Print only the jobs that are failing, overdue, stuck or unschedulable; exit 4 if
-    /// there is one, 0 otherwise
+    /// Print only the jobs that are failing, overdue, stuck, blocked or unschedulable;
+    /// exit 4 if there is one, 0 otherwise
     #[arg(long)]
     pub check: bool,
 
@@ -135,7 +136,7 @@ fn format_name(format: OutputFormat) -> &'static str {
 impl KuulCommand for StatusArgs {
     const NAME: &'static str = "status";
     const ABOUT: &'static str = "Show every Kuul job: next run, last results, health.";
-    const LONG_ABOUT: &'static str = "Show Kuul jobs at a glance, one row each: schedule, time zone, pool, whether it is suspended (and why), runs in progress (scheduled and manual), the last run and the last success, the next run, the results of the last runs (RECENT, newest right: ✓ succeeded, ✗ failed; + and x when not on a terminal or with NO_COLOR) and its HEALTH:\n  ok             nothing to do\n  suspended      spec.suspend is true\n  failing        the newest finished run failed\n  overdue        a scheduled run did not start within its grace (startingDeadlineSeconds, at least 60s)\n  stuck          a run is active past its activeDeadlineSeconds, or longer than 5x the median of the last successful runs (at least 10m)\n  unschedulable  no Ready, schedulable node matches its nodeSelector (and taints)\n\nWithout names, status shows the CronJobs labelled app.kubernetes.io/managed-by=kuul; named jobs are shown whoever made them. -o wide adds the next run's time, image, command, limits and deadline; -o json and -o yaml give the same data for scripts. --check prints only the problems and exits 4 when a selected job is failing, overdue, stuck or unschedulable, 0 otherwise. --watch redraws on every change.\n\nExamples:\n  kubectl kuul status\n  kubectl kuul status -A --pool prod -o wide\n  kubectl kuul status --check || page-the-on-call";
+    const LONG_ABOUT: &'static str = "Show Kuul jobs at a glance, one row each: schedule, time zone, pool, whether it is suspended (and why), runs in progress (scheduled and manual), the last run and the last success, the next run, the results of the last runs (RECENT, newest right: ✓ succeeded, ✗ failed; + and x when not on a terminal or with NO_COLOR) and its HEALTH:\n  ok             nothing to do\n  suspended      spec.suspend is true\n  failing        the newest finished run failed\n  overdue        a scheduled run did not start within its grace (startingDeadlineSeconds, at least 60s)\n  stuck          a run is active past its activeDeadlineSeconds, or longer than 5x the median of the last successful runs (at least 10m)\n  blocked        a run has not started for 30s or more, and Kubernetes says why: its pod cannot be scheduled, its image cannot be pulled, its container cannot be created (a missing Secret or ConfigMap), or the Job cannot create its pod (quota, admission)\n  unschedulable  no Ready, schedulable node matches its nodeSelector (and taints)\n\nWithout names, status shows the CronJobs labelled app.kubernetes.io/managed-by=kuul; named jobs are shown whoever made them. -o wide adds the next run's time, image, command, limits and deadline; -o json and -o yaml give the same data for scripts. --check prints only the problems and exits 4 when a selected job is failing, overdue, stuck, blocked or unschedulable, 0 otherwise. --watch redraws on every change.\n\nExamples:\n  kubectl kuul status\n  kubectl kuul status -A --pool prod -o wide\n  kubectl kuul status --check || page-the-on-call";
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         self.check_input()?;
@@ -178,11 +179,27 @@ impl KuulCommand for StatusArgs {
             }
             Err(error) => return Err(error),
         };
+        // Only a run without a pod needs the events, which say why it has none.
+        let failed_creates = if lacks_pods(&jobs, &pods) {
+            match cluster.failed_creates(ns).await {
+                Ok(events) => blocked::failed_creates(&events),
+                Err(error @ Error::Forbidden { .. }) => {
+                    printer.warn(format_args!(
+                        "{error}; runs without a pod are not checked for why"
+                    ));
+                    HashMap::new()
+                }
+                Err(error) => return Err(error),
+            }
+        } else {
+            HashMap::new()
+        };
         let picture = Picture {
             cronjobs: &cronjobs,
             jobs: &jobs,
             pods: &pods,
             nodes: nodes.as_deref(),
+            failed_creates: &failed_creates,
         };
         let statuses = self.statuses(picture, &pool_key);
         let missing = self.missing(&statuses);
@@ -204,6 +221,15 @@ struct Picture<'a> {
     jobs: &'a [JobFacts],
     pods: &'a [PodFacts],
     nodes: Option<&'a [Node]>,
+    /// Why a Job cannot create its pod, by the Job's uid.
+    failed_creates: &'a HashMap<String, Blocker>,
+}
+
+/// Whether a run in progress has no pod.
+fn lacks_pods(jobs: &[JobFacts], pods: &[PodFacts]) -> bool {
+    let with_pods: HashSet<&str> = pods.iter().filter_map(|p| p.job_uid.as_deref()).collect();
+    jobs.iter()
+        .any(|job| job.in_progress() && !with_pods.contains(job.uid.as_str()))
 }
 
 impl StatusArgs {
@@ -253,7 +279,11 @@ impl StatusArgs {
                             .get(job.uid.as_str())
                             .cloned()
                             .unwrap_or_default();
-                        job.record(&pods)
+                        let mut record = job.record(&pods);
+                        if let Some(blocker) = picture.failed_creates.get(&job.uid) {
+                            record.cannot_create(blocker);
+                        }
+                        record
                     })
                     .collect();
                 health::assess(cj, &records, cluster)
@@ -354,6 +384,7 @@ fn verdict(statuses: &[JobStatus], printer: Printer) -> Result<(), Error> {
         Health::Failing,
         Health::Overdue,
         Health::Stuck,
+        Health::Blocked,
         Health::Unschedulable,
     ] {
         let n = statuses.iter().filter(|s| s.health == health).count();
@@ -387,8 +418,9 @@ fn ascii() -> bool {
     no_color || !std::io::stdout().is_terminal()
 }
 
-/// `--watch`: keeps `CronJob`s, Jobs, Pods and Nodes in memory by watch and redraws when
-/// they change (and, on a terminal, every [`REFRESH`] so ages stay true).
+/// `--watch`: keeps `CronJob`s, Jobs, Pods, Nodes and the Jobs' `FailedCreate` events in
+/// memory by watch and redraws when they change (and, on a terminal, every [`REFRESH`]
+/// so ages stay true).
 async fn watch(
     args: &StatusArgs,
     cluster: &Cluster,
@@ -401,41 +433,38 @@ async fn watch(
     let (jobs, job_writer) = reflector::store::<Job>();
     let (pods, pod_writer) = reflector::store::<Pod>();
     let (nodes, node_writer) = reflector::store::<Node>();
+    let (failed_create_events, event_writer) = reflector::store::<Event>();
     let cronjob_api: Api<CronJob> = scoped(&client, namespace);
     let job_api: Api<Job> = scoped(&client, namespace);
     let pod_api: Api<Pod> = scoped(&client, namespace);
+    let event_api: Api<Event> = scoped(&client, namespace);
     let runs = watcher::Config::default().labels(JOB_LABEL);
     let events = stream::select_all([
-        reflect(
+        init_done(reflect(
             cronjob_writer,
             watcher(
                 cronjob_api,
                 watcher::Config::default().labels(&args.cronjob_selector()),
             ),
-        )
-        .default_backoff()
-        .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
-        .boxed(),
-        reflect(job_writer, watcher(job_api, runs.clone()))
-            .default_backoff()
-            .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
-            .boxed(),
-        reflect(pod_writer, watcher(pod_api, runs))
-            .default_backoff()
-            .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
-            .boxed(),
-        reflect(
+        )),
+        init_done(reflect(job_writer, watcher(job_api, runs.clone()))),
+        init_done(reflect(pod_writer, watcher(pod_api, runs))),
+        init_done(reflect(
             node_writer,
             watcher(Api::<Node>::all(client), watcher::Config::default()),
-        )
-        .default_backoff()
-        .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
-        .boxed(),
+        )),
+        init_done(reflect(
+            event_writer,
+            watcher(
+                event_api,
+                watcher::Config::default().fields(&blocked::failed_create_selector()),
+            ),
+        )),
     ]);
     let mut events = pin!(events);
     let terminal = std::io::stdout().is_terminal();
     let mut last = String::new();
-    // Each watch says once when its first full list has arrived; draw only after all four.
+    // Each watch says once when its first full list has arrived; draw only after all five.
     let mut lists_done = 0;
     let mut interrupted = pin!(tokio::signal::ctrl_c());
     loop {
@@ -462,17 +491,19 @@ async fn watch(
                 () = &mut settle => break,
             }
         }
-        if lists_done < 4 {
+        if lists_done < 5 {
             continue;
         }
         let (cronjobs, nodes) = (owned(&cronjobs), owned(&nodes));
         let jobs: Vec<JobFacts> = jobs.state().iter().map(|j| JobFacts::of(j)).collect();
         let pods: Vec<PodFacts> = pods.state().iter().map(|p| PodFacts::of(p)).collect();
+        let failed_creates = blocked::failed_creates(&owned(&failed_create_events));
         let picture = Picture {
             cronjobs: &cronjobs,
             jobs: &jobs,
             pods: &pods,
             nodes: Some(&nodes),
+            failed_creates: &failed_creates,
         };
         let statuses = args.statuses(picture, pool_key);
         let text = if statuses.is_empty() {
@@ -491,6 +522,17 @@ async fn watch(
         }
         last = text;
     }
+}
+
+/// A watch's events, retried with backoff, each reduced to whether it says the first full
+/// list has arrived.
+fn init_done<K: 'static + Send>(
+    events: impl futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
+) -> futures_util::stream::BoxStream<'static, Result<bool, watcher::Error>> {
+    events
+        .default_backoff()
+        .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
+        .boxed()
 }
 
 fn scoped<K>(client: &kube::Client, namespace: Option<&str>) -> Api<K>
@@ -513,7 +555,7 @@ where
 
 /// A watch error that ends `--watch`: the watcher retries everything else by itself.
 fn fatal(cluster: &Cluster, error: watcher::Error, namespace: Option<&str>) -> Error {
-    let operation = Operation::new("watch", "cronjobs, jobs, pods and nodes");
+    let operation = Operation::new("watch", "cronjobs, jobs, pods, nodes and events");
     let operation = match namespace {
         Some(ns) => operation.in_namespace(ns),
         None => operation,
