@@ -10,7 +10,8 @@ use std::env;
 use std::path::{Path, PathBuf};
 
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
-use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{Event, Node};
 use kube::api::{ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config};
@@ -134,6 +135,26 @@ impl Cluster {
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// Every Node, in pages.
+    pub async fn nodes(&self) -> Result<Vec<Node>, Error> {
+        let api: Api<Node> = Api::all(self.client.clone());
+        self.list_all(&api, ListParams::default(), Operation::new("list", "nodes"))
+            .await
+    }
+
+    /// Warnings for jobs whose CPU or memory request fits no ready node of their pool,
+    /// when the Nodes can be read; none when they cannot (the check is advice, and nodes
+    /// come and go).
+    pub async fn misfits(&self, cronjobs: &[&CronJob], pool_key: &str) -> Vec<String> {
+        let Ok(nodes) = self.nodes().await else {
+            return Vec::new();
+        };
+        cronjobs
+            .iter()
+            .filter_map(|cronjob| crate::pools::request_misfit(cronjob, &nodes, pool_key))
+            .collect()
     }
 
     /// The Job controller's `FailedCreate` events in `namespace` (or every namespace), in

@@ -106,6 +106,97 @@ pub fn targeted_pool<'a>(cronjob: &'a CronJob, key: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// Why a `CronJob`'s pod fits no ready node of its pool by its CPU or memory request,
+/// naming the largest allocatable there; `None` when a node can take it, or when no
+/// ready node matches its nodeSelector at all (that is the unschedulable health's news).
+/// The scheduler would leave such a pod Pending for ever.
+pub fn request_misfit(cronjob: &CronJob, nodes: &[Node], key: &str) -> Option<String> {
+    let pod = cronjob
+        .spec
+        .job_template
+        .spec
+        .as_ref()?
+        .template
+        .spec
+        .as_ref()?;
+    let selector = pod.node_selector.clone().unwrap_or_default();
+    let candidates: Vec<&Node> = nodes
+        .iter()
+        .filter(|node| is_ready(node))
+        .filter(|node| {
+            let labels = node.metadata.labels.as_ref();
+            selector
+                .iter()
+                .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+        })
+        .collect();
+    if candidates.is_empty() {
+        return None;
+    }
+    let request = |resource: &str| -> f64 {
+        pod.containers
+            .iter()
+            .filter_map(|c| {
+                let resources = c.resources.as_ref()?;
+                let asked = resources.requests.as_ref().and_then(|r| r.get(resource));
+                // The API server defaults a request to the limit when only that is set.
+                let asked = asked.or_else(|| resources.limits.as_ref()?.get(resource))?;
+                crate::quantity::value(&asked.0)
+            })
+            .sum()
+    };
+    let allocatable = |node: &Node, resource: &str| -> Option<(f64, String)> {
+        let quantity = node.status.as_ref()?.allocatable.as_ref()?.get(resource)?;
+        Some((crate::quantity::value(&quantity.0)?, quantity.0.clone()))
+    };
+    let (cpu, memory) = (request("cpu"), request("memory"));
+    let fits = |node: &&Node| {
+        ["cpu", "memory"]
+            .into_iter()
+            .zip([cpu, memory])
+            .all(|(resource, asked)| {
+                allocatable(node, resource).is_none_or(|(has, _)| has >= asked)
+            })
+    };
+    if candidates.iter().any(fits) {
+        return None;
+    }
+    let largest = |resource: &str| {
+        candidates
+            .iter()
+            .filter_map(|node| allocatable(node, resource))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or_else(|| "?".to_owned(), |(_, text)| text)
+    };
+    let name = cronjob.metadata.name.as_deref().unwrap_or_default();
+    let place = match selector.get(key) {
+        Some(pool) => format!("pool {pool:?}"),
+        None if selector.is_empty() => "the cluster".to_owned(),
+        None => "its nodeSelector".to_owned(),
+    };
+    Some(format!(
+        "job {name} requests cpu {} and memory {}, which no ready node of {place} can allocate (largest: cpu {}, memory {}); its runs would stay Pending",
+        shown_request(pod, "cpu"),
+        shown_request(pod, "memory"),
+        largest("cpu"),
+        largest("memory"),
+    ))
+}
+
+/// A request as written (of the first container that has one), for messages.
+fn shown_request(pod: &k8s_openapi::api::core::v1::PodSpec, resource: &str) -> String {
+    pod.containers
+        .iter()
+        .find_map(|c| {
+            let resources = c.resources.as_ref()?;
+            let asked = resources.requests.as_ref().and_then(|r| r.get(resource));
+            asked
+                .or_else(|| resources.limits.as_ref()?.get(resource))
+                .map(|q| q.0.clone())
+        })
+        .unwrap_or_else(|| "0".to_owned())
+}
+
 /// The taint that makes `pool` dedicated.
 pub fn dedicated_taint(key: &str, pool: &str) -> Taint {
     Taint {
@@ -374,6 +465,58 @@ pub fn change(node: &Node, pool: Option<&str>, dedicated: bool, key: &str) -> No
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sized_node(name: &str, pool: &str, cpu: &str, memory: &str) -> Node {
+        serde_json::from_value(serde_json::json!({
+            "metadata": { "name": name, "labels": { "kuul.io/pool": pool } },
+            "status": {
+                "allocatable": { "cpu": cpu, "memory": memory },
+                "conditions": [{ "type": "Ready", "status": "True" }]
+            }
+        }))
+        .unwrap()
+    }
+
+    fn asking(cpu: &str, memory: &str) -> CronJob {
+        serde_json::from_value(serde_json::json!({
+            "metadata": { "name": "big" },
+            "spec": { "schedule": "* * * * *", "jobTemplate": { "spec": { "template": { "spec": {
+                "nodeSelector": { "kuul.io/pool": "prod" },
+                "containers": [{ "name": "work", "resources": {
+                    "requests": { "cpu": cpu, "memory": memory },
+                    "limits": { "cpu": cpu, "memory": memory }
+                } }]
+            } } } } }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_request_larger_than_every_node_of_the_pool_is_named() {
+        let nodes = [
+            sized_node("p1", "prod", "8", "32Gi"),
+            sized_node("p2", "prod", "4", "64Gi"),
+            sized_node("i1", "internal", "96", "512Gi"),
+        ];
+        assert_eq!(
+            request_misfit(&asking("64", "512Mi"), &nodes, "kuul.io/pool").as_deref(),
+            Some(
+                "job big requests cpu 64 and memory 512Mi, which no ready node of pool \"prod\" can allocate (largest: cpu 8, memory 64Gi); its runs would stay Pending"
+            )
+        );
+        assert_eq!(
+            request_misfit(&asking("500m", "48Gi"), &nodes, "kuul.io/pool"),
+            None,
+            "p2 has room"
+        );
+        // Neither node has both: 6 CPUs are only on p1, 40Gi only on p2.
+        assert!(request_misfit(&asking("6", "40Gi"), &nodes, "kuul.io/pool").is_some());
+        // A pool without ready nodes is another problem, told elsewhere.
+        assert_eq!(
+            request_misfit(&asking("64", "1Gi"), &nodes[2..], "kuul.io/pool"),
+            None
+        );
+    }
     use serde_json::json;
 
     const KEY: &str = "kuul.io/pool";

@@ -170,7 +170,8 @@ pub async fn run_set(
             kube.context = vec![context.clone()];
         }
         let set = &set;
-        async move { one_cluster(&kube, set, options, mode).await }
+        let pool_key = config.defaults.pool_label_key.as_str();
+        async move { one_cluster(&kube, set, options, mode, pool_key).await }
     }))
     .await;
     let mut failed_clusters = 0;
@@ -184,6 +185,13 @@ pub async fn run_set(
                     printer.line(format_args!("context {}:", report.context))?;
                 }
                 printer.data(&report.output)?;
+                for warning in &report.warnings {
+                    if several {
+                        printer.warn(format_args!("context {}: {warning}", report.context));
+                    } else {
+                        printer.warn(warning);
+                    }
+                }
                 failed_jobs += report.failed;
                 changes += report.changes;
             }
@@ -297,6 +305,8 @@ struct ClusterReport {
     output: String,
     failed: usize,
     changes: usize,
+    /// Jobs whose requests fit no ready node of their pool.
+    warnings: Vec<String>,
 }
 
 async fn one_cluster(
@@ -304,6 +314,7 @@ async fn one_cluster(
     set: &JobSet,
     options: PlanOptions,
     mode: Mode,
+    pool_key: &str,
 ) -> Result<ClusterReport, Error> {
     let cluster = Cluster::connect(kube).await?;
     let namespace_of = |file_namespace: Option<&String>| -> String {
@@ -350,13 +361,18 @@ async fn one_cluster(
                 output,
                 failed: conflicts.len(),
                 changes,
+                warnings: Vec::new(),
             })
         }
         Mode::Apply {
             dry_run,
             prune_runs,
         } => {
-            let results = carry_out(&cluster, &steps, dry_run, prune_runs).await;
+            let checked: Vec<&CronJob> = desired.iter().collect();
+            let (results, warnings) = tokio::join!(
+                carry_out(&cluster, &steps, dry_run, prune_runs),
+                cluster.misfits(&checked, pool_key)
+            );
             let mut table = Table::new(["job", "action", "detail"]);
             let mut failed = 0;
             for (step, result) in steps.iter().zip(results) {
@@ -386,6 +402,7 @@ async fn one_cluster(
                 output: table.to_string(),
                 failed,
                 changes: 0,
+                warnings,
             })
         }
     }

@@ -293,7 +293,17 @@ impl KuulCommand for NewArgs {
         }
         let cluster = Cluster::connect(&kube).await?;
         let server_dry_run = self.dry_run.dry_run == DryRun::Server;
-        let applied = apply(&cluster, cronjob, self.adopt, server_dry_run).await?;
+        let pool_key = &config.defaults.pool_label_key;
+        let checked = [&cronjob];
+        // Boxed: the apply and the node list together make a large future.
+        let (applied, misfits) = tokio::join!(
+            Box::pin(apply(&cluster, cronjob.clone(), self.adopt, server_dry_run)),
+            Box::pin(cluster.misfits(&checked, pool_key))
+        );
+        let applied = applied?;
+        for misfit in misfits {
+            printer.warn(misfit);
+        }
         if let Some(format) = self.output {
             let mut applied_object = applied.object;
             applied_object.metadata.managed_fields = None;

@@ -28,7 +28,7 @@ use crate::blocked::{self, Blocker};
 use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::commands::{label_nodes, prune};
+use crate::commands::prune;
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::health::{self, Health, JobStatus, Layout};
@@ -166,7 +166,7 @@ impl KuulCommand for StatusArgs {
             prune::list_map(&cluster, ns, JOB_LABEL, "pods", |pod: Pod| PodFacts::of(
                 &pod
             )),
-            label_nodes::list::<Node>(&cluster, None, "nodes"),
+            cluster.nodes(),
         );
         let (cronjobs, jobs, pods) = (cronjobs?, jobs?, pods?);
         let nodes = match nodes {
