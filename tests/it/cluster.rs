@@ -4,13 +4,13 @@
 //! `kubectl logs` reads a simulated pod's configured log lines. Each test works in a
 //! namespace of its own, deleted when the test ends.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DynamicObject, ListParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use kuul_tests::TestNamespace;
+use kuul_tests::{TestNamespace, eventually};
 use serde_json::json;
 
 /// The label that selects kwok's failure stage, and the annotation that picks the exit
@@ -41,22 +41,6 @@ fn cronjob(
         }
     }))
     .expect("a valid CronJob")
-}
-
-/// Polls `check` once a second until it yields a value or `limit` passes.
-async fn eventually<T, F, Fut>(limit: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(start.elapsed() < limit, "{what}: not seen within {limit:?}");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    }
 }
 
 /// Waits for the first Job the CronJob `owner` created.
