@@ -19,15 +19,19 @@ module_version() {
 KUBE_VERSION=$(module_version kubernetes k8s.io/kubernetes)
 ETCD_VERSION=$(module_version etcd go.etcd.io/etcd/server/v3)
 KWOK_VERSION=$(module_version kwok sigs.k8s.io/kwok)
-if [ -z "$KUBE_VERSION" ] || [ -z "$ETCD_VERSION" ] || [ -z "$KWOK_VERSION" ]; then
+CONTAINERD_VERSION=$(module_version containerd github.com/containerd/containerd/v2)
+CNI_VERSION=$(module_version cni github.com/containernetworking/plugins)
+if [ -z "$KUBE_VERSION" ] || [ -z "$ETCD_VERSION" ] || [ -z "$KWOK_VERSION" ] ||
+  [ -z "$CONTAINERD_VERSION" ] || [ -z "$CNI_VERSION" ]; then
   die "cannot read the pinned versions from $cluster_dir/go/*/go.mod"
 fi
 
-# The Go toolchain the pinned modules need (cri-streaming and kwok say go 1.26).
-GO_MIN=1.26
+# The Go toolchain the pinned modules need: the CNI plugins' go.mod says go 1.26.8
+# (containerd 1.26.6, cri-streaming and kwok 1.26).
+GO_MIN=1.26.8
 
 cache_root=${KUUL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kuul}
-bin_dir="$cache_root/cluster/k8s-$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION"
+bin_dir="$cache_root/cluster/k8s-$KUBE_VERSION-etcd-$ETCD_VERSION-kwok-$KWOK_VERSION-containerd-$CONTAINERD_VERSION-cni-$CNI_VERSION"
 state_dir=${KUUL_CLUSTER_DIR:-$repo_dir/target/kuul-cluster}
 cluster_name=kuul
 kubeconfig="$state_dir/clusters/$cluster_name/kubeconfig.yaml"
@@ -47,4 +51,40 @@ stop_cluster_processes() {
       say "kwokctl could not stop the cluster cleanly; stopping its processes directly"
   fi
   pkill -f "^$state_dir/clusters/$cluster_name/bin/" 2>/dev/null || true
+}
+
+# The real node: a kubelet with containerd, runc and CNI that joins the cluster next to
+# kwok's simulated nodes and runs pods of pool `real` as real containers. Its state lives
+# under the cluster's, so that `down` removes one folder.
+node_name=kuul-real-1
+node_dir="$state_dir/nodes/$node_name"
+containerd_sock="$node_dir/containerd/containerd.sock"
+# The image containerd runs as every pod's sandbox; the build packs it (see pause_image_file).
+pause_image=kuul.local/pause:1
+pause_image_file=pause-image.tar
+# The node's own network: a bridge with a private /24 whose first address is also the
+# node's InternalIP, where kubelet listens (kubelet refuses loopback node IPs, and this
+# keeps kubelet off the machine's real interfaces). Change the /24 with KUUL_NODE_NET.
+node_net=${KUUL_NODE_NET:-10.213.0}
+node_ip="$node_net.1"
+node_bridge=kuulbr0
+# The CNI network's name marks the iptables rules its plugins add (see node-down).
+cni_network=kuul-real
+# kubelet's port (10250 is a real kubelet's), and its health port.
+kubelet_port=${KUUL_KUBELET_PORT:-10260}
+kubelet_healthz_port=$((kubelet_port + 1))
+
+# node_cgroups prints the real node's pod cgroup root (kubelet's cgroupRoot, /$node_name)
+# in every mounted cgroup hierarchy: each v1 controller, and v2 (alone, or beside v1).
+node_cgroups() {
+  awk -v n="$node_name" '$3 == "cgroup" || $3 == "cgroup2" { print $2 "/" n }' /proc/self/mounts
+}
+
+# remove_state deletes the cluster's state folder, but never through a mount (a pod's
+# volume could be a host folder): node-down unmounts everything first.
+remove_state() {
+  if awk -v d="$state_dir" '{ if ($5 == d || index($5, d "/") == 1) f = 1 } END { exit !f }' /proc/self/mountinfo; then
+    die "mounts remain under $state_dir; not removing it (see: grep $state_dir /proc/self/mountinfo)"
+  fi
+  rm -rf "$state_dir"
 }

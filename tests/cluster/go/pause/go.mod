@@ -1,0 +1,3 @@
+module kuul.local/cluster/pause
+
+go 1.26.0
