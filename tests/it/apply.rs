@@ -9,22 +9,12 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, ListParams};
 use kube::config::{Kubeconfig, NamedContext};
-use kuul_tests::{TestNamespace, Via, assert_exit, kubeconfig, kubectl, text};
-
-/// Runs `kubectl kuul COMMAND -n NAMESPACE ARGS` the given way.
-fn kuul(via: Via, command: &str, namespace: &str, args: &[&str]) -> Output {
-    via.command(command)
-        .args(["-n", namespace])
-        .args(args)
-        .output()
-        .expect("run kubectl kuul")
-}
+use kuul_tests::{TestNamespace, Via, assert_exit, kubeconfig, kubectl, kuul, text};
 
 /// Writes `files` (name, text) into a fresh directory.
 fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {

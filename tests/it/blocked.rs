@@ -6,25 +6,15 @@
 //! failures only a real kubelet produces (image pulls, missing Secrets) are in
 //! `real_node.rs`.
 
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ResourceQuota;
 use kube::api::{Api, PostParams};
-use kuul_tests::{TestNamespace, Via, assert_exit, eventually, text};
+use kuul_tests::{TestNamespace, Via, assert_exit, eventually, kuul, text};
 use serde_json::{Value, json};
 
 /// A schedule that does not fire while a test runs.
 const YEARLY: &str = "0 0 1 1 *";
-
-fn kuul(via: Via, command: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    via.command(command)
-        .args(["-n", ns.name()])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run kubectl kuul")
-}
 
 /// `new NAME --apply` on pool prod with these resources; returns stderr.
 fn new_job(ns: &TestNamespace, name: &str, cpu: &str, memory: &str) -> String {

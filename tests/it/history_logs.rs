@@ -5,14 +5,13 @@
 //! commands live only in the umbrella, so each check runs through kubectl's plugin lookup
 //! and through `kubectl-kuul` itself.
 
-use std::process::Output;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use kuul_tests::{TestNamespace, Via, assert_exit, text};
+use kuul_tests::{TestNamespace, Via, assert_exit, kuul, text};
 use serde_json::{Value, json};
 
 const WAYS: [Via; 2] = [Via::Kubectl, Via::Umbrella];
@@ -55,14 +54,6 @@ async fn create(ns: &TestNamespace, cronjob: &CronJob) {
         .create(&PostParams::default(), cronjob)
         .await
         .expect("create CronJob");
-}
-
-fn kuul(via: Via, command: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    via.command(command)
-        .args(["-n", ns.name()])
-        .args(args)
-        .output()
-        .expect("run kubectl kuul")
 }
 
 /// The pod of the Job `job`.

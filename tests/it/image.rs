@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use bollard::Docker;
@@ -19,30 +19,7 @@ use bollard::query_parameters::{
     CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveImageOptionsBuilder,
 };
 use futures_util::StreamExt;
-use kuul_tests::{TestNamespace, Via, bin, kubeconfig, text};
-
-fn env(name: &str) -> String {
-    std::env::var(name)
-        .ok()
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| panic!("{name} is not set: run tests/integration"))
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    format!("{prefix}-{}-{nanos}", std::process::id())
-}
-
-fn image_cmd(dir: &Path) -> Command {
-    let mut cmd = Command::new(bin("kubectl-kuul-image"));
-    cmd.current_dir(dir)
-        .env("HOME", dir)
-        .env_remove("DOCKER_CONFIG");
-    cmd
-}
+use kuul_tests::{TestNamespace, Via, bin, harness_env, image_cmd, kubeconfig, text, unique};
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the binary runs")
@@ -111,7 +88,7 @@ async fn the_template_inits_builds_and_passes_its_own_tests() {
     .trim()
     .to_owned();
 
-    let base = format!("BASE_IMAGE={}", env("KUUL_TEST_BASE_IMAGE"));
+    let base = format!("BASE_IMAGE={}", harness_env("KUUL_TEST_BASE_IMAGE"));
     let build = run(image_cmd(&project).args(["build", "--build-arg", &base]));
     let tags = vec![format!("{name}:0.1.0"), format!("{name}:{sha}")];
     let docker = docker().await;
@@ -164,7 +141,7 @@ async fn failing_cases_exit_4_with_their_reasons() {
     );
     let started = Instant::now();
     let output =
-        run(image_cmd(work.path()).args(["test", "--image", &env("KUUL_TEST_BASE_IMAGE")]));
+        run(image_cmd(work.path()).args(["test", "--image", &harness_env("KUUL_TEST_BASE_IMAGE")]));
     let table = text(&output.stdout);
     assert_eq!(
         output.status.code(),
@@ -221,7 +198,7 @@ async fn ctrl_c_leaves_no_container_behind() {
     );
     let docker = docker().await;
     let mut child = image_cmd(work.path())
-        .args(["test", "--image", &env("KUUL_TEST_BASE_IMAGE")])
+        .args(["test", "--image", &harness_env("KUUL_TEST_BASE_IMAGE")])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -275,16 +252,16 @@ async fn ctrl_c_leaves_no_container_behind() {
 #[tokio::test]
 async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password_is_one_clear_error()
  {
-    let registry = env("KUUL_TEST_REGISTRY");
-    let user = env("KUUL_TEST_REGISTRY_USER");
-    let password = env("KUUL_TEST_REGISTRY_PASSWORD");
+    let registry = harness_env("KUUL_TEST_REGISTRY");
+    let user = harness_env("KUUL_TEST_REGISTRY_USER");
+    let password = harness_env("KUUL_TEST_REGISTRY_PASSWORD");
     let work = tempfile::tempdir().unwrap();
     let name = unique("kuul-it-push");
     std::fs::write(
         work.path().join("Dockerfile"),
         format!(
             "FROM {}\nCOPY hello.txt /hello-{name}.txt\n",
-            env("KUUL_TEST_BASE_IMAGE")
+            harness_env("KUUL_TEST_BASE_IMAGE")
         ),
     )
     .unwrap();
@@ -386,7 +363,7 @@ async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password
 async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() {
     let ns = TestNamespace::new("kuul-image-local").await;
     let job = "local-run";
-    let base = env("KUUL_TEST_BASE_IMAGE");
+    let base = harness_env("KUUL_TEST_BASE_IMAGE");
     let new = run(Command::new(bin("kubectl-kuul-new"))
         .env("KUBECONFIG", kubeconfig())
         .args([

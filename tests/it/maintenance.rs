@@ -7,7 +7,6 @@
 //! binaries and the umbrella. Jobs use a schedule that does not fire during a test.
 
 use std::collections::BTreeMap;
-use std::process::Output;
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
@@ -16,22 +15,13 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, ListParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kuul_tests::{
-    AdmissionDenial, TestNamespace, Via, assert_exit, kubeconfig, kubectl, kubectl_ok, text,
+    AdmissionDenial, TestNamespace, Via, assert_exit, kubeconfig, kubectl, kubectl_ok, kuul, text,
 };
 
 const NEVER: &str = "0 0 1 1 *";
 const REASON: &str = "kuul.io/suspend-reason";
 const BY: &str = "kuul.io/suspended-by";
 const AT: &str = "kuul.io/suspended-at";
-
-/// Runs `kubectl kuul COMMAND -n NAMESPACE ARGS` the given way.
-fn kuul(via: Via, command: &str, namespace: &str, args: &[&str]) -> Output {
-    via.command(command)
-        .args(["-n", namespace])
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("run kubectl kuul {command}: {e}"))
-}
 
 /// The table row of `name` (its first cell, or second with a NAMESPACE column), with
 /// the column padding collapsed to single spaces.

@@ -14,14 +14,15 @@
 //!   so the real controller misses its starts; status reports it once the first start is
 //!   more than the 60 s grace late.
 
-use std::process::Output;
 use std::time::Duration;
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, Patch, PatchParams, PostParams};
-use kuul_tests::{AdmissionDenial, TestNamespace, Via, assert_exit, kubeconfig, kubectl, text};
+use kuul_tests::{
+    AdmissionDenial, TestNamespace, Via, assert_exit, kubeconfig, kubectl, kuul, text,
+};
 use serde_json::{Value, json};
 
 /// status, history and logs are umbrella commands: no thin binary of their own.
@@ -85,15 +86,6 @@ async fn create(ns: &TestNamespace, cronjob: &CronJob) -> CronJob {
         .create(&PostParams::default(), cronjob)
         .await
         .expect("create CronJob")
-}
-
-fn kuul(via: Via, command: &str, ns: &TestNamespace, args: &[&str]) -> Output {
-    via.command(command)
-        .args(["-n", ns.name()])
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run kubectl kuul")
 }
 
 /// Health of each job in `status -o json`, by name.

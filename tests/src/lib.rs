@@ -117,6 +117,56 @@ where
     }
 }
 
+/// Runs `kubectl kuul COMMAND -n NAMESPACE ARGS` the given way against the test cluster,
+/// with `NO_COLOR` set so that output is plain.
+///
+/// # Panics
+///
+/// When the command cannot be started.
+pub fn kuul(
+    via: Via,
+    command: &str,
+    namespace: impl AsRef<str>,
+    args: &[&str],
+) -> std::process::Output {
+    via.command(command)
+        .args(["-n", namespace.as_ref()])
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap_or_else(|e| panic!("run kubectl kuul {command}: {e}"))
+}
+
+/// The value of an environment variable the test harness exports.
+///
+/// # Panics
+///
+/// When it is not set, naming the harness that sets it.
+pub fn harness_env(name: &str) -> String {
+    std::env::var(name)
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| panic!("{name} is not set: run tests/integration (or make test)"))
+}
+
+/// `prefix-PID-NANOS`: a name no other test process uses, for images and projects.
+pub fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("{prefix}-{}-{nanos}", std::process::id())
+}
+
+/// `kubectl-kuul-image` run in `dir`, with `dir` as its home, so that no Docker
+/// credentials of the machine's user are read.
+pub fn image_cmd(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(bin("kubectl-kuul-image"));
+    cmd.current_dir(dir)
+        .env("HOME", dir)
+        .env_remove("DOCKER_CONFIG");
+    cmd
+}
+
 /// A command's output bytes as text, for assertions and failure messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -337,6 +387,12 @@ impl TestNamespace {
             .collect();
         names.sort();
         names
+    }
+}
+
+impl AsRef<str> for TestNamespace {
+    fn as_ref(&self) -> &str {
+        &self.name
     }
 }
 

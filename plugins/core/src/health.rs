@@ -136,7 +136,7 @@ pub fn assess(cronjob: &CronJob, runs: &[RunRecord], cluster: Cluster<'_>) -> Jo
     let now = cluster.now;
     let spec = &cronjob.spec;
     let annotations = cronjob.metadata.annotations.clone().unwrap_or_default();
-    let pod_spec = pod_spec(cronjob);
+    let pod_spec = pools::pod_spec(cronjob);
     let container = pod_spec.and_then(|p| p.containers.first());
     let mut runs: Vec<&RunRecord> = runs.iter().collect();
     runs.sort_by(|a, b| (b.created, &b.run).cmp(&(a.created, &a.run)));
@@ -248,17 +248,6 @@ fn limits(container: &Container) -> Option<String> {
             .collect::<Vec<_>>()
             .join(","),
     )
-}
-
-fn pod_spec(cronjob: &CronJob) -> Option<&PodSpec> {
-    cronjob
-        .spec
-        .job_template
-        .spec
-        .as_ref()?
-        .template
-        .spec
-        .as_ref()
 }
 
 /// Why no node can take the job's pods, or `None` when one can.

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{Node, Taint};
+use k8s_openapi::api::core::v1::{Node, PodSpec, Taint};
 use serde::Serialize;
 
 use crate::table::Table;
@@ -90,8 +90,8 @@ pub fn is_ready(node: &Node) -> bool {
     schedulable && ready
 }
 
-/// The pool a `CronJob`'s runs are pinned to by nodeSelector, if any.
-pub fn targeted_pool<'a>(cronjob: &'a CronJob, key: &str) -> Option<&'a str> {
+/// The spec of the pods a `CronJob`'s runs make.
+pub fn pod_spec(cronjob: &CronJob) -> Option<&PodSpec> {
     cronjob
         .spec
         .job_template
@@ -99,7 +99,12 @@ pub fn targeted_pool<'a>(cronjob: &'a CronJob, key: &str) -> Option<&'a str> {
         .as_ref()?
         .template
         .spec
-        .as_ref()?
+        .as_ref()
+}
+
+/// The pool a `CronJob`'s runs are pinned to by nodeSelector, if any.
+pub fn targeted_pool<'a>(cronjob: &'a CronJob, key: &str) -> Option<&'a str> {
+    pod_spec(cronjob)?
         .node_selector
         .as_ref()?
         .get(key)
@@ -111,14 +116,7 @@ pub fn targeted_pool<'a>(cronjob: &'a CronJob, key: &str) -> Option<&'a str> {
 /// ready node matches its nodeSelector at all (that is the unschedulable health's news).
 /// The scheduler would leave such a pod Pending for ever.
 pub fn request_misfit(cronjob: &CronJob, nodes: &[Node], key: &str) -> Option<String> {
-    let pod = cronjob
-        .spec
-        .job_template
-        .spec
-        .as_ref()?
-        .template
-        .spec
-        .as_ref()?;
+    let pod = pod_spec(cronjob)?;
     let selector = pod.node_selector.clone().unwrap_or_default();
     let candidates: Vec<&Node> = nodes
         .iter()
@@ -184,7 +182,7 @@ pub fn request_misfit(cronjob: &CronJob, nodes: &[Node], key: &str) -> Option<St
 }
 
 /// A request as written (of the first container that has one), for messages.
-fn shown_request(pod: &k8s_openapi::api::core::v1::PodSpec, resource: &str) -> String {
+fn shown_request(pod: &PodSpec, resource: &str) -> String {
     pod.containers
         .iter()
         .find_map(|c| {
