@@ -1,0 +1,437 @@
+//! The real node of the local cluster (`kuul-real-1`, pool `real`: kubelet, containerd,
+//! runc, CNI), where containers really run: the product's whole loop end to end, and the
+//! failures only a real kubelet produces (image pulls, OOM kills, missing Secrets, a
+//! container stopped mid-run). Images come from the local registry with its htpasswd
+//! credentials, through the pod's image pull secret. Needs `tests/integration` (or
+//! `make test`): the cluster with its real node, Docker and the registry.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::{Pod, Secret};
+use kube::api::{Api, ListParams, PostParams};
+use kuul_tests::{
+    TestNamespace, Via, assert_exit, bin, eventually, harness_env, image_cmd, kuul, text, unique,
+};
+use serde_json::{Value, json};
+
+/// A schedule that does not fire while a test runs.
+const YEARLY: &str = "0 0 1 1 *";
+/// The image pull secret each test namespace gets.
+const PULL_SECRET: &str = "kuul-registry";
+
+/// Builds the Kuul image project in `dir` on the local base image and pushes it to
+/// the local registry with its credentials; returns the pushed `REPOSITORY:VERSION`.
+fn build_and_push(dir: &Path, name: &str, version: &str) -> String {
+    let base = format!("BASE_IMAGE={}", harness_env("KUUL_TEST_BASE_IMAGE"));
+    let build = image_cmd(dir)
+        .args(["build", "--build-arg", &base])
+        .output()
+        .unwrap();
+    assert_exit(&build, 0, "image build");
+    let target = format!("{}/kuul-it", harness_env("KUUL_TEST_REGISTRY"));
+    let mut push = image_cmd(dir)
+        .args(["push", "--registry", &target, "--username"])
+        .arg(harness_env("KUUL_TEST_REGISTRY_USER"))
+        .arg("--password-stdin")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        push.stdin.as_mut().unwrap(),
+        format!("{}\n", harness_env("KUUL_TEST_REGISTRY_PASSWORD")).as_bytes(),
+    )
+    .unwrap();
+    drop(push.stdin.take());
+    let pushed = push.wait_with_output().unwrap();
+    assert_exit(&pushed, 0, "image push");
+    format!("{target}/{name}:{version}")
+}
+
+/// The local base image, pushed once per test process to the registry: what the tests
+/// that need no image of their own run.
+fn registry_busybox() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let work = tempfile::tempdir().unwrap();
+        let name = unique("kuul-it-busybox");
+        std::fs::write(
+            work.path().join("Dockerfile"),
+            format!("FROM {}\n", harness_env("KUUL_TEST_BASE_IMAGE")),
+        )
+        .unwrap();
+        std::fs::write(
+            work.path().join("kuul-image.yaml"),
+            format!("name: {name}\nversion: '1'\ntests: []\n"),
+        )
+        .unwrap();
+        build_and_push(work.path(), &name, "1")
+    })
+}
+
+/// A namespace with the registry's credentials as an image pull secret.
+async fn namespace(prefix: &str) -> TestNamespace {
+    let ns = TestNamespace::new(prefix).await;
+    let registry = harness_env("KUUL_TEST_REGISTRY");
+    let (user, password) = (
+        harness_env("KUUL_TEST_REGISTRY_USER"),
+        harness_env("KUUL_TEST_REGISTRY_PASSWORD"),
+    );
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let config =
+        json!({ "auths": { registry: { "username": user, "password": password, "auth": auth } } });
+    let secret: Secret = serde_json::from_value(json!({
+        "metadata": { "name": PULL_SECRET },
+        "type": "kubernetes.io/dockerconfigjson",
+        "stringData": { ".dockerconfigjson": config.to_string() }
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(ns.client(), ns.name())
+        .create(&PostParams::default(), &secret)
+        .await
+        .expect("create the image pull secret");
+    ns
+}
+
+/// `new NAME --apply` on the dedicated pool real with the pull secret, then `extra` and
+/// the command.
+fn new_job(ns: &TestNamespace, name: &str, image: &str, extra: &[&str], command: &[&str]) {
+    let mut args = vec![
+        name,
+        "--image",
+        image,
+        "--schedule",
+        YEARLY,
+        "--pool",
+        "real",
+        // The real node is tainted for its pool: only jobs meant for it land there.
+        "--dedicated",
+        "--image-pull-secret",
+        PULL_SECRET,
+        "--apply",
+    ];
+    args.extend_from_slice(extra);
+    if !command.is_empty() {
+        args.push("--");
+        args.extend_from_slice(command);
+    }
+    let output = kuul(Via::Umbrella, "new", ns, &args);
+    assert_exit(&output, 0, "new --apply");
+}
+
+/// The newest run of `history NAME -o json`.
+fn newest_run(ns: &TestNamespace, name: &str) -> Value {
+    let output = kuul(Via::Umbrella, "history", ns, &[name, "-o", "json"]);
+    let runs: Value = serde_json::from_str(&assert_exit(&output, 0, "history -o json")).unwrap();
+    runs[0].clone()
+}
+
+fn status_of(ns: &TestNamespace, name: &str) -> Value {
+    let output = kuul(Via::Umbrella, "status", ns, &[name, "-o", "json"]);
+    let all: Value = serde_json::from_str(&assert_exit(&output, 0, "status -o json")).unwrap();
+    all[0].clone()
+}
+
+const TICKS: &str = r#"#!/bin/sh
+# Prints a line a second for five seconds, so that a follower can be seen to stream.
+set -eu
+for i in 1 2 3 4 5; do
+    echo "tick $i"
+    sleep 1
+done
+if [ -w /dev/termination-log ]; then echo "ok: 5 ticks" > /dev/termination-log; fi
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_loop_runs_on_the_real_node() {
+    // image init, build, test, push.
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-loop");
+    let init = image_cmd(work.path())
+        .args(["init", &name])
+        .output()
+        .unwrap();
+    assert_exit(&init, 0, "image init");
+    let project = work.path().join(&name);
+    std::fs::write(project.join("entrypoint.sh"), TICKS).unwrap();
+    std::fs::write(
+        project.join("kuul-image.yaml"),
+        format!(
+            "name: {name}\nversion: '1'\ntests:\n  - name: ticks\n    network: none\n    expect:\n      exitCode: 0\n      stdout: {{contains: ['tick 5']}}\n      terminationMessage: {{matches: ['^ok: 5 ticks$']}}\n"
+        ),
+    )
+    .unwrap();
+    let image = build_and_push(&project, &name, "1");
+    let test = image_cmd(&project).arg("test").output().unwrap();
+    assert_exit(&test, 0, "image test");
+
+    let ns = namespace("real-loop").await;
+    new_job(&ns, "loop", &image, &[], &[]);
+
+    // run-now --follow: each line arrives while the container still runs.
+    let mut child = Via::Kubectl
+        .command("run-now")
+        .args(["-n", ns.name(), "loop", "--follow", "--timeout", "3m"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let lines: Vec<(Instant, String)> = BufReader::new(stdout)
+        .lines()
+        .map(|line| (Instant::now(), line.unwrap()))
+        .collect();
+    let followed = child.wait_with_output().unwrap();
+    let stderr = text(&followed.stderr);
+    assert_eq!(
+        followed.status.code(),
+        Some(0),
+        "run-now --follow: {stderr}"
+    );
+    let texts: Vec<&str> = lines.iter().map(|(_, l)| l.as_str()).collect();
+    let ticks: Vec<&str> = texts
+        .iter()
+        .copied()
+        .filter(|l| l.starts_with("tick "))
+        .collect();
+    assert_eq!(
+        ticks,
+        ["tick 1", "tick 2", "tick 3", "tick 4", "tick 5"],
+        "{texts:?}"
+    );
+    let first = lines.iter().find(|(_, l)| l == "tick 1").unwrap().0;
+    let last = lines.iter().find(|(_, l)| l == "tick 5").unwrap().0;
+    assert!(
+        last - first >= Duration::from_secs(3),
+        "the lines came together ({:?} apart), not as the container printed them",
+        last - first
+    );
+    assert!(
+        stderr.contains("kuul-real-1"),
+        "progress names the node: {stderr}"
+    );
+
+    let run = newest_run(&ns, "loop");
+    assert_eq!(run["result"], "Succeeded", "{run}");
+    assert_eq!(run["exitCode"], 0);
+    assert_eq!(run["message"], "ok: 5 ticks");
+    assert_eq!(run["node"], "kuul-real-1");
+
+    let logs = kuul(Via::Kubectl, "logs", &ns, &["loop", "--run", "1"]);
+    let logged = assert_exit(&logs, 0, "logs --run 1");
+    assert_eq!(logged, "tick 1\ntick 2\ntick 3\ntick 4\ntick 5\n");
+
+    // The SDK runs the CronJob's container locally as the cluster ran it.
+    let local = Command::new(bin("kubectl-kuul-image"))
+        .args(["test", "--from-cronjob", "loop", "-n", ns.name()])
+        .env("KUBECONFIG", kuul_tests::kubeconfig())
+        .output()
+        .unwrap();
+    assert_eq!(local.status.code(), Some(0), "{}", text(&local.stderr));
+    assert_eq!(text(&local.stdout), logged);
+}
+
+#[tokio::test]
+async fn an_oom_kill_is_reported_as_oomkilled_and_the_job_as_failing() {
+    let ns = namespace("real-oom").await;
+    new_job(
+        &ns,
+        "hog",
+        registry_busybox(),
+        &["--memory", "32Mi"],
+        &["sh", "-c", "dd if=/dev/zero of=/dev/null bs=256M"],
+    );
+    let output = kuul(
+        Via::Umbrella,
+        "run-now",
+        &ns,
+        &["hog", "--wait", "--timeout", "2m"],
+    );
+    let stderr = text(&output.stderr);
+    assert_exit(&output, 4, "run-now --wait of a run killed for memory");
+    assert!(stderr.contains("OOMKilled"), "{stderr}");
+    let run = newest_run(&ns, "hog");
+    assert_eq!(run["result"], "Failed", "{run}");
+    assert_eq!(run["reason"], "OOMKilled");
+    assert_eq!(run["exitCode"], 137);
+    let status = status_of(&ns, "hog");
+    assert_eq!(status["health"], "failing", "{status}");
+}
+
+#[tokio::test]
+async fn a_wrong_image_tag_is_blocked_naming_the_pull_error() {
+    let ns = namespace("real-pull").await;
+    let busybox = registry_busybox();
+    let missing = format!("{}:no-such-tag", busybox.rsplit_once(':').unwrap().0);
+    new_job(&ns, "typo", &missing, &[], &["echo", "never"]);
+    let started = Instant::now();
+    let output = kuul(
+        Via::Umbrella,
+        "run-now",
+        &ns,
+        &["typo", "--wait", "--blocked-timeout", "20s"],
+    );
+    let stderr = text(&output.stderr);
+    assert_exit(
+        &output,
+        4,
+        "run-now --wait of a run whose image cannot be pulled",
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(90),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        stderr.contains(&format!("image {missing} cannot be pulled")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ErrImagePull") || stderr.contains("ImagePullBackOff"),
+        "{stderr}"
+    );
+
+    let status = eventually(Duration::from_secs(90), "health blocked", || async {
+        let status = status_of(&ns, "typo");
+        (status["health"] == "blocked").then_some(status)
+    })
+    .await;
+    assert_eq!(status["blocked"]["kind"], "imagePull", "{status}");
+    let check = kuul(Via::Kubectl, "status", &ns, &["--check"]);
+    let line = assert_exit(&check, 4, "status --check");
+    assert!(line.contains("typo blocked: run typo-manual-"), "{line}");
+    assert!(
+        line.contains("ErrImagePull") || line.contains("ImagePullBackOff"),
+        "{line}"
+    );
+}
+
+#[tokio::test]
+async fn a_missing_secret_is_blocked_with_create_container_config_error() {
+    let ns = namespace("real-secret").await;
+    let cronjob: CronJob = serde_json::from_value(json!({
+        "metadata": {
+            "name": "needs-secret",
+            "labels": { "app.kubernetes.io/managed-by": "kuul", "kuul.io/job": "needs-secret" }
+        },
+        "spec": {
+            "schedule": YEARLY,
+            "concurrencyPolicy": "Forbid",
+            "jobTemplate": {
+                "metadata": { "labels": { "kuul.io/job": "needs-secret" } },
+                "spec": { "backoffLimit": 0, "template": {
+                    "metadata": { "labels": { "kuul.io/job": "needs-secret" } },
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "nodeSelector": { "kuul.io/pool": "real" },
+                        "tolerations": [{ "key": "kuul.io/pool", "operator": "Equal",
+                            "value": "real", "effect": "NoSchedule" }],
+                        "imagePullSecrets": [{ "name": PULL_SECRET }],
+                        "containers": [{
+                            "name": "work", "image": registry_busybox(),
+                            "command": ["sh", "-c", "echo $DB_PASSWORD"],
+                            "env": [{ "name": "DB_PASSWORD", "valueFrom": {
+                                "secretKeyRef": { "name": "db-password", "key": "password" } } }]
+                        }]
+                    }
+                }}
+            }
+        }
+    }))
+    .unwrap();
+    Api::<CronJob>::namespaced(ns.client(), ns.name())
+        .create(&PostParams::default(), &cronjob)
+        .await
+        .unwrap();
+    let output = kuul(
+        Via::Umbrella,
+        "run-now",
+        &ns,
+        &["needs-secret", "--wait", "--blocked-timeout", "15s"],
+    );
+    let stderr = text(&output.stderr);
+    assert_exit(
+        &output,
+        4,
+        "run-now --wait of a run whose Secret is missing",
+    );
+    assert!(stderr.contains("CreateContainerConfigError"), "{stderr}");
+    assert!(stderr.contains("db-password"), "{stderr}");
+
+    let status = eventually(Duration::from_secs(90), "health blocked", || async {
+        let status = status_of(&ns, "needs-secret");
+        (status["health"] == "blocked").then_some(status)
+    })
+    .await;
+    assert_eq!(
+        status["blocked"]["reason"], "CreateContainerConfigError",
+        "{status}"
+    );
+    let run = newest_run(&ns, "needs-secret");
+    assert_eq!(run["result"], "Pending");
+    assert_eq!(run["reason"], "CreateContainerConfigError");
+}
+
+#[tokio::test]
+async fn suspend_stop_running_terminates_a_real_container() {
+    let ns = namespace("real-stop").await;
+    new_job(
+        &ns,
+        "long",
+        registry_busybox(),
+        &[],
+        &[
+            "sh",
+            "-c",
+            "trap 'echo stopping; exit 143' TERM; echo started; sleep 300 & wait",
+        ],
+    );
+    let started = kuul(Via::Umbrella, "run-now", &ns, &["long"]);
+    assert_exit(&started, 0, "run-now");
+    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let running = eventually(Duration::from_secs(90), "the pod running", || async {
+        let list = pods.list(&ListParams::default()).await.unwrap();
+        list.items
+            .into_iter()
+            .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))
+    })
+    .await;
+    assert_eq!(
+        running.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+        Some("kuul-real-1")
+    );
+    let logs = kuul(Via::Umbrella, "logs", &ns, &["long"]);
+    assert_eq!(
+        assert_exit(&logs, 0, "logs of the running run"),
+        "started\n"
+    );
+
+    let stop = kuul(
+        Via::Kubectl,
+        "suspend",
+        &ns,
+        &["long", "--stop-running", "--reason", "test"],
+    );
+    assert_exit(&stop, 0, "suspend --stop-running");
+    // The Job is deleted (Background), so the kubelet stops the container and the pod goes.
+    eventually(Duration::from_secs(90), "the pod gone", || async {
+        let list = pods.list(&ListParams::default()).await.unwrap();
+        list.items.is_empty().then_some(())
+    })
+    .await;
+    let history = kuul(Via::Umbrella, "history", &ns, &["long"]);
+    assert!(
+        text(&history.stderr).contains("no retained runs"),
+        "{}",
+        text(&history.stderr)
+    );
+    let status = status_of(&ns, "long");
+    assert_eq!(status["health"], "suspended", "{status}");
+}
