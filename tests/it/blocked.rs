@@ -1,8 +1,8 @@
 //! Runs that cannot start, on the kwok nodes of the local cluster: a request larger than
 //! any node of the pool (the scheduler's refusal) and a `ResourceQuota` of zero pods (the
 //! Job controller's `FailedCreate` events). Each must be named, with Kubernetes' own
-//! message, by `new`'s fit warning, `run-now --wait` (exit 4 after `--blocked-timeout`),
-//! `history` (REASON) and `status` (health blocked, `--check` exit 4, `-o json`). The
+//! message, by `new`'s fit warning, `run-now --wait` and `logs -f` (exit 4 after
+//! `--blocked-timeout`), `history` (REASON) and `status` (health blocked, `--check` exit 4, `-o json`). The
 //! failures only a real kubelet produces (image pulls, missing Secrets) are in
 //! `real_node.rs`.
 
@@ -163,6 +163,24 @@ async fn a_quota_of_zero_pods_is_blocked_with_the_quota_message() {
         "{table}"
     );
     assert!(table.contains("exceeded quota: no-pods"), "{table}");
+
+    // logs -f of a run that has not started for longer than the blocked timeout stops at
+    // once, with the reason.
+    let started = Instant::now();
+    let follow = kuul(
+        Via::Kubectl,
+        "logs",
+        &ns,
+        &["quota", "-f", "--blocked-timeout", "3s"],
+    );
+    let stderr = text(&follow.stderr);
+    assert_exit(&follow, 4, "logs -f of a run that cannot start");
+    assert!(stderr.contains("exceeded quota: no-pods"), "{stderr}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "{:?}",
+        started.elapsed()
+    );
 
     let status = until_blocked(&ns, "quota").await;
     assert_eq!(status["blocked"]["kind"], "podNotCreated", "{status}");
