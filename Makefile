@@ -1,5 +1,5 @@
 # The two commands of README.md, and the pieces they are made of.
-#   make quickstart   build and install the plugins, start the local Kuul cluster, talk to it
+#   make quickstart   build and install kubectl-kuul, start the local Kuul cluster, run a job on it
 #   make test         the whole suite: format, clippy, unit and integration tests
 #   make dist         release archive (linux amd64), its sha256 and the filled krew manifest
 #   make bench        kuul against kubectl and shell recipes at scale (not part of make test)
@@ -11,7 +11,7 @@ BINDIR ?= $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # local (the embedded local cluster) or current (the current kubeconfig context).
 KUUL_CLUSTER ?= local
 
-.PHONY: all build install quickstart test dist bench fmt-check clippy unit integration \
+.PHONY: all build install install-umbrella quickstart test dist bench fmt-check clippy unit integration \
 	cluster-up cluster-down docker-up docker-down clean
 
 all: build
@@ -33,8 +33,28 @@ DISTDIR ?= target/dist
 dist: build
 	release/dist target/release "$(DISTDIR)"
 
-quickstart: install
+# The quickstart needs only the umbrella kubectl-kuul (every command): one release link
+# instead of nine. Were thin plugins installed before, kubectl would pick those over the
+# umbrella, so then every binary is rebuilt and installed. The local cluster's Go build
+# runs alongside cargo, so that their downloads and links overlap.
+quickstart:
+	@cluster_pid=; \
+	if [ "$(KUUL_CLUSTER)" = local ]; then tests/cluster/build >/dev/null & cluster_pid=$$!; fi; \
+	if ls "$(BINDIR)"/kubectl-kuul-* >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory install || { [ -z "$$cluster_pid" ] || wait $$cluster_pid; exit 1; }; \
+	else \
+	  $(MAKE) --no-print-directory install-umbrella || { [ -z "$$cluster_pid" ] || wait $$cluster_pid; exit 1; }; \
+	fi; \
+	[ -z "$$cluster_pid" ] || wait $$cluster_pid || { echo "quickstart: building the local cluster failed (see above)" >&2; exit 1; }
 	@tests/quickstart "$(KUUL_CLUSTER)" "$(BINDIR)"
+
+install-umbrella:
+	$(CARGO) build --release --locked -p kubectl-kuul
+	install -d "$(BINDIR)"
+	install -m 0755 target/release/kubectl-kuul "$(BINDIR)/"
+	"$(BINDIR)/kubectl-kuul" completion install --dir "$(BINDIR)"
+	@echo "installed kubectl-kuul (every command) into $(BINDIR)"
+	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: $(BINDIR) is not on PATH; add it so kubectl finds the plugins";; esac
 
 test: fmt-check clippy unit integration
 
