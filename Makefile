@@ -36,7 +36,7 @@ dist: build
 # The quickstart needs only the umbrella kubectl-kuul (every command): one release link
 # instead of nine. Were thin plugins installed before, kubectl would pick those over the
 # umbrella, so then every binary is rebuilt and installed. The local cluster's Go build
-# runs alongside cargo, so that their downloads and links overlap.
+# runs alongside cargo, so that their downloads and compilations overlap.
 quickstart:
 	@cluster_pid=; \
 	if [ "$(KUUL_CLUSTER)" = local ]; then tests/cluster/build >/dev/null & cluster_pid=$$!; fi; \
