@@ -601,3 +601,90 @@ async fn stream_log(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(created: Option<chrono::DateTime<Utc>>) -> Run {
+        Run {
+            name: "backup-manual-x".to_owned(),
+            uid: "uid".to_owned(),
+            created,
+            namespace: "ops".to_owned(),
+            pod_selector: String::new(),
+        }
+    }
+
+    fn pod(name: &str, waiting: Option<&str>) -> Pod {
+        let state = match waiting {
+            Some(reason) => json!({ "waiting": {
+                "reason": reason, "message": "failed to resolve image: x: not found"
+            }}),
+            None => json!({ "running": {} }),
+        };
+        serde_json::from_value(json!({
+            "metadata": { "name": name, "creationTimestamp": "2026-03-02T07:00:00Z" },
+            "status": {
+                "phase": if waiting.is_some() { "Pending" } else { "Running" },
+                "containerStatuses": [{
+                    "name": "work", "image": "registry.local/backup:v9", "imageID": "",
+                    "ready": false, "restartCount": 0, "state": state
+                }]
+            }
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_flapping_pull_is_told_once_and_a_running_pod_ends_the_block() {
+        let run = run(None);
+        let limit = Some(Duration::from_secs(120));
+        let mut blocking = Blocking::default();
+        blocking.pod_seen(&pod("p", Some("ErrImagePull")));
+        let told = blocking.update(&run, limit).unwrap();
+        assert_eq!(
+            told,
+            "image registry.local/backup:v9 cannot be pulled (ErrImagePull: not found)"
+        );
+        let since = blocking.since.unwrap();
+        blocking.pod_seen(&pod("p", Some("ImagePullBackOff")));
+        assert!(
+            blocking.update(&run, limit).is_some(),
+            "a new cause is told"
+        );
+        blocking.pod_seen(&pod("p", Some("ErrImagePull")));
+        assert_eq!(blocking.update(&run, limit), None, "told before");
+        assert_eq!(blocking.since, Some(since), "still the same block");
+        blocking.pod_seen(&pod("p", None));
+        assert_eq!(blocking.update(&run, limit), None);
+        assert_eq!(blocking.since, None, "the pod runs");
+    }
+
+    #[test]
+    fn failed_creates_count_only_while_the_job_has_no_pod() {
+        let event: KubeEvent = serde_json::from_value(json!({
+            "metadata": { "name": "e" },
+            "involvedObject": { "kind": "Job", "uid": "uid" },
+            "reason": "FailedCreate",
+            "message": "Error creating: pods \"x\" is forbidden: exceeded quota: q"
+        }))
+        .unwrap();
+        // A run made long ago is reported as blocked for that long, up to the limit.
+        let old = run(Some(Utc::now() - chrono::TimeDelta::minutes(10)));
+        let limit = Some(Duration::from_secs(120));
+        let mut blocking = Blocking::default();
+        blocking.event_seen(&event);
+        assert!(
+            blocking
+                .update(&old, limit)
+                .unwrap()
+                .contains("exceeded quota: q")
+        );
+        assert!(blocking.since.unwrap().elapsed() >= Duration::from_secs(119));
+        blocking.pod_seen(&pod("p", None));
+        assert_eq!(blocking.update(&old, limit), None);
+        assert_eq!(blocking.since, None, "a pod exists and runs");
+    }
+}
