@@ -181,7 +181,7 @@ pub fn from_cronjob(cronjob: &CronJob, env_file: &[(String, String)]) -> Result<
         .map(Duration::from_secs);
     let mut labels = BTreeMap::new();
     if let Some(job) = cronjob.metadata.name.as_ref() {
-        labels.insert("kuul.io/job".to_owned(), job.clone());
+        labels.insert(kuul_core::kuul_job::JOB_LABEL.to_owned(), job.clone());
     }
     let spec = ContainerSpec {
         image,

@@ -34,6 +34,8 @@ pub const MANAGER: &str = "kuul";
 pub const JOB_LABEL: &str = "kuul.io/job";
 /// The label naming the pool a job targets, on the `CronJob`.
 pub const POOL_LABEL: &str = "kuul.io/pool";
+/// The server-side apply field manager of everything `new` and `apply` write.
+pub const FIELD_MANAGER: &str = "kuul-apply";
 /// Job names add 11 characters to the `CronJob`'s name and must stay within 63.
 pub const MAX_NAME_LEN: usize = 52;
 

@@ -20,12 +20,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::cli::sum_of_units;
 use crate::kuul_job::JOB_LABEL;
+use crate::runs::{CONTROLLER_UID_LABEL, INSTANTIATE_ANNOTATION};
 use crate::table::Table;
-
-/// The annotation `kubectl create job --from` and `run-now` put on a manual run.
-pub const MANUAL_ANNOTATION: &str = "cronjob.kubernetes.io/instantiate";
-/// The label the Job controller puts on a Job's pods, naming the Job's uid.
-const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
 
 /// How a finished run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -88,7 +84,7 @@ impl Run {
             manual: meta
                 .annotations
                 .as_ref()
-                .and_then(|a| a.get(MANUAL_ANNOTATION))
+                .and_then(|a| a.get(INSTANTIATE_ANNOTATION))
                 .is_some_and(|v| v == "manual"),
             pods,
         })
@@ -448,7 +444,7 @@ mod tests {
     fn job(name: &str, kuul_job: &str, condition: Option<(&str, i64)>, manual: bool) -> Job {
         let mut annotations = json!({});
         if manual {
-            annotations = json!({ MANUAL_ANNOTATION: "manual" });
+            annotations = json!({ INSTANTIATE_ANNOTATION: "manual" });
         }
         let status = match condition {
             Some((type_, hours)) => json!({

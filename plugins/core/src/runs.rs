@@ -20,8 +20,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 pub const INSTANTIATE_ANNOTATION: &str = "cronjob.kubernetes.io/instantiate";
 /// Who started a manual run, when the API server told us.
 pub const TRIGGERED_BY_ANNOTATION: &str = "kuul.io/triggered-by";
-/// The Kuul job a `CronJob`, and through its template each run, belongs to.
-pub const JOB_LABEL: &str = "kuul.io/job";
+pub use crate::kuul_job::JOB_LABEL;
 /// The label the Job controller puts on a Job's pods, with the Job's uid.
 pub const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
 

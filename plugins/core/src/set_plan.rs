@@ -18,8 +18,8 @@ use k8s_openapi::api::batch::v1::CronJob;
 use serde_json::{Map, Value};
 use similar::TextDiff;
 
-use crate::commands::new::FIELD_MANAGER;
 use crate::job_set::SET_LABEL;
+use crate::kuul_job::FIELD_MANAGER;
 use crate::kuul_job::{MANAGED_BY, MANAGER};
 use crate::printer::to_yaml;
 use crate::quantity;

@@ -22,13 +22,10 @@ use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::config::Config;
 use crate::error::{Error, Operation};
-use crate::kuul_job::{KuulJob, MANAGED_BY, MANAGER, Request};
+use crate::kuul_job::{FIELD_MANAGER, KuulJob, MANAGED_BY, MANAGER, Request};
 use crate::printer::{Printer, to_json, to_yaml};
 use crate::schedule::Schedule;
 use crate::template;
-
-/// The field manager of everything `new` and `apply` write.
-pub const FIELD_MANAGER: &str = "kuul-apply";
 
 /// Arguments of `kubectl kuul new`.
 // The field docs are the `--help` text, where backticks around CronJob would show.
