@@ -9,12 +9,14 @@
 use std::env;
 use std::path::{Path, PathBuf};
 
+use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Event, Node};
 use kube::api::{ListParams, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Api, Client, Config};
+use kube::{Api, Client, Config, Resource};
+use serde::de::DeserializeOwned;
 
 use crate::cli::KubeArgs;
 use crate::error::{Endpoint, Error, Operation};
@@ -135,6 +137,54 @@ impl Cluster {
                 _ => return Ok(items),
             }
         }
+    }
+
+    /// Every namespaced object of kind `K` in `namespace` (or every namespace) that
+    /// `selector` matches, in pages of [`PAGE`]; a failure names `resource`.
+    pub async fn list_selected<K>(
+        &self,
+        namespace: Option<&str>,
+        selector: &str,
+        resource: &'static str,
+    ) -> Result<Vec<K>, Error>
+    where
+        K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        self.list_selected_map(namespace, selector, resource, |item| item)
+            .await
+    }
+
+    /// [`Cluster::list_selected`], keeping of each object what `keep` makes of it as its
+    /// page arrives.
+    pub async fn list_selected_map<K, T>(
+        &self,
+        namespace: Option<&str>,
+        selector: &str,
+        resource: &'static str,
+        keep: impl Fn(K) -> T,
+    ) -> Result<Vec<T>, Error>
+    where
+        K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let (api, operation) = match namespace {
+            Some(namespace) => (
+                Api::namespaced(self.client.clone(), namespace),
+                Operation::new("list", resource).in_namespace(namespace),
+            ),
+            None => (
+                Api::all(self.client.clone()),
+                Operation::new("list", resource),
+            ),
+        };
+        self.list_all_map(
+            &api,
+            ListParams::default().labels(selector),
+            operation,
+            keep,
+        )
+        .await
     }
 
     /// Every Node, in pages.

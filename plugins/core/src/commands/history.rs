@@ -14,7 +14,7 @@ use kube::Api;
 use crate::blocked;
 use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
-use crate::commands::{KuulCommand, prune};
+use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
 use crate::history::{self, RunRecord, pods_of, runs_of};
 use crate::kuul_job::check_job_name;
@@ -82,8 +82,8 @@ pub(crate) async fn retained_runs(
         })?;
     let selector = runs::runs_selector(&cronjob).unwrap_or_default();
     let (jobs, pods) = tokio::try_join!(
-        prune::list::<Job>(cluster, Some(namespace), &selector, "jobs"),
-        prune::list::<Pod>(cluster, Some(namespace), &selector, "pods"),
+        cluster.list_selected::<Job>(Some(namespace), &selector, "jobs"),
+        cluster.list_selected::<Pod>(Some(namespace), &selector, "pods"),
     )?;
     let runs = runs_of(&cronjob, &jobs);
     let mut records: Vec<RunRecord> = runs

@@ -17,9 +17,8 @@ use chrono::{TimeDelta, Utc};
 use clap::Args;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{DeleteParams, ListParams, Preconditions};
-use kube::{Api, Resource};
-use serde::de::DeserializeOwned;
+use kube::Api;
+use kube::api::{DeleteParams, Preconditions};
 
 use crate::bulk::Bulk;
 use crate::cli::KubeArgs;
@@ -132,8 +131,8 @@ impl KuulCommand for PruneArgs {
         // always holds the kuul job label, so every Job listed is a run.)
         let reduce = |job: Job| Run::of(&job, 0);
         let (runs, pods) = tokio::try_join!(
-            list_map(&cluster, namespace.as_deref(), selector, "jobs", reduce),
-            list::<Pod>(&cluster, namespace.as_deref(), selector, "pods"),
+            cluster.list_selected_map(namespace.as_deref(), selector, "jobs", reduce),
+            cluster.list_selected::<Pod>(namespace.as_deref(), selector, "pods"),
         )?;
         let mut pods_per_job: BTreeMap<&str, usize> = BTreeMap::new();
         for pod in &pods {
@@ -166,7 +165,8 @@ impl KuulCommand for PruneArgs {
                 uids
             } else {
                 let uid = |job: Job| job.metadata.uid;
-                list_map(&cluster, namespace.as_deref(), &runs_selector, "jobs", uid)
+                cluster
+                    .list_selected_map(namespace.as_deref(), &runs_selector, "jobs", uid)
                     .await?
                     .into_iter()
                     .flatten()
@@ -365,55 +365,4 @@ async fn delete_orphan(cluster: &Cluster, pod: &OrphanPod) -> Result<Deleted, Er
             source,
         )),
     }
-}
-
-/// Lists every object matching `selector`, in pages of [`PAGE`].
-pub(crate) async fn list<K>(
-    cluster: &Cluster,
-    namespace: Option<&str>,
-    selector: &str,
-    resource: &'static str,
-) -> Result<Vec<K>, Error>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    K::DynamicType: Default,
-{
-    list_map(cluster, namespace, selector, resource, |item| item).await
-}
-
-/// [`list`], keeping of each object what `keep` makes of it as it arrives.
-pub(crate) async fn list_map<K, T>(
-    cluster: &Cluster,
-    namespace: Option<&str>,
-    selector: &str,
-    resource: &'static str,
-    keep: impl Fn(K) -> T,
-) -> Result<Vec<T>, Error>
-where
-    K: Resource<Scope = k8s_openapi::NamespaceResourceScope>
-        + Clone
-        + DeserializeOwned
-        + std::fmt::Debug,
-    K::DynamicType: Default,
-{
-    let api: Api<K> = match namespace {
-        Some(namespace) => Api::namespaced(cluster.client().clone(), namespace),
-        None => Api::all(cluster.client().clone()),
-    };
-    let operation = Operation::new("list", resource);
-    let operation = match namespace {
-        Some(namespace) => operation.in_namespace(namespace),
-        None => operation,
-    };
-    cluster
-        .list_all_map(
-            &api,
-            ListParams::default().labels(selector),
-            operation,
-            keep,
-        )
-        .await
 }

@@ -28,7 +28,6 @@ use crate::blocked::{self, Blocker};
 use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::commands::prune;
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::health::{self, Health, JobStatus, Layout};
@@ -150,22 +149,12 @@ impl KuulCommand for StatusArgs {
         let cronjob_selector = self.cronjob_selector();
         let ns = namespace.as_deref();
         let (cronjobs, jobs, pods, nodes) = tokio::join!(
-            prune::list_map(
-                &cluster,
-                ns,
-                &cronjob_selector,
-                "cronjobs",
-                |mut cj: CronJob| {
-                    health::trim_cronjob(&mut cj);
-                    cj
-                }
-            ),
-            prune::list_map(&cluster, ns, JOB_LABEL, "jobs", |job: Job| JobFacts::of(
-                &job
-            )),
-            prune::list_map(&cluster, ns, JOB_LABEL, "pods", |pod: Pod| PodFacts::of(
-                &pod
-            )),
+            cluster.list_selected_map(ns, &cronjob_selector, "cronjobs", |mut cj: CronJob| {
+                health::trim_cronjob(&mut cj);
+                cj
+            }),
+            cluster.list_selected_map(ns, JOB_LABEL, "jobs", |job: Job| JobFacts::of(&job)),
+            cluster.list_selected_map(ns, JOB_LABEL, "pods", |pod: Pod| PodFacts::of(&pod)),
             cluster.nodes(),
         );
         let (cronjobs, jobs, pods) = (cronjobs?, jobs?, pods?);
