@@ -16,8 +16,7 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::Serialize;
 
-use crate::history::rfc3339;
-use crate::pruning;
+use crate::time::rfc3339;
 
 /// How long a run may be in progress without its pod running before it counts as
 /// blocked: long enough for a pull or a scheduling retry to succeed, short enough that a
@@ -114,7 +113,7 @@ impl Blocker {
             message: refused.message.clone().unwrap_or_default(),
             container: None,
             image: None,
-            seen: refused.last_transition_time.as_ref().map(pruning::utc),
+            seen: refused.last_transition_time.as_ref().map(crate::time::utc),
         })
     }
 
@@ -204,9 +203,20 @@ fn event_time(event: &Event) -> Option<DateTime<Utc>> {
     event
         .last_timestamp
         .as_ref()
-        .map(pruning::utc)
-        .or_else(|| event.event_time.as_ref().map(|t| pruning::utc(&Time(t.0))))
-        .or_else(|| event.metadata.creation_timestamp.as_ref().map(pruning::utc))
+        .map(crate::time::utc)
+        .or_else(|| {
+            event
+                .event_time
+                .as_ref()
+                .map(|t| crate::time::utc(&Time(t.0)))
+        })
+        .or_else(|| {
+            event
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(crate::time::utc)
+        })
 }
 
 /// The newest `FailedCreate` blocker of each Job among `events`, by the Job's uid.
@@ -251,7 +261,7 @@ impl BlockedRun {
         let mut text = format!(
             "run {} cannot start for {}: {}",
             self.run,
-            pruning::age(self.since, now),
+            crate::time::age(self.since, now),
             self.blocker.cause()
         );
         if self.blocks_schedule {

@@ -34,12 +34,12 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntr
 use serde::Serialize;
 
 use crate::blocked::{BLOCKED_GRACE, BlockedRun};
-use crate::history::{RunRecord, RunResult, rfc3339, zone_of};
+use crate::history::{RunRecord, RunResult, zone_of};
 use crate::maintenance::{SUSPEND_REASON, SUSPENDED_BY};
 use crate::pools;
-use crate::pruning;
 use crate::schedule::Schedule;
 use crate::table::Table;
+use crate::time::rfc3339;
 
 /// The least time a scheduled run may be late before the job counts as overdue.
 pub const OVERDUE_FLOOR: TimeDelta = TimeDelta::seconds(60);
@@ -233,7 +233,7 @@ fn last_success(cronjob: &CronJob, runs: &[&RunRecord]) -> Option<DateTime<Utc>>
                 .status
                 .as_ref()
                 .and_then(|s| s.last_successful_time.as_ref())
-                .map(pruning::utc),
+                .map(crate::time::utc),
         )
         .max()
 }
@@ -335,7 +335,7 @@ fn stuck(
     let median = usual.get(usual.len() / 2).copied();
     active.iter().find_map(|run| {
         let running = run.duration(now)?;
-        let took = crate::runs::elapsed(running.to_std().unwrap_or_default());
+        let took = crate::time::elapsed(running.to_std().unwrap_or_default());
         if let Some(limit) = deadline.filter(|&d| running > TimeDelta::seconds(d)) {
             return Some(format!(
                 "run {} has been active {took}, past its deadline of {limit}s",
@@ -348,7 +348,7 @@ fn stuck(
             format!(
                 "run {} has been active {took}; its runs usually take {}",
                 run.run,
-                crate::runs::elapsed(median.to_std().unwrap_or_default())
+                crate::time::elapsed(median.to_std().unwrap_or_default())
             )
         })
     })
@@ -360,12 +360,12 @@ fn overdue(cronjob: &CronJob, schedule: &Schedule, now: DateTime<Utc>) -> Option
         .status
         .as_ref()
         .and_then(|s| s.last_schedule_time.as_ref())
-        .map(pruning::utc);
+        .map(crate::time::utc);
     let created = cronjob
         .metadata
         .creation_timestamp
         .as_ref()
-        .map(pruning::utc);
+        .map(crate::time::utc);
     let since = last
         .into_iter()
         .chain(created)
@@ -379,16 +379,16 @@ fn overdue(cronjob: &CronJob, schedule: &Schedule, now: DateTime<Utc>) -> Option
         .map_or(OVERDUE_FLOOR, TimeDelta::seconds)
         .max(OVERDUE_FLOOR);
     (now - due > grace).then(|| {
-        let late = pruning::age(Some(due), now);
+        let late = crate::time::age(Some(due), now);
         match last {
             Some(last) => format!(
                 "the run due at {} did not start ({late} late; last started run {})",
-                due.format("%Y-%m-%dT%H:%M:%SZ"),
-                last.format("%Y-%m-%dT%H:%M:%SZ")
+                crate::time::stamp(due),
+                crate::time::stamp(last)
             ),
             None => format!(
                 "the run due at {} did not start ({late} late; no run ever started)",
-                due.format("%Y-%m-%dT%H:%M:%SZ")
+                crate::time::stamp(due)
             ),
         }
     })
@@ -433,7 +433,7 @@ fn suspend_changed(cronjob: &CronJob) -> Option<DateTime<Utc>> {
         .iter()
         .flatten()
         .filter(|entry| owns_suspend(entry))
-        .filter_map(|entry| entry.time.as_ref().map(pruning::utc))
+        .filter_map(|entry| entry.time.as_ref().map(crate::time::utc))
         .max()
 }
 
@@ -517,7 +517,11 @@ pub fn table(statuses: &[JobStatus], layout: Layout, now: DateTime<Utc>) -> Tabl
             manual => format!("{} + {manual} manual", status.active_scheduled),
         };
         let last_run = status.last_run.as_ref().map_or_else(dash, |run| {
-            format!("{} ago ({})", pruning::age(run.created, now), run.result)
+            format!(
+                "{} ago ({})",
+                crate::time::age(run.created, now),
+                run.result
+            )
         });
         row.extend([
             status.name.clone(),
@@ -527,20 +531,18 @@ pub fn table(statuses: &[JobStatus], layout: Layout, now: DateTime<Utc>) -> Tabl
             suspended,
             active,
             last_run,
-            status
-                .last_success
-                .map_or_else(dash, |at| format!("{} ago", pruning::age(Some(at), now))),
+            status.last_success.map_or_else(dash, |at| {
+                format!("{} ago", crate::time::age(Some(at), now))
+            }),
             status
                 .next_run
-                .map_or_else(dash, |at| format!("in {}", pruning::age(Some(now), at))),
+                .map_or_else(dash, |at| format!("in {}", crate::time::age(Some(now), at))),
             strip(&status.recent, layout.ascii),
             status.health.to_string(),
         ]);
         if layout.wide {
             row.extend([
-                status
-                    .next_run
-                    .map_or_else(dash, |at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
+                status.next_run.map_or_else(dash, crate::time::stamp),
                 status.image.clone().unwrap_or_else(dash),
                 if status.command.is_empty() {
                     dash()

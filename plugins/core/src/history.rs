@@ -18,6 +18,7 @@ use crate::blocked::Blocker;
 use crate::pruning::{self, Outcome};
 use crate::runs::{CONTROLLER_UID_LABEL, INSTANTIATE_ANNOTATION, TRIGGERED_BY_ANNOTATION};
 use crate::table::Table;
+use crate::time::rfc3339;
 
 /// Set by the `CronJob` controller on each Job it creates: the scheduled time it stands for.
 pub const SCHEDULED_ANNOTATION: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
@@ -158,8 +159,14 @@ impl JobFacts {
                 .map(|o| o.uid.clone()),
             name: job.metadata.name.clone().unwrap_or_default(),
             trigger: Trigger::of(job),
-            created: job.metadata.creation_timestamp.as_ref().map(pruning::utc),
-            started: status.and_then(|s| s.start_time.as_ref()).map(pruning::utc),
+            created: job
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(crate::time::utc),
+            started: status
+                .and_then(|s| s.start_time.as_ref())
+                .map(crate::time::utc),
             finish: pruning::finish(job),
             active: status.and_then(|s| s.active).unwrap_or(0) > 0,
             failure_reason: status
@@ -243,7 +250,11 @@ impl PodFacts {
                 .and_then(|l| l.get(CONTROLLER_UID_LABEL))
                 .cloned(),
             name: pod.metadata.name.clone(),
-            created: pod.metadata.creation_timestamp.as_ref().map(pruning::utc),
+            created: pod
+                .metadata
+                .creation_timestamp
+                .as_ref()
+                .map(crate::time::utc),
             phase: pod.status.as_ref().and_then(|s| s.phase.clone()),
             node: pod.spec.as_ref().and_then(|s| s.node_name.clone()),
             terminated: main_terminated(pod).cloned(),
@@ -312,7 +323,7 @@ pub fn newest_first(runs: &mut [&Job]) {
     runs.sort_by(|a, b| {
         let key = |j: &Job| {
             (
-                j.metadata.creation_timestamp.as_ref().map(pruning::utc),
+                j.metadata.creation_timestamp.as_ref().map(crate::time::utc),
                 j.metadata.name.clone(),
             )
         };
@@ -366,11 +377,11 @@ pub fn table(records: &[RunRecord], zone: Tz, now: DateTime<Utc>) -> Table {
         table.row([
             record.run.clone(),
             record.trigger.describe(zone),
-            record
-                .started
-                .map_or_else(dash, |at| format!("{} ago", pruning::age(Some(at), now))),
+            record.started.map_or_else(dash, |at| {
+                format!("{} ago", crate::time::age(Some(at), now))
+            }),
             record.duration(now).map_or_else(dash, |d| {
-                crate::runs::elapsed(d.to_std().unwrap_or_default())
+                crate::time::elapsed(d.to_std().unwrap_or_default())
             }),
             record.result.to_string(),
             record.exit_code.map_or_else(dash, |c| c.to_string()),
@@ -392,24 +403,6 @@ fn main_terminated(pod: &Pod) -> Option<&ContainerStateTerminated> {
         .find(|c| Some(&c.name) == main.as_ref())
         .and_then(terminated)
         .or_else(|| statuses.iter().find_map(terminated))
-}
-
-/// Times in `-o json` and `-o yaml` as Kubernetes writes them: RFC 3339 in UTC, or null.
-pub(crate) mod rfc3339 {
-    use chrono::{DateTime, Utc};
-    use serde::Serializer;
-
-    // serde's `with` hands the field by reference.
-    #[allow(clippy::ref_option)]
-    pub fn serialize<S: Serializer>(
-        time: &Option<DateTime<Utc>>,
-        serializer: S,
-    ) -> Result<S::Ok, S::Error> {
-        match time {
-            Some(time) => serializer.serialize_str(&time.format("%Y-%m-%dT%H:%M:%SZ").to_string()),
-            None => serializer.serialize_none(),
-        }
-    }
 }
 
 fn terminated(c: &ContainerStatus) -> Option<&ContainerStateTerminated> {

@@ -29,6 +29,7 @@ pub mod selector;
 pub mod set_plan;
 pub mod table;
 pub mod template;
+pub mod time;
 pub mod watch;
 
 pub use cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};

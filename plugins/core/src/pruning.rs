@@ -16,12 +16,12 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use crate::cli::sum_of_units;
 use crate::kuul_job::JOB_LABEL;
 use crate::runs::{CONTROLLER_UID_LABEL, INSTANTIATE_ANNOTATION};
 use crate::table::Table;
+use crate::time::{age, utc};
 
 /// How a finished run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -323,13 +323,6 @@ impl Plan {
     }
 }
 
-/// A Kubernetes timestamp as a chrono time (they are whole nanoseconds since the epoch).
-/// A Kubernetes timestamp as a chrono time.
-pub fn utc(time: &Time) -> DateTime<Utc> {
-    let nanos = u32::try_from(time.0.subsec_nanosecond()).unwrap_or(0);
-    DateTime::from_timestamp(time.0.as_second(), nanos).unwrap_or_default()
-}
-
 /// Whether a run that finished at `finished` did so before `cutoff`; a run without a
 /// time counts as old, since it cannot be shown to be recent.
 fn finished_before(finished: Option<DateTime<Utc>>, cutoff: DateTime<Utc>) -> bool {
@@ -379,30 +372,7 @@ fn orphan(pod: &Pod, job_uids: &HashSet<String>) -> Option<OrphanPod> {
 
 /// `2025-03-28T12:00:00Z`, or `<unknown>`.
 fn timestamp(at: Option<DateTime<Utc>>) -> String {
-    at.map_or_else(
-        || "<unknown>".to_owned(),
-        |at| at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
-    )
-}
-
-/// An age as kubectl prints it: `45s`, `3m12s`, `25m`, `5h10m`, `20h`, `3d4h`, `40d`, `2y10d`.
-pub fn age(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
-    let Some(since) = since else {
-        return "<unknown>".to_owned();
-    };
-    let seconds = (now - since).num_seconds().max(0);
-    let (minutes, hours, days) = (seconds / 60, seconds / 3600, seconds / 86_400);
-    match seconds {
-        s if s < 120 => format!("{s}s"),
-        s if s < 600 => format!("{minutes}m{}s", s % 60),
-        s if s < 3 * 3600 => format!("{minutes}m"),
-        s if s < 8 * 3600 => format!("{hours}h{}m", minutes % 60),
-        s if s < 48 * 3600 => format!("{hours}h"),
-        s if s < 8 * 86_400 => format!("{days}d{}h", hours % 24),
-        s if s < 2 * 365 * 86_400 => format!("{days}d"),
-        s if s < 8 * 365 * 86_400 => format!("{}y{}d", days / 365, days % 365),
-        _ => format!("{}y", days / 365),
-    }
+    at.map_or_else(|| "<unknown>".to_owned(), crate::time::stamp)
 }
 
 /// Parses an `--older-than` value: whole numbers with units `d`, `h`, `m`, `s`, written
@@ -672,20 +642,6 @@ mod tests {
                 .unwrap()
                 .starts_with("ops         report")
         );
-    }
-
-    #[test]
-    fn ages_read_like_kubectl() {
-        let ago = |seconds| age(Some(now() - TimeDelta::seconds(seconds)), now());
-        assert_eq!(ago(45), "45s");
-        assert_eq!(ago(192), "3m12s");
-        assert_eq!(ago(1500), "25m");
-        assert_eq!(ago(5 * 3600 + 600), "5h10m");
-        assert_eq!(ago(20 * 3600), "20h");
-        assert_eq!(ago(3 * 86_400 + 4 * 3600), "3d4h");
-        assert_eq!(ago(40 * 86_400), "40d");
-        assert_eq!(ago(740 * 86_400), "2y10d");
-        assert_eq!(age(None, now()), "<unknown>");
     }
 
     #[test]

@@ -10,7 +10,7 @@
 use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
@@ -264,16 +264,6 @@ impl PodProgress {
             line = format!("{line}: {waiting}");
         }
         line
-    }
-}
-
-/// `3s`, `1m05s`, `2h03m`: elapsed time as a person reads it.
-pub fn elapsed(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    match seconds {
-        0..60 => format!("{seconds}s"),
-        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
-        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
     }
 }
 
@@ -650,12 +640,5 @@ mod tests {
         assert!(has_logs(&failed));
         assert!(!has_logs(&pending));
         assert_eq!(log_container(&failed).as_deref(), Some("work"));
-    }
-
-    #[test]
-    fn elapsed_reads_like_kubectl_ages() {
-        assert_eq!(elapsed(Duration::from_secs(3)), "3s");
-        assert_eq!(elapsed(Duration::from_secs(65)), "1m05s");
-        assert_eq!(elapsed(Duration::from_secs(7380)), "2h03m");
     }
 }

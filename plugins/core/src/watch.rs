@@ -67,7 +67,7 @@ pub async fn until_finished(
             .metadata
             .creation_timestamp
             .as_ref()
-            .map(crate::pruning::utc),
+            .map(crate::time::utc),
         namespace: cluster.namespace().to_owned(),
         pod_selector: format!(
             "{CONTROLLER_UID_LABEL}={}",
@@ -110,7 +110,7 @@ pub async fn until_finished(
     }
     logs.finish().await;
     progress.clear();
-    let took = runs::elapsed(started.elapsed());
+    let took = crate::time::elapsed(started.elapsed());
     match outcome {
         Finished::Succeeded => {
             printer.info(format_args!(
@@ -182,7 +182,7 @@ impl Blocking {
             .metadata
             .creation_timestamp
             .as_ref()
-            .map(crate::pruning::utc);
+            .map(crate::time::utc);
         self.pods.insert(
             pod.metadata.name.clone().unwrap_or_default(),
             (created, Blocker::of_pod(pod)),
@@ -288,7 +288,7 @@ async fn watch(
             },
             () = blocked_for_too_long => return Err(waiting.blocked()),
             () = &mut deadline => {
-                let limit = timeout.map(runs::elapsed).unwrap_or_default();
+                let limit = timeout.map(crate::time::elapsed).unwrap_or_default();
                 return Err(Error::Halted {
                     message: format!("job.batch/{name} did not finish within {limit}"),
                     hint: Some(run.stop_hint()),
@@ -409,7 +409,7 @@ impl Waiting<'_> {
         let took = self
             .blocking
             .since
-            .map(|since| runs::elapsed(since.elapsed()))
+            .map(|since| crate::time::elapsed(since.elapsed()))
             .unwrap_or_default();
         Error::Blocked {
             message: format!(
@@ -574,7 +574,7 @@ impl Logs {
             if finished.elapsed() >= LOG_GRACE {
                 self.progress.warn(&format!(
                     "stopped streaming logs {} after the run finished",
-                    runs::elapsed(LOG_GRACE)
+                    crate::time::elapsed(LOG_GRACE)
                 ));
                 break;
             }

@@ -1,0 +1,100 @@
+//! Time as kuul reads and shows it: Kubernetes timestamps as chrono times, ages and
+//! durations as kubectl prints them, and RFC 3339 in `-o json` and `-o yaml`. One
+//! module, so that every command writes a time the same way.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+
+/// A Kubernetes timestamp as a chrono time (they are whole nanoseconds since the epoch).
+pub fn utc(time: &Time) -> DateTime<Utc> {
+    let nanos = u32::try_from(time.0.subsec_nanosecond()).unwrap_or(0);
+    DateTime::from_timestamp(time.0.as_second(), nanos).unwrap_or_default()
+}
+
+/// An age as kubectl prints it: `45s`, `3m12s`, `25m`, `5h10m`, `20h`, `3d4h`, `40d`, `2y10d`.
+pub fn age(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
+    let Some(since) = since else {
+        return "<unknown>".to_owned();
+    };
+    let seconds = (now - since).num_seconds().max(0);
+    let (minutes, hours, days) = (seconds / 60, seconds / 3600, seconds / 86_400);
+    match seconds {
+        s if s < 120 => format!("{s}s"),
+        s if s < 600 => format!("{minutes}m{}s", s % 60),
+        s if s < 3 * 3600 => format!("{minutes}m"),
+        s if s < 8 * 3600 => format!("{hours}h{}m", minutes % 60),
+        s if s < 48 * 3600 => format!("{hours}h"),
+        s if s < 8 * 86_400 => format!("{days}d{}h", hours % 24),
+        s if s < 2 * 365 * 86_400 => format!("{days}d"),
+        s if s < 8 * 365 * 86_400 => format!("{}y{}d", days / 365, days % 365),
+        _ => format!("{}y", days / 365),
+    }
+}
+
+/// `3s`, `1m05s`, `2h03m`: elapsed time as a person reads it.
+pub fn elapsed(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    match seconds {
+        0..60 => format!("{seconds}s"),
+        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
+        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+    }
+}
+
+/// `2026-03-02T07:00:00Z`: a time as Kubernetes writes it, in UTC to the second.
+pub fn stamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Times in `-o json` and `-o yaml` as Kubernetes writes them: RFC 3339 in UTC, or null.
+pub(crate) mod rfc3339 {
+    use chrono::{DateTime, Utc};
+    use serde::Serializer;
+
+    // serde's `with` hands the field by reference.
+    #[allow(clippy::ref_option)]
+    pub fn serialize<S: Serializer>(
+        time: &Option<DateTime<Utc>>,
+        serializer: S,
+    ) -> Result<S::Ok, S::Error> {
+        match time {
+            Some(time) => serializer.serialize_str(&super::stamp(*time)),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeDelta;
+
+    fn now() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-03-02T07:00:00Z")
+            .unwrap()
+            .to_utc()
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        let ago = |seconds| age(Some(now() - TimeDelta::seconds(seconds)), now());
+        assert_eq!(ago(45), "45s");
+        assert_eq!(ago(192), "3m12s");
+        assert_eq!(ago(1500), "25m");
+        assert_eq!(ago(5 * 3600 + 600), "5h10m");
+        assert_eq!(ago(20 * 3600), "20h");
+        assert_eq!(ago(3 * 86_400 + 4 * 3600), "3d4h");
+        assert_eq!(ago(40 * 86_400), "40d");
+        assert_eq!(ago(740 * 86_400), "2y10d");
+        assert_eq!(age(None, now()), "<unknown>");
+    }
+
+    #[test]
+    fn elapsed_reads_like_kubectl_ages() {
+        assert_eq!(elapsed(Duration::from_secs(3)), "3s");
+        assert_eq!(elapsed(Duration::from_secs(65)), "1m05s");
+        assert_eq!(elapsed(Duration::from_secs(7380)), "2h03m");
+    }
+}
