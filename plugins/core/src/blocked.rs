@@ -219,24 +219,29 @@ fn event_time(event: &Event) -> Option<DateTime<Utc>> {
         })
 }
 
+/// Keeps in `known` the newer of it and `candidate` (by when Kubernetes said so; the
+/// later one wins a tie, as events arrive in order).
+pub fn keep_newest(known: &mut Option<Blocker>, candidate: Blocker) {
+    if known.as_ref().is_none_or(|k| k.seen <= candidate.seen) {
+        *known = Some(candidate);
+    }
+}
+
 /// The newest `FailedCreate` blocker of each Job among `events`, by the Job's uid.
 pub fn failed_creates(events: &[Event]) -> HashMap<String, Blocker> {
-    let mut newest: HashMap<String, Blocker> = HashMap::new();
+    let mut newest: HashMap<String, Option<Blocker>> = HashMap::new();
     for event in events {
-        let Some(uid) = event.involved_object.uid.clone() else {
+        let (Some(uid), Some(blocker)) =
+            (event.involved_object.uid.clone(), Blocker::of_event(event))
+        else {
             continue;
         };
-        let Some(blocker) = Blocker::of_event(event) else {
-            continue;
-        };
-        match newest.get(&uid) {
-            Some(known) if known.seen >= blocker.seen => {}
-            _ => {
-                newest.insert(uid, blocker);
-            }
-        }
+        keep_newest(newest.entry(uid).or_default(), blocker);
     }
     newest
+        .into_iter()
+        .filter_map(|(uid, blocker)| Some((uid, blocker?)))
+        .collect()
 }
 
 /// A run that cannot start, as `status` reports it.

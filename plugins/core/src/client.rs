@@ -6,6 +6,7 @@
 //! exactly which file or context is wrong when it cannot. No API discovery happens here:
 //! commands use typed APIs, so connecting costs no round trip.
 
+use std::collections::HashMap;
 use std::env;
 use std::path::{Path, PathBuf};
 
@@ -18,8 +19,10 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::{Api, Client, Config, Resource};
 use serde::de::DeserializeOwned;
 
+use crate::blocked::Blocker;
 use crate::cli::KubeArgs;
 use crate::error::{Endpoint, Error, Operation};
+use crate::printer::Printer;
 
 /// How many objects one list request asks for.
 pub const PAGE: u32 = 500;
@@ -168,16 +171,7 @@ impl Cluster {
         K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
         K::DynamicType: Default,
     {
-        let (api, operation) = match namespace {
-            Some(namespace) => (
-                Api::namespaced(self.client.clone(), namespace),
-                Operation::new("list", resource).in_namespace(namespace),
-            ),
-            None => (
-                Api::all(self.client.clone()),
-                Operation::new("list", resource),
-            ),
-        };
+        let (api, operation) = self.scoped(namespace, resource);
         self.list_all_map(
             &api,
             ListParams::default().labels(selector),
@@ -207,21 +201,47 @@ impl Cluster {
             .collect()
     }
 
-    /// The Job controller's `FailedCreate` events in `namespace` (or every namespace), in
-    /// one field-selected paginated list: the only record of why a run has no pod.
-    pub async fn failed_creates(&self, namespace: Option<&str>) -> Result<Vec<Event>, Error> {
-        let (api, operation) = match namespace {
+    /// Why each Job in `namespace` (or every namespace) cannot create its pod, by the
+    /// Job's uid, from the Job controller's `FailedCreate` events: one field-selected
+    /// paginated list, the only record of why a run has no pod. When the events may not
+    /// be read (a role without them), `printer` says so and there are none: the runs are
+    /// still shown.
+    pub async fn failed_creates(
+        &self,
+        namespace: Option<&str>,
+        printer: Printer,
+    ) -> Result<HashMap<String, Blocker>, Error> {
+        let (api, operation) = self.scoped::<Event>(namespace, "events");
+        let params = ListParams::default().fields(&crate::blocked::failed_create_selector());
+        match self.list_all(&api, params, operation).await {
+            Ok(events) => Ok(crate::blocked::failed_creates(&events)),
+            Err(error @ Error::Forbidden { .. }) => {
+                printer.warn(format_args!(
+                    "{error}; runs without a pod are not checked for why"
+                ));
+                Ok(HashMap::new())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// The API of `K` in `namespace` (or every namespace), and the list operation that
+    /// names a failure.
+    fn scoped<K>(&self, namespace: Option<&str>, resource: &'static str) -> (Api<K>, Operation)
+    where
+        K: Resource<Scope = NamespaceResourceScope>,
+        K::DynamicType: Default,
+    {
+        match namespace {
             Some(namespace) => (
                 Api::namespaced(self.client.clone(), namespace),
-                Operation::new("list", "events").in_namespace(namespace),
+                Operation::new("list", resource).in_namespace(namespace),
             ),
             None => (
                 Api::all(self.client.clone()),
-                Operation::new("list", "events"),
+                Operation::new("list", resource),
             ),
-        };
-        let params = ListParams::default().fields(&crate::blocked::failed_create_selector());
-        self.list_all(&api, params, operation).await
+        }
     }
 
     /// The user the API server knows us as, for annotations such as

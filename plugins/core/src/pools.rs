@@ -13,7 +13,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{Node, PodSpec, Taint};
+use k8s_openapi::api::core::v1::{Container, Node, PodSpec, Taint};
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use serde::Serialize;
 
 use crate::table::Table;
@@ -134,13 +135,7 @@ pub fn request_misfit(cronjob: &CronJob, nodes: &[Node], key: &str) -> Option<St
     let request = |resource: &str| -> f64 {
         pod.containers
             .iter()
-            .filter_map(|c| {
-                let resources = c.resources.as_ref()?;
-                let asked = resources.requests.as_ref().and_then(|r| r.get(resource));
-                // The API server defaults a request to the limit when only that is set.
-                let asked = asked.or_else(|| resources.limits.as_ref()?.get(resource))?;
-                crate::quantity::value(&asked.0)
-            })
+            .filter_map(|c| crate::quantity::value(&request_of(c, resource)?.0))
             .sum()
     };
     let allocatable = |node: &Node, resource: &str| -> Option<(f64, String)> {
@@ -181,18 +176,20 @@ pub fn request_misfit(cronjob: &CronJob, nodes: &[Node], key: &str) -> Option<St
     ))
 }
 
+/// A container's request for `resource`; the API server defaults a request to the limit
+/// when only that is set.
+fn request_of<'a>(container: &'a Container, resource: &str) -> Option<&'a Quantity> {
+    let resources = container.resources.as_ref()?;
+    let asked = resources.requests.as_ref().and_then(|r| r.get(resource));
+    asked.or_else(|| resources.limits.as_ref()?.get(resource))
+}
+
 /// A request as written (of the first container that has one), for messages.
 fn shown_request(pod: &PodSpec, resource: &str) -> String {
     pod.containers
         .iter()
-        .find_map(|c| {
-            let resources = c.resources.as_ref()?;
-            let asked = resources.requests.as_ref().and_then(|r| r.get(resource));
-            asked
-                .or_else(|| resources.limits.as_ref()?.get(resource))
-                .map(|q| q.0.clone())
-        })
-        .unwrap_or_else(|| "0".to_owned())
+        .find_map(|c| request_of(c, resource))
+        .map_or_else(|| "0".to_owned(), |q| q.0.clone())
 }
 
 /// The taint that makes `pool` dedicated.

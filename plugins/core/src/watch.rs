@@ -13,18 +13,16 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+use chrono::Utc;
 use futures_util::{AsyncBufReadExt, StreamExt, TryStreamExt, stream};
 use indicatif::{ProgressBar, ProgressStyle};
 use k8s_openapi::api::batch::v1::Job;
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
 use kube::Api;
 use kube::api::{ListParams, LogParams};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher::{self, Event, watcher};
 use tokio::task::JoinSet;
-
-use chrono::Utc;
-use k8s_openapi::api::core::v1::Event as KubeEvent;
 
 use crate::blocked::{self, Blocker};
 use crate::client::Cluster;
@@ -190,15 +188,8 @@ impl Blocking {
     }
 
     fn event_seen(&mut self, event: &KubeEvent) {
-        let Some(blocker) = Blocker::of_event(event) else {
-            return;
-        };
-        if self
-            .failed_create
-            .as_ref()
-            .is_none_or(|known| known.seen <= blocker.seen)
-        {
-            self.failed_create = Some(blocker);
+        if let Some(blocker) = Blocker::of_event(event) {
+            blocked::keep_newest(&mut self.failed_create, blocker);
         }
     }
 

@@ -11,7 +11,6 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 
-use crate::blocked;
 use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
@@ -39,7 +38,7 @@ impl KuulCommand for HistoryArgs {
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;
         let cluster = Cluster::connect(&kube).await?;
-        let (cronjob, records) = retained_runs(&cluster, &self.name).await?;
+        let (cronjob, records) = retained_runs(&cluster, &self.name, printer).await?;
         match self.output.output {
             OutputFormat::Json => printer.json(&records),
             OutputFormat::Yaml => printer.yaml(&records),
@@ -67,6 +66,7 @@ impl KuulCommand for HistoryArgs {
 pub(crate) async fn retained_runs(
     cluster: &Cluster,
     name: &str,
+    printer: Printer,
 ) -> Result<(CronJob, Vec<RunRecord>), Error> {
     let namespace = cluster.namespace();
     let cronjob = Api::<CronJob>::namespaced(cluster.client().clone(), namespace)
@@ -92,8 +92,7 @@ pub(crate) async fn retained_runs(
         .collect();
     // A run without a pod: only the Job controller's events say why.
     if records.iter().any(RunRecord::lacks_pod) {
-        let failed_creates =
-            blocked::failed_creates(&cluster.failed_creates(Some(namespace)).await?);
+        let failed_creates = cluster.failed_creates(Some(namespace), printer).await?;
         for (record, job) in records.iter_mut().zip(&runs) {
             let uid = job.metadata.uid.as_deref().unwrap_or_default();
             if let Some(blocker) = failed_creates.get(uid) {

@@ -104,7 +104,7 @@ impl KuulCommand for LogsArgs {
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;
         let cluster = Cluster::connect(&kube).await?;
-        let (cronjob, records) = retained_runs(&cluster, &self.name).await?;
+        let (cronjob, records) = retained_runs(&cluster, &self.name, printer).await?;
         if records.is_empty() {
             return Err(Error::Halted {
                 message: format!("cronjob {:?} has no retained runs", self.name),

@@ -170,16 +170,7 @@ impl KuulCommand for StatusArgs {
         };
         // Only a run without a pod needs the events, which say why it has none.
         let failed_creates = if lacks_pods(&jobs, &pods) {
-            match cluster.failed_creates(ns).await {
-                Ok(events) => blocked::failed_creates(&events),
-                Err(error @ Error::Forbidden { .. }) => {
-                    printer.warn(format_args!(
-                        "{error}; runs without a pod are not checked for why"
-                    ));
-                    HashMap::new()
-                }
-                Err(error) => return Err(error),
-            }
+            cluster.failed_creates(ns, printer).await?
         } else {
             HashMap::new()
         };
