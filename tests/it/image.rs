@@ -19,7 +19,9 @@ use bollard::query_parameters::{
     CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveImageOptionsBuilder,
 };
 use futures_util::StreamExt;
-use kuul_tests::{TestNamespace, Via, bin, harness_env, image_cmd, kubeconfig, text, unique};
+use kuul_tests::{
+    TestNamespace, Via, bin, harness_env, image_cmd, image_push, kubeconfig, text, unique,
+};
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the binary runs")
@@ -273,29 +275,7 @@ async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password
     let repository = format!("{target}/{name}");
     let docker = docker().await;
 
-    let push = |password: &str| {
-        let mut child = image_cmd(work.path())
-            .args([
-                "push",
-                "--registry",
-                &target,
-                "--username",
-                &user,
-                "--password-stdin",
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        std::io::Write::write_all(
-            child.stdin.as_mut().unwrap(),
-            format!("{password}\n").as_bytes(),
-        )
-        .unwrap();
-        drop(child.stdin.take());
-        child.wait_with_output().unwrap()
-    };
+    let push = |password: &str| image_push(work.path(), &target, &user, password);
     let wrong = push("not-the-password");
     let pushed = push(&password);
 

@@ -16,7 +16,8 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams, PostParams};
 use kuul_tests::{
-    TestNamespace, Via, assert_exit, bin, eventually, harness_env, image_cmd, kuul, text, unique,
+    TestNamespace, Via, assert_exit, bin, eventually, harness_env, image_cmd, image_push, kuul,
+    text, unique,
 };
 use serde_json::{Value, json};
 
@@ -35,22 +36,12 @@ fn build_and_push(dir: &Path, name: &str, version: &str) -> String {
         .unwrap();
     assert_exit(&build, 0, "image build");
     let target = format!("{}/kuul-it", harness_env("KUUL_TEST_REGISTRY"));
-    let mut push = image_cmd(dir)
-        .args(["push", "--registry", &target, "--username"])
-        .arg(harness_env("KUUL_TEST_REGISTRY_USER"))
-        .arg("--password-stdin")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        push.stdin.as_mut().unwrap(),
-        format!("{}\n", harness_env("KUUL_TEST_REGISTRY_PASSWORD")).as_bytes(),
-    )
-    .unwrap();
-    drop(push.stdin.take());
-    let pushed = push.wait_with_output().unwrap();
+    let pushed = image_push(
+        dir,
+        &target,
+        &harness_env("KUUL_TEST_REGISTRY_USER"),
+        &harness_env("KUUL_TEST_REGISTRY_PASSWORD"),
+    );
     assert_exit(&pushed, 0, "image push");
     format!("{target}/{name}:{version}")
 }

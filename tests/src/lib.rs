@@ -167,6 +167,38 @@ pub fn image_cmd(dir: &Path) -> std::process::Command {
     cmd
 }
 
+/// `kubectl kuul image push --registry REGISTRY --username USER --password-stdin` of the
+/// project in `dir`, with `password` on stdin.
+///
+/// # Panics
+///
+/// When the binary cannot be run.
+pub fn image_push(dir: &Path, registry: &str, user: &str, password: &str) -> std::process::Output {
+    let mut child = image_cmd(dir)
+        .args([
+            "push",
+            "--registry",
+            registry,
+            "--username",
+            user,
+            "--password-stdin",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run kubectl-kuul-image push");
+    std::io::Write::write_all(
+        child.stdin.as_mut().expect("stdin"),
+        format!("{password}\n").as_bytes(),
+    )
+    .expect("write the password");
+    drop(child.stdin.take());
+    child
+        .wait_with_output()
+        .expect("kubectl-kuul-image push ends")
+}
+
 /// A command's output bytes as text, for assertions and failure messages.
 pub fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
