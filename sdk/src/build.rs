@@ -8,14 +8,12 @@
 //! shown with `-v` or when a step fails.
 
 use std::collections::BTreeMap;
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use bollard::query_parameters::{BuildImageOptionsBuilder, TagImageOptionsBuilder};
 use clap::Args;
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use kuul_core::{Error, Printer};
 
 use crate::docker;
@@ -192,15 +190,11 @@ struct Progress {
 
 impl Progress {
     fn new(verbose: bool, printer: Printer) -> Self {
-        let spinner = (!verbose && std::io::stderr().is_terminal()).then(|| {
-            let bar = ProgressBar::new_spinner();
-            bar.set_style(
-                ProgressStyle::with_template("{spinner} {elapsed:>4} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-            );
-            bar.enable_steady_tick(Duration::from_millis(120));
-            bar
-        });
+        let spinner = if verbose {
+            None
+        } else {
+            printer.spinner("{spinner} {elapsed:>4} {msg}", "")
+        };
         Self {
             spinner,
             verbose,

@@ -64,7 +64,7 @@ pub async fn run(
     let outcome = crate::image_test::interruptible(
         &daemon,
         &run_id,
-        runner::run(&daemon, &local.spec, &run_id, Output::Stream),
+        runner::run(&daemon, &local.spec, &run_id, Output::Stream(printer)),
     )
     .await?;
     let code = outcome.exit_code.unwrap_or(1);

@@ -6,7 +6,7 @@
 //! refused password is one clear line, not a stream of daemon JSON. Registries drop
 //! connections now and then, so transient failures are retried a few times.
 
-use std::io::{IsTerminal, Read as _};
+use std::io::Read as _;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -277,9 +277,7 @@ struct LayerProgress {
 
 impl LayerProgress {
     fn new(printer: Printer) -> Self {
-        let bars = std::io::stderr()
-            .is_terminal()
-            .then(|| (MultiProgress::new(), Vec::new()));
+        let bars = printer.bars().map(|multi| (multi, Vec::new()));
         Self {
             printer,
             bars,

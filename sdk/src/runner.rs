@@ -8,7 +8,6 @@
 //! user, which only works when the daemon shares this machine's files.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use bollard::Docker;
@@ -19,7 +18,7 @@ use bollard::query_parameters::{
     RemoveContainerOptionsBuilder, StartContainerOptions,
 };
 use futures_util::StreamExt;
-use kuul_core::Error;
+use kuul_core::{Error, Printer};
 
 use crate::docker::Daemon;
 use crate::expect::Outcome;
@@ -37,8 +36,8 @@ const OOM_EVENT_POLL: Duration = Duration::from_millis(100);
 pub enum Output {
     /// Keep it in the [`Outcome`], for expectations.
     Capture,
-    /// Copy it to our stdout and stderr as it comes, as `kubectl logs -f` would.
-    Stream,
+    /// Copy it to the printer's stdout and stderr as it comes, as `kubectl logs -f` would.
+    Stream(Printer),
 }
 
 /// Runs `spec` as one container labelled with `run_id`, to its end (or its timeout),
@@ -97,8 +96,8 @@ async fn run_created(
         .map_err(|e| daemon.error(format!("start a container from {}", spec.image), e))?;
     let started = Instant::now();
     let streaming = async {
-        if output == Output::Stream {
-            stream_logs(docker, id).await;
+        if let Output::Stream(printer) = output {
+            stream_logs(docker, id, printer).await;
         }
     };
     let waiting = async {
@@ -191,7 +190,7 @@ async fn collect_logs(docker: &Docker, id: &str) -> Result<(String, String), Doc
 
 /// Copies the container's output to ours until it stops. Losing a log line is not worth
 /// failing the run for, so read errors end the copy quietly.
-async fn stream_logs(docker: &Docker, id: &str) {
+async fn stream_logs(docker: &Docker, id: &str, printer: Printer) {
     let options = LogsOptionsBuilder::default()
         .stdout(true)
         .stderr(true)
@@ -199,14 +198,12 @@ async fn stream_logs(docker: &Docker, id: &str) {
         .build();
     let mut logs = docker.logs(id, Some(options));
     while let Some(Ok(chunk)) = logs.next().await {
-        let _ = match chunk {
-            LogOutput::StdErr { message } => std::io::stderr().write_all(&message),
+        match chunk {
+            LogOutput::StdErr { message } => printer.raw_stderr(&message),
             other => {
-                let mut out = std::io::stdout().lock();
-                out.write_all(&other.into_bytes())
-                    .and_then(|()| out.flush())
+                let _ = printer.raw_stdout(&other.into_bytes());
             }
-        };
+        }
     }
 }
 

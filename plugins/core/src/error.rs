@@ -356,7 +356,53 @@ impl Error {
             Error::Timeout { .. } => Some("raise --request-timeout, or retry".to_owned()),
             Error::InvalidInput { hint, .. } | Error::Halted { hint, .. } => hint.clone(),
             Error::Interrupted { hint, .. } | Error::Blocked { hint, .. } => Some(hint.clone()),
-            _ => None,
+            // The sentence says it all: what was wrong with the file, which context exists,
+            // what the server answered, or the work's own failure.
+            Error::Kubeconfig { .. }
+            | Error::ContextNotFound { .. }
+            | Error::Credentials { .. }
+            | Error::NotFound { .. }
+            | Error::Conflict { .. }
+            | Error::Api { .. }
+            | Error::Request { .. }
+            | Error::ContainerExited { .. }
+            | Error::WorkFailed { .. }
+            | Error::Differs { .. }
+            | Error::Output { .. }
+            | Error::Startup { .. }
+            | Error::StdoutClosed => None,
+        }
+    }
+
+    /// Whether the message is the command's answer rather than a failure of kuul (`diff`
+    /// found differences): it is printed as is, without the `error: ` prefix, though the
+    /// exit status still tells scripts.
+    pub fn is_verdict(&self) -> bool {
+        match self {
+            Error::Differs { .. } => true,
+            Error::Kubeconfig { .. }
+            | Error::NoKubeconfig { .. }
+            | Error::ContextNotFound { .. }
+            | Error::NoCurrentContext { .. }
+            | Error::Credentials { .. }
+            | Error::Unreachable { .. }
+            | Error::Timeout { .. }
+            | Error::Unauthorized { .. }
+            | Error::Forbidden { .. }
+            | Error::NotFound { .. }
+            | Error::Conflict { .. }
+            | Error::Api { .. }
+            | Error::Request { .. }
+            | Error::Docker { .. }
+            | Error::InvalidInput { .. }
+            | Error::ContainerExited { .. }
+            | Error::WorkFailed { .. }
+            | Error::Blocked { .. }
+            | Error::Halted { .. }
+            | Error::Interrupted { .. }
+            | Error::Output { .. }
+            | Error::Startup { .. }
+            | Error::StdoutClosed => false,
         }
     }
 

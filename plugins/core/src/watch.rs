@@ -8,14 +8,13 @@
 //! (timeout, Ctrl-C, the Job deleted) while the run goes on.
 
 use std::collections::HashSet;
-use std::io::IsTerminal;
 use std::pin::pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use futures_util::{AsyncBufReadExt, StreamExt, TryStreamExt, stream};
-use indicatif::{ProgressBar, ProgressStyle};
+use indicatif::ProgressBar;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
 use kube::Api;
@@ -449,14 +448,10 @@ struct Progress {
 
 impl Progress {
     fn new(printer: Printer, job: &str) -> Self {
-        let spinner = std::io::stderr().is_terminal().then(|| {
-            let style = ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-                .expect("a valid progress template");
-            let spinner = ProgressBar::new_spinner().with_style(style);
-            spinner.set_message(format!("job.batch/{job}: waiting for its pod"));
-            spinner.enable_steady_tick(Duration::from_millis(120));
-            spinner
-        });
+        let spinner = printer.spinner(
+            "{spinner} {msg} ({elapsed})",
+            format!("job.batch/{job}: waiting for its pod"),
+        );
         if spinner.is_none() {
             printer.info(format_args!("waiting for job.batch/{job} to finish"));
         }

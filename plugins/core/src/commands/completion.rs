@@ -10,7 +10,6 @@
 //! krew cannot install the `kubectl_complete-kuul` file (krew issue 812), so
 //! `completion install` writes a small script next to the plugin instead.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -420,7 +419,7 @@ pub fn respond(root: Command, words: &[String]) -> ExitCode {
     };
     let text = answer(&candidates, &request.prefix, directive);
     // A shell that stopped listening needs no answer.
-    let _ = std::io::stdout().write_all(text.as_bytes());
+    let _ = Printer::new().data(&text);
     ExitCode::SUCCESS
 }
 

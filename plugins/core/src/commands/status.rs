@@ -9,7 +9,6 @@
 //! problems and exits 4 when there is one, for monitoring systems.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::pin::pin;
 use std::time::Duration;
@@ -313,17 +312,17 @@ impl StatusArgs {
                     printer.info(self.nothing_found());
                     return Ok(());
                 }
-                let table = health::table(&shown, self.layout(format), Utc::now());
+                let table = health::table(&shown, self.layout(format, printer), Utc::now());
                 printer.data(&table.to_string())
             }
         }
     }
 
-    fn layout(&self, format: OutputFormat) -> Layout {
+    fn layout(&self, format: OutputFormat, printer: Printer) -> Layout {
         Layout {
             wide: format == OutputFormat::Wide,
             namespaces: self.all_namespaces,
-            ascii: ascii(),
+            ascii: printer.ascii(),
         }
     }
 
@@ -392,12 +391,6 @@ fn not_found(missing: &[String], namespace: Option<&str>) -> Error {
     }
 }
 
-/// Whether RECENT is drawn in ASCII: stdout is not a terminal, or `NO_COLOR` is set.
-fn ascii() -> bool {
-    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-    no_color || !std::io::stdout().is_terminal()
-}
-
 /// `--watch`: keeps `CronJob`s, Jobs, Pods, Nodes and the Jobs' `FailedCreate` events in
 /// memory by watch and redraws when they change (and, on a terminal, every [`REFRESH`]
 /// so ages stay true).
@@ -442,7 +435,7 @@ async fn watch(
         )),
     ]);
     let mut events = pin!(events);
-    let terminal = std::io::stdout().is_terminal();
+    let terminal = printer.redraws();
     let mut last = String::new();
     // Each watch says once when its first full list has arrived; draw only after all five.
     let mut lists_done = 0;
@@ -489,7 +482,12 @@ async fn watch(
         let text = if statuses.is_empty() {
             format!("{}\n", args.nothing_found())
         } else {
-            health::table(&statuses, args.layout(args.output.output), Utc::now()).to_string()
+            health::table(
+                &statuses,
+                args.layout(args.output.output, printer),
+                Utc::now(),
+            )
+            .to_string()
         };
         if terminal {
             // Clear the screen and draw from its top left.
