@@ -2,7 +2,7 @@
 //! kubectl are, and a namespace per test that cleans up after itself.
 //!
 //! Integration tests run the real binaries against a real local control plane (see
-//! DESIGN.md, "Test environment"). Each test works in its own namespace so tests can run
+//! docs/ARCHITECTURE.md, "Test tiers"). Each test works in its own namespace, so tests run
 //! in parallel and leave nothing behind. The cluster tier needs `tests/cluster/up` and
 //! its exported `KUUL_TEST_KUBECONFIG`; binaries must be built first with
 //! `cargo build --workspace --bins` (the Makefile does both).

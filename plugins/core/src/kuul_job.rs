@@ -4,7 +4,7 @@
 //! Every input is validated here, before anything is sent, so that a typo fails at once
 //! with the flag, the bad value and what is allowed, instead of as an API error (or, for
 //! an image reference, as a run that never starts). The `CronJob` is built from typed
-//! k8s-openapi structs with DESIGN.md's defaults; a `CronJob` from a user's template goes
+//! k8s-openapi structs with the "Defaults" of docs/ARCHITECTURE.md; a template's `CronJob` goes
 //! through [`check_cronjob`], the same checks, so both paths produce an object kuul
 //! vouches for. Nothing here does I/O.
 
@@ -278,7 +278,7 @@ impl KuulJob {
         labels
     }
 
-    /// The `CronJob` that runs this job, with DESIGN.md's defaults. `spec.suspend` is
+    /// The `CronJob` that runs this job (docs/ARCHITECTURE.md, "Defaults"). `spec.suspend` is
     /// never set: it belongs to `kubectl kuul suspend`.
     pub fn to_cronjob(&self) -> CronJob {
         let quantities = BTreeMap::from([
