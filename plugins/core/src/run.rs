@@ -62,7 +62,7 @@ pub fn plugin_command<C: KuulCommand>() -> Command {
     // The help text is set last: augmenting with an `Args` struct may set its own.
     KubeArgs::augment_args(C::augment_args(command))
         .about(C::ABOUT)
-        .long_about(C::LONG_ABOUT)
+        .long_about(C::long_help())
 }
 
 fn clap_exit(error: &clap::Error) -> ExitCode {

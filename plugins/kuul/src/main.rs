@@ -34,35 +34,35 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    #[command(name = StatusArgs::NAME, visible_alias = "list", about = StatusArgs::ABOUT, long_about = StatusArgs::LONG_ABOUT)]
+    #[command(name = StatusArgs::NAME, visible_alias = "list", about = StatusArgs::ABOUT, long_about = StatusArgs::long_help())]
     Status(StatusArgs),
-    #[command(name = HistoryArgs::NAME, about = HistoryArgs::ABOUT, long_about = HistoryArgs::LONG_ABOUT)]
+    #[command(name = HistoryArgs::NAME, about = HistoryArgs::ABOUT, long_about = HistoryArgs::long_help())]
     History(HistoryArgs),
-    #[command(name = LogsArgs::NAME, about = LogsArgs::ABOUT, long_about = LogsArgs::LONG_ABOUT)]
+    #[command(name = LogsArgs::NAME, about = LogsArgs::ABOUT, long_about = LogsArgs::long_help())]
     Logs(LogsArgs),
-    #[command(name = NewArgs::NAME, about = NewArgs::ABOUT, long_about = NewArgs::LONG_ABOUT)]
+    #[command(name = NewArgs::NAME, about = NewArgs::ABOUT, long_about = NewArgs::long_help())]
     New(NewArgs),
-    #[command(name = RunNowCommand::NAME, about = RunNowCommand::ABOUT, long_about = RunNowCommand::LONG_ABOUT)]
+    #[command(name = RunNowCommand::NAME, about = RunNowCommand::ABOUT, long_about = RunNowCommand::long_help())]
     RunNow(RunNowCommand),
-    #[command(name = SuspendArgs::NAME, about = SuspendArgs::ABOUT, long_about = SuspendArgs::LONG_ABOUT)]
+    #[command(name = SuspendArgs::NAME, about = SuspendArgs::ABOUT, long_about = SuspendArgs::long_help())]
     Suspend(SuspendArgs),
-    #[command(name = ResumeArgs::NAME, about = ResumeArgs::ABOUT, long_about = ResumeArgs::LONG_ABOUT)]
+    #[command(name = ResumeArgs::NAME, about = ResumeArgs::ABOUT, long_about = ResumeArgs::long_help())]
     Resume(ResumeArgs),
-    #[command(name = PruneArgs::NAME, about = PruneArgs::ABOUT, long_about = PruneArgs::LONG_ABOUT)]
+    #[command(name = PruneArgs::NAME, about = PruneArgs::ABOUT, long_about = PruneArgs::long_help())]
     Prune(PruneArgs),
-    #[command(name = LabelNodesArgs::NAME, about = LabelNodesArgs::ABOUT, long_about = LabelNodesArgs::LONG_ABOUT)]
+    #[command(name = LabelNodesArgs::NAME, about = LabelNodesArgs::ABOUT, long_about = LabelNodesArgs::long_help())]
     LabelNodes(LabelNodesArgs),
-    #[command(name = ImageArgs::NAME, about = ImageArgs::ABOUT, long_about = ImageArgs::LONG_ABOUT)]
+    #[command(name = ImageArgs::NAME, about = ImageArgs::ABOUT, long_about = ImageArgs::long_help())]
     Image(ImageArgs),
-    #[command(name = VersionArgs::NAME, about = VersionArgs::ABOUT, long_about = VersionArgs::LONG_ABOUT)]
+    #[command(name = VersionArgs::NAME, about = VersionArgs::ABOUT, long_about = VersionArgs::long_help())]
     Version(VersionArgs),
-    #[command(name = RbacArgs::NAME, about = RbacArgs::ABOUT, long_about = RbacArgs::LONG_ABOUT)]
+    #[command(name = RbacArgs::NAME, about = RbacArgs::ABOUT, long_about = RbacArgs::long_help())]
     Rbac(RbacArgs),
     #[command(name = CompletionArgs::NAME, about = CompletionArgs::ABOUT, long_about = CompletionArgs::LONG_ABOUT)]
     Completion(CompletionArgs),
-    #[command(name = ApplyArgs::NAME, about = ApplyArgs::ABOUT, long_about = ApplyArgs::LONG_ABOUT)]
+    #[command(name = ApplyArgs::NAME, about = ApplyArgs::ABOUT, long_about = ApplyArgs::long_help())]
     Apply(ApplyArgs),
-    #[command(name = DiffArgs::NAME, about = DiffArgs::ABOUT, long_about = DiffArgs::LONG_ABOUT)]
+    #[command(name = DiffArgs::NAME, about = DiffArgs::ABOUT, long_about = DiffArgs::long_help())]
     Diff(DiffArgs),
 }
 
@@ -123,6 +123,54 @@ mod tests {
             Some(std::path::Path::new("/k"))
         );
         assert!(matches!(cli.command, Command::Version(args) if args.client));
+    }
+
+    /// Every command's `--help`, as users read it and scripts (and completions) rely on
+    /// it: a change in the text shows up as a snapshot diff to review.
+    #[test]
+    fn help_of_every_command() {
+        use clap::CommandFactory;
+        fn each(command: &mut clap::Command, path: &str) {
+            let text = command.render_long_help().to_string();
+            insta::with_settings!({
+                snapshot_suffix => path.replace(' ', "_"),
+                filters => vec![(r"\d+\.\d+\.\d+ \(commit \w+\)", "[VERSION]")],
+                prepend_module_to_snapshot => false,
+            }, {
+                insta::assert_snapshot!("help", text);
+            });
+            // clap's own `help` subcommand prints what the rest already shows.
+            for sub in command
+                .get_subcommands_mut()
+                .filter(|sub| sub.get_name() != "help")
+            {
+                let path = format!("{path} {}", sub.get_name());
+                each(sub, &path);
+            }
+        }
+        let mut root = Cli::command().term_width(100);
+        root.build();
+        each(&mut root, "kuul");
+    }
+
+    /// The thin plugins (`kubectl-kuul-suspend`, ...) say the same as the umbrella's
+    /// subcommands, with their own usage line.
+    #[test]
+    fn help_of_the_thin_plugins() {
+        fn snapshot(mut command: clap::Command) {
+            let name = command.get_name().to_owned();
+            let text = command.render_long_help().to_string();
+            insta::with_settings!({ snapshot_suffix => name, prepend_module_to_snapshot => false }, {
+                insta::assert_snapshot!("help", text);
+            });
+        }
+        use kuul_core::run::plugin_command;
+        snapshot(plugin_command::<NewArgs>().term_width(100));
+        snapshot(plugin_command::<RunNowCommand>().term_width(100));
+        snapshot(plugin_command::<SuspendArgs>().term_width(100));
+        snapshot(plugin_command::<ResumeArgs>().term_width(100));
+        snapshot(plugin_command::<PruneArgs>().term_width(100));
+        snapshot(plugin_command::<LabelNodesArgs>().term_width(100));
     }
 
     #[test]

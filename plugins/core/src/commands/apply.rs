@@ -80,44 +80,14 @@ pub struct ApplyArgs {
     pub dry_run: DryRunArgs,
 }
 
-/// The help shared by `apply` and `diff`: the file format and the flags' precedence.
-macro_rules! file_help {
-    () => {
-        "\n\nA jobs file:
-  set: team-ops                 # the job set: label kuul.io/set on each CronJob
-  defaults:                     # for every job, unless the job says otherwise
-    namespace: ops              # -n NS takes precedence; else the context's namespace
-    image: registry.example.com/ops/kuul:v3
-    pool: internal
-    tz: Europe/Berlin
-    resources: {cpu: 100m, memory: 128Mi}
-    historyLimits: {successful: 3, failed: 3}
-    startingDeadline: 5m
-    activeDeadline: 1h
-    env: {REGION: eu}
-    labels: {team: ops}
-    template: cronjob.yaml.j2   # Jinja template, relative to the file (as `new --template`)
-    vars: {team: ops}           # the template's variables (as `new --set`)
-  jobs:
-    - name: backup-db
-      schedule: '0 2 * * *'
-      pool: prod
-      command: [./backup.sh]
-      args: [prod-db]
-      suspend: true             # only when given; otherwise the cluster's value stays
-Each job may set any key of defaults except namespace, plus name, schedule, command, args,
-suspend, dedicated, workingDir and imagePullSecrets."
-    };
-}
-pub(crate) use file_help;
-
 impl KuulCommand for ApplyArgs {
     const NAME: &'static str = "apply";
     const ABOUT: &'static str =
         "Create, update and prune CronJobs so that clusters run exactly a job set's jobs.";
     const LONG_ABOUT: &'static str = concat!(
-        "Create, update and prune CronJobs so that clusters run exactly the jobs of a job set (jobs files kept in a repository). Every job is validated first; if any is invalid, every error is listed (file, line, job, field), nothing is written and the exit code is 2. Jobs are written by server-side apply as field manager kuul-apply, with label kuul.io/set; a job whose CronJob already matches is reported unchanged and not written. spec.suspend is only sent when the file sets it, so jobs suspended for maintenance stay suspended. --context may repeat, or --contexts GLOB picks contexts of the kubeconfig: each cluster is applied independently and concurrently, with a summary per cluster; exit 1 if any job or cluster failed.\n\nExamples:\n  kubectl kuul apply -f jobs.yaml --diff\n  kubectl kuul apply -f jobs/ --prune --context eu-1 --context eu-2\n  kubectl kuul apply -f jobs.yaml --contexts 'kuul-*' --dry-run=server",
-        file_help!()
+        include_str!("help/apply.txt"),
+        "\n",
+        include_str!("help/jobs-file.txt")
     );
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
@@ -601,11 +571,5 @@ mod tests {
             error.to_string(),
             "--context and --contexts do not go together"
         );
-    }
-
-    #[test]
-    fn help() {
-        let mut command = crate::run::plugin_command::<ApplyArgs>().term_width(100);
-        insta::assert_snapshot!(command.render_long_help().to_string());
     }
 }

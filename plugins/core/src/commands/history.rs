@@ -33,7 +33,7 @@ pub struct HistoryArgs {
 impl KuulCommand for HistoryArgs {
     const NAME: &'static str = "history";
     const ABOUT: &'static str = "Show the retained runs of a Kuul job.";
-    const LONG_ABOUT: &'static str = "Show the retained runs of a Kuul job, newest first: RUN (the Job), TRIGGER (scheduled at the time it stands for, in the job's time zone, or manual by the user who started it), STARTED, DURATION, RESULT, EXIT CODE, REASON, NODE and the container's termination message (its first line).\n\nOnly the runs the cluster still keeps are shown: successfulJobsHistoryLimit and failedJobsHistoryLimit decide how many. -o json and -o yaml give the same data for scripts; -o name the Jobs.\n\nExamples:\n  kubectl kuul history backup-db\n  kubectl kuul logs backup-db --run 2";
+    const LONG_ABOUT: &'static str = include_str!("help/history.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;

@@ -120,7 +120,7 @@ impl LabelNodesArgs {
 impl KuulCommand for LabelNodesArgs {
     const NAME: &'static str = "label-nodes";
     const ABOUT: &'static str = "Put nodes into pools, list pools, remove nodes from pools.";
-    const LONG_ABOUT: &'static str = "Manage the node pools Kuul jobs run on: put nodes into a pool by labelling them (for example `prod` nodes that reach production networks, `internal` nodes that reach staging only), list the pools and their nodes, and remove nodes from pools. The label key is the config's poolLabelKey, default kuul.io/pool.\n\nThe whole request is checked first: an unknown node name changes nothing (exit 2), and neither does a node that is already in another pool unless --overwrite (exit 1). --dedicated also taints the pool's nodes with KEY=POOL:NoSchedule, so that only jobs made with `kubectl kuul new --pool POOL --dedicated` land there; a node added to a dedicated pool gets the taint as well, and a node leaving a pool loses it.\n\nExamples:\n  kubectl kuul label-nodes prod node-a node-b\n  kubectl kuul label-nodes internal -l node.kubernetes.io/instance-type=m5.large\n  kubectl kuul label-nodes prod --dedicated\n  kubectl kuul label-nodes --remove node-b\n  kubectl kuul label-nodes              # the pools, their nodes, READY and JOBS";
+    const LONG_ABOUT: &'static str = include_str!("help/label-nodes.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         let config = Config::load(self.config.as_deref())?;

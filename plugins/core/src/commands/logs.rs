@@ -99,7 +99,7 @@ fn parse_since(text: &str) -> Result<Duration, String> {
 impl KuulCommand for LogsArgs {
     const NAME: &'static str = "logs";
     const ABOUT: &'static str = "Show the logs of a Kuul job's runs.";
-    const LONG_ABOUT: &'static str = "Show the logs of a Kuul job's newest run, or of the run --run picks (N-th newest, or by Job name). --all prints every retained run, oldest first, each under a header with its trigger and result. -f follows a run in progress (waiting for its pod to start) until it ends, and exits 4 if it failed, or if it cannot start for --blocked-timeout (the reason is printed as soon as Kubernetes gives it). --since and --tail limit what is printed of each run.\n\nLogs live with the run's pod: when a run was pruned or its pod deleted, logs says so and names the runs whose logs remain.\n\nExamples:\n  kubectl kuul logs backup-db\n  kubectl kuul logs backup-db --run 2 --tail 50\n  kubectl kuul logs backup-db --all | less";
+    const LONG_ABOUT: &'static str = include_str!("help/logs.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;

@@ -49,10 +49,56 @@ pub trait KuulCommand: Args {
     const NAME: &'static str;
     /// One line for command lists.
     const ABOUT: &'static str;
-    /// The paragraph `--help` shows.
+    /// What `--help` shows, as written in the source: paragraphs may be wrapped for
+    /// reading (most live in `commands/help/NAME.txt`); clap gets [`Self::long_help`].
     const LONG_ABOUT: &'static str;
+
+    /// [`Self::LONG_ABOUT`] with its paragraphs unwrapped, for clap to wrap to the
+    /// terminal's width.
+    fn long_help() -> String {
+        unwrap_paragraphs(Self::LONG_ABOUT)
+    }
 
     /// Does the work. `kube` holds the connection flags, which are global so they may
     /// come before the subcommand.
     fn run(self, kube: KubeArgs, printer: Printer) -> impl Future<Output = Result<(), Error>>;
+}
+
+/// Joins the lines of each paragraph of `text` into one: a line that starts with neither
+/// a space nor a blank continues the line before it, unless that one is indented (a list
+/// or an example). Indented lines and blank lines stay as they are.
+pub fn unwrap_paragraphs(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut previous_is_prose = false;
+    for (index, line) in text.trim_end().lines().enumerate() {
+        let prose = line.starts_with(|c: char| !c.is_whitespace());
+        if prose && previous_is_prose {
+            out.push(' ');
+        } else if index > 0 {
+            out.push('\n');
+        }
+        out.push_str(line);
+        previous_is_prose = prose;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unwrap_paragraphs;
+
+    #[test]
+    fn prose_lines_join_and_lists_keep_their_lines() {
+        let text = "Show jobs at a\nglance:\n  ok    fine\n  bad   not\nfine at all\n\nExamples:\n  kubectl kuul status\n";
+        assert_eq!(
+            unwrap_paragraphs(text),
+            "Show jobs at a glance:\n  ok    fine\n  bad   not\nfine at all\n\nExamples:\n  kubectl kuul status"
+        );
+    }
+
+    #[test]
+    fn one_line_paragraphs_are_unchanged() {
+        let text = "One.\n\nTwo, three.";
+        assert_eq!(unwrap_paragraphs(text), text);
+    }
 }

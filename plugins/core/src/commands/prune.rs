@@ -118,7 +118,7 @@ impl PruneArgs {
 impl KuulCommand for PruneArgs {
     const NAME: &'static str = "prune";
     const ABOUT: &'static str = "Delete finished runs of Kuul jobs.";
-    const LONG_ABOUT: &'static str = "Delete finished runs of Kuul jobs (their Jobs, and with them their Pods) according to a policy, so that old runs and their logs do not pile up in the cluster. A run is a Job labelled kuul.io/job. Without --yes prune only shows the plan: JOB, RUN, RESULT, FINISHED, AGE, PODS.\n\nA run that has not finished is never deleted, not even one that became active after the plan was made. Manual runs are kept unless --include-manual. --keep N keeps each job's newest N runs among those the other filters select; --older-than then spares runs that finished more recently. --orphans also deletes finished Pods of Kuul jobs whose Job no longer exists.\n\nExamples:\n  kubectl kuul prune --keep 5                      # show what would go\n  kubectl kuul prune backup-db --failed --older-than 7d --yes\n  kubectl kuul prune -A --orphans --yes";
+    const LONG_ABOUT: &'static str = include_str!("help/prune.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         let (runs_selector, user_selector) = self.selectors()?;

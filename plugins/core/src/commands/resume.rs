@@ -49,7 +49,7 @@ pub struct ResumeArgs {
 impl KuulCommand for ResumeArgs {
     const NAME: &'static str = "resume";
     const ABOUT: &'static str = "Resume suspended Kuul jobs.";
-    const LONG_ABOUT: &'static str = "Resume Kuul jobs that were suspended: the jobs named, the jobs a selector picks (-l), or all of them (--all; with -A in every namespace), for example after maintenance. Their schedules apply again from the next start time on.\n\nWith -l or --all only the jobs `kubectl kuul suspend` suspended (they carry its kuul.io/suspended-* annotations) are resumed, and the annotations are removed; jobs suspended some other way stay suspended unless named or --include-unmarked. CronJobs without app.kubernetes.io/managed-by=kuul are left alone unless --include-unmanaged.\n\nA CronJob without startingDeadlineSeconds starts the runs it missed at once when resumed; resume warns about each such job, and --skip-missed first sets startingDeadlineSeconds: 60 so that missed runs are skipped. A job that could not be resumed is named, the others are still resumed, and the exit status is 1: running the command again finishes the work.";
+    const LONG_ABOUT: &'static str = include_str!("help/resume.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         let selection = self.jobs.selection()?;

@@ -102,7 +102,7 @@ impl RunNowArgs {
 impl KuulCommand for RunNowArgs {
     const NAME: &'static str = "run-now";
     const ABOUT: &'static str = "Start a run of a Kuul job now.";
-    const LONG_ABOUT: &'static str = "Start a run of a Kuul job now, without waiting for its schedule: create a Job from its CronJob, as `kubectl create job --from=cronjob/NAME` does, optionally wait for it to finish and stream its logs. Useful for debugging a job and for running it once after a fix.\n\nThe Job is named NAME-manual-XXXXX (or --name) and records who started it in the annotation kuul.io/triggered-by. It works on any CronJob. When the CronJob's concurrencyPolicy is Forbid and one of its runs (scheduled or manual) is still in progress, run-now refuses unless --force.\n\nWith --wait or --follow it exits 0 when the run succeeded, 4 when it failed, 4 when it cannot start for --blocked-timeout (its image cannot be pulled, a Secret is missing, no node has room, a quota forbids its pod: the reason is printed as soon as Kubernetes gives it), 1 on --timeout or an API error, and 130 on Ctrl-C; the run itself goes on after a timeout, a blocked timeout or Ctrl-C.";
+    const LONG_ABOUT: &'static str = include_str!("help/run-now.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         self.check()?;

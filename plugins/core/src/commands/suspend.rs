@@ -216,7 +216,7 @@ pub struct SuspendArgs {
 impl KuulCommand for SuspendArgs {
     const NAME: &'static str = "suspend";
     const ABOUT: &'static str = "Suspend Kuul jobs, for example for maintenance.";
-    const LONG_ABOUT: &'static str = "Suspend Kuul jobs so that no new runs start: the jobs named, the jobs a selector picks (-l), or all kuul jobs of the namespace (--all; with -A of every namespace), for example during maintenance.\n\nEach job gets spec.suspend: true and the annotations kuul.io/suspended-by (the user the API server knows), kuul.io/suspend-reason (--reason) and kuul.io/suspended-at, written by server-side apply as field manager kuul-suspend, so re-applying the job with `new --apply` does not resume it. Jobs already suspended are listed and left as they are. With -l or --all, CronJobs without app.kubernetes.io/managed-by=kuul are left alone unless --include-unmanaged.\n\n--stop-running also deletes the jobs' unfinished Jobs (propagation Background), so their pods terminate. A table shows what changed; a job that could not be changed is named, the others are still done, and the exit status is 1: running the command again finishes the work.";
+    const LONG_ABOUT: &'static str = include_str!("help/suspend.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         let selection = self.jobs.selection()?;
