@@ -289,7 +289,11 @@ async fn git_short_sha(dir: &Path) -> Option<String> {
 /// (the Dockerfile and `.dockerignore` are always sent, as `docker build` does).
 pub fn build_context(dir: &Path) -> Result<Vec<u8>, Error> {
     let unreadable = |path: &Path, e: std::io::Error| Error::Halted {
-        message: format!("cannot read {}: {e}", path.display()),
+        message: format!(
+            "cannot read {}: {}",
+            path.display(),
+            kuul_core::error::io_cause(&e)
+        ),
         hint: None,
     };
     let ignore_path = dir.join(".dockerignore");

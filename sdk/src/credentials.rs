@@ -65,7 +65,11 @@ impl DockerConfig {
             Ok(text) => serde_json::from_str(&text)
                 .map_err(|e| format!("cannot read {}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
-            Err(e) => Err(format!("cannot read {}: {e}", path.display())),
+            Err(e) => Err(format!(
+                "cannot read {}: {}",
+                path.display(),
+                kuul_core::error::io_cause(&e)
+            )),
         }
     }
 

@@ -115,7 +115,11 @@ fn is_empty_or_missing(dir: &Path) -> Result<bool, Error> {
         Ok(mut entries) => Ok(entries.next().is_none()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
         Err(e) => Err(Error::Halted {
-            message: format!("cannot read {}: {e}", dir.display()),
+            message: format!(
+                "cannot read {}: {}",
+                dir.display(),
+                kuul_core::error::io_cause(&e)
+            ),
             hint: None,
         }),
     }
@@ -123,7 +127,11 @@ fn is_empty_or_missing(dir: &Path) -> Result<bool, Error> {
 
 fn write(path: &Path, text: &str, executable: bool) -> Result<(), Error> {
     let failed = |e: std::io::Error| Error::Halted {
-        message: format!("cannot write {}: {e}", path.display()),
+        message: format!(
+            "cannot write {}: {}",
+            path.display(),
+            kuul_core::error::io_cause(&e)
+        ),
         hint: None,
     };
     if let Some(parent) = path.parent() {

@@ -93,7 +93,11 @@ pub async fn run(
 
 fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, Error> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::InvalidInput {
-        message: format!("cannot read --env-file {}: {e}", path.display()),
+        message: format!(
+            "cannot read --env-file {}: {}",
+            path.display(),
+            kuul_core::error::io_cause(&e)
+        ),
         hint: None,
     })?;
     spec::parse_env_file(&text, |name| std::env::var(name).ok()).map_err(|why| {

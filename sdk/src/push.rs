@@ -404,7 +404,10 @@ fn read_password() -> Result<String, Error> {
     std::io::stdin()
         .read_to_string(&mut text)
         .map_err(|e| Error::InvalidInput {
-            message: format!("cannot read the password from stdin: {e}"),
+            message: format!(
+                "cannot read the password from stdin: {}",
+                kuul_core::error::io_cause(&e)
+            ),
             hint: None,
         })?;
     let password = text.trim_end_matches(['\n', '\r']).to_owned();

@@ -51,7 +51,10 @@ pub async fn run(
     let docker = &daemon.docker;
     let termination_log = if daemon.is_local() {
         Some(termination_log_file().map_err(|source| Error::Halted {
-            message: format!("cannot create a termination-log file: {source}"),
+            message: format!(
+                "cannot create a termination-log file: {}",
+                kuul_core::error::io_cause(&source)
+            ),
             hint: None,
         })?)
     } else {

@@ -121,7 +121,11 @@ fn read(path: &Path, required: bool) -> Result<Option<ConfigFile>, Error> {
         Err(error) if error.kind() == std::io::ErrorKind::NotFound && !required => return Ok(None),
         Err(error) => {
             return Err(Error::InvalidInput {
-                message: format!("cannot read kuul config {}: {error}", path.display()),
+                message: format!(
+                    "cannot read kuul config {}: {}",
+                    path.display(),
+                    crate::error::io_cause(&error)
+                ),
                 hint: Some(format!("check --config or ${ENV_VAR}")),
             });
         }

@@ -267,11 +267,11 @@ pub enum Error {
     Interrupted { message: String, hint: String },
 
     /// Writing the output failed for another reason than a closed pipe.
-    #[error("cannot write output: {}", short_io(source))]
+    #[error("cannot write output: {}", io_cause(source))]
     Output { source: io::Error },
 
     /// The async runtime could not start (out of threads or file descriptors).
-    #[error("cannot start: {}", short_io(source))]
+    #[error("cannot start: {}", io_cause(source))]
     Startup { source: io::Error },
 
     /// The reader closed stdout (`kubectl kuul ... | head`): not a failure, stop quietly.
@@ -406,6 +406,21 @@ impl Error {
         }
     }
 
+    /// What the user reads on stderr: `error: SENTENCE`, then `hint: ADVICE` where there is
+    /// advice; a verdict as it is; nothing for a closed stdout.
+    pub fn report(&self) -> String {
+        if matches!(self, Error::StdoutClosed) {
+            return String::new();
+        }
+        if self.is_verdict() {
+            return format!("{self}\n");
+        }
+        match self.hint() {
+            Some(hint) => format!("error: {self}\nhint: {hint}\n"),
+            None => format!("error: {self}\n"),
+        }
+    }
+
     /// Translates a kube error from `operation` against `endpoint` into one sentence.
     pub fn from_kube(source: kube::Error, operation: Operation, endpoint: &Endpoint) -> Self {
         let endpoint = endpoint.clone();
@@ -501,7 +516,7 @@ fn kubeconfig_message(origin: &str, source: &KubeconfigError) -> String {
             format!(
                 "cannot read kubeconfig {}: {}",
                 path.display(),
-                short_io(io)
+                io_cause(io)
             )
         }
         other => format!("invalid kubeconfig {origin}: {}", short_cause(other)),
@@ -568,7 +583,7 @@ fn innermost_io<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a io::Error
 /// every wrapper on the way.
 fn short_cause(error: &(dyn StdError + 'static)) -> String {
     if let Some(io) = innermost_io(error) {
-        return short_io(io);
+        return io_cause(io);
     }
     let mut innermost = error;
     while let Some(next) = innermost.source() {
@@ -578,7 +593,8 @@ fn short_cause(error: &(dyn StdError + 'static)) -> String {
 }
 
 /// An I/O error as a person says it: "no such file or directory", "connection refused".
-fn short_io(error: &io::Error) -> String {
+/// An I/O error in a few words, as a sentence's tail: `no such file or directory`.
+pub fn io_cause(error: &io::Error) -> String {
     if let Some(inner) = error.get_ref() {
         // A wrapped error (TLS, DNS) carries the useful text itself.
         return short_cause(inner);
@@ -600,6 +616,7 @@ fn short_io(error: &io::Error) -> String {
 mod tests {
     use super::*;
     use kube::core::Status;
+    use std::fmt::Write as _;
 
     fn endpoint() -> Endpoint {
         Endpoint {
@@ -783,5 +800,115 @@ mod tests {
             err.to_string(),
             r#"context "nope" not found in kubeconfig /tmp/k (available: a, b)"#
         );
+    }
+
+    /// Every kind of error as the user reads it, with its hint: one of each variant, so
+    /// that a new variant or a reworded sentence shows up in review.
+    #[test]
+    #[expect(clippy::too_many_lines, reason = "a table with one error of each kind")]
+    fn every_error_as_reported() {
+        let boxed = || Box::new(api_error(500, "InternalError", "etcd is down"));
+        let endpoint = endpoint();
+        let errors = [
+            Error::Kubeconfig {
+                origin: "/home/op/.kube/config".to_owned(),
+                source: KubeconfigError::ReadConfig(
+                    io::Error::from_raw_os_error(13),
+                    "/home/op/.kube/config".into(),
+                ),
+            },
+            Error::NoKubeconfig {
+                searched: "KUBECONFIG is unset and /home/op/.kube/config does not exist".to_owned(),
+            },
+            Error::ContextNotFound {
+                context: "prod".to_owned(),
+                origin: "kubeconfig /home/op/.kube/config".to_owned(),
+                available: vec!["dev".to_owned(), "staging".to_owned()],
+            },
+            Error::NoCurrentContext {
+                origin: "kubeconfig /home/op/.kube/config".to_owned(),
+                available: Vec::new(),
+            },
+            Error::Credentials {
+                endpoint: endpoint.clone(),
+                cause: "exec plugin gke-gcloud-auth-plugin not found".to_owned(),
+                source: boxed(),
+            },
+            Error::Unreachable {
+                endpoint: endpoint.clone(),
+                cause: "connection refused".to_owned(),
+                source: boxed(),
+            },
+            Error::Timeout {
+                operation: Operation::new("list", "cronjobs").in_namespace("ops"),
+                endpoint: endpoint.clone(),
+                source: boxed(),
+            },
+            Error::from_kube(api_error(401, "Unauthorized", ""), get_backup(), &endpoint),
+            Error::from_kube(
+                api_error(403, "Forbidden", "forbidden"),
+                Operation::new("create", "jobs").in_namespace("ops"),
+                &endpoint,
+            ),
+            Error::from_kube(api_error(404, "NotFound", ""), get_backup(), &endpoint),
+            Error::from_kube(
+                api_error(409, "Conflict", "the object has been modified"),
+                Operation::new("patch", "cronjobs").named("backup").in_namespace("ops"),
+                &endpoint,
+            ),
+            Error::from_kube(api_error(500, "InternalError", "etcd is down"), get_backup(), &endpoint),
+            Error::Request {
+                operation: get_backup(),
+                cause: "invalid header value".to_owned(),
+                source: boxed(),
+            },
+            Error::docker(
+                "build image kuul/backup:1",
+                "unix:///var/run/docker.sock",
+                io::Error::from_raw_os_error(111),
+            ),
+            Error::InvalidInput {
+                message: "invalid --schedule \"61 * * * *\": minute 61 is out of range 0-59".to_owned(),
+                hint: Some("a schedule has five fields: minute hour day-of-month month day-of-week".to_owned()),
+            },
+            Error::ContainerExited {
+                code: 3,
+                message: "the container exited with code 3".to_owned(),
+            },
+            Error::WorkFailed {
+                message: "run backup-manual-x7k2p failed: exit code 1".to_owned(),
+            },
+            Error::Blocked {
+                message: "run backup-manual-x7k2p cannot start for 2m0s: image kuul/backup:nope cannot be pulled".to_owned(),
+                hint: "fix the image, then `kubectl kuul run-now backup`".to_owned(),
+            },
+            Error::Differs {
+                message: "2 CronJobs differ from the job set".to_owned(),
+            },
+            Error::Halted {
+                message: "backup has a run in progress (backup-29012345)".to_owned(),
+                hint: Some("pass --force to start another anyway".to_owned()),
+            },
+            Error::Interrupted {
+                message: "stopped waiting for backup-manual-x7k2p".to_owned(),
+                hint: "it goes on: `kubectl kuul logs backup -f` follows it".to_owned(),
+            },
+            Error::Output {
+                source: io::Error::from_raw_os_error(28),
+            },
+            Error::Startup {
+                source: io::Error::from_raw_os_error(24),
+            },
+            Error::StdoutClosed,
+        ];
+        let mut report = String::new();
+        for error in &errors {
+            let code = match error {
+                Error::ContainerExited { code, .. } => *code,
+                other => other.exit_status() as u8,
+            };
+            let _ = writeln!(report, "[exit {code}]\n{}", error.report());
+        }
+        insta::assert_snapshot!(report);
     }
 }

@@ -237,7 +237,11 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
 
 fn unreadable(path: &Path, error: &std::io::Error) -> Error {
     Error::InvalidInput {
-        message: format!("cannot read -f {}: {error}", path.display()),
+        message: format!(
+            "cannot read -f {}: {}",
+            path.display(),
+            crate::error::io_cause(error)
+        ),
         hint: Some("check the path given with -f".to_owned()),
     }
 }
@@ -273,7 +277,13 @@ impl TemplateSource {
                 let path = dir.join(name);
                 std::fs::read_to_string(&path)
                     .map(|text| (path.clone(), text))
-                    .map_err(|error| format!("cannot read template {}: {error}", path.display()))
+                    .map_err(|error| {
+                        format!(
+                            "cannot read template {}: {}",
+                            path.display(),
+                            crate::error::io_cause(&error)
+                        )
+                    })
             }
             TemplateSource::Texts(texts) => texts
                 .get(name)

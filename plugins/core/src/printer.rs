@@ -136,20 +136,10 @@ impl Printer {
         message_line(format_args!("warning: {message}"));
     }
 
-    /// An error, on stderr, prefixed `error: `, followed by its `hint:` line if any.
-    /// A closed stdout prints nothing: the reader has gone away on purpose.
+    /// An error, on stderr, as [`Error::report`] words it.
     pub fn error(&self, error: &Error) {
-        if matches!(error, Error::StdoutClosed) {
-            return;
-        }
-        if error.is_verdict() {
-            message_line(format_args!("{error}"));
-        } else {
-            message_line(format_args!("error: {error}"));
-        }
-        if let Some(hint) = error.hint() {
-            message_line(format_args!("hint: {hint}"));
-        }
+        // If stderr itself is gone there is nobody left to tell.
+        let _ = io::stderr().lock().write_all(error.report().as_bytes());
     }
 }
 

@@ -156,7 +156,11 @@ fn install(dir: Option<PathBuf>, printer: Printer) -> Result<(), Error> {
     for (name, script) in completers(&dir) {
         let path = dir.join(name);
         write_executable(&path, &script).map_err(|source| Error::InvalidInput {
-            message: format!("cannot write {}: {source}", path.display()),
+            message: format!(
+                "cannot write {}: {}",
+                path.display(),
+                crate::error::io_cause(&source)
+            ),
             hint: Some("pass --dir with a writable folder on PATH".to_owned()),
         })?;
         printer.info(format!("wrote {}", path.display()));

@@ -259,7 +259,11 @@ impl KuulCommand for NewArgs {
             Some(path) => {
                 let source =
                     std::fs::read_to_string(path).map_err(|error| Error::InvalidInput {
-                        message: format!("cannot read template {}: {error}", path.display()),
+                        message: format!(
+                            "cannot read template {}: {}",
+                            path.display(),
+                            crate::error::io_cause(&error)
+                        ),
                         hint: Some("check --template".to_owned()),
                     })?;
                 let variables = template::variables(&self.set)?;
