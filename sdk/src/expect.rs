@@ -10,7 +10,7 @@ use crate::project::{Expect, TextExpect};
 
 /// What happened to a container, as far as expectations care.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outcome {
+pub struct ContainerOutcome {
     /// `None` if the container never reported one.
     pub exit_code: Option<i64>,
     pub oom_killed: bool,
@@ -34,14 +34,14 @@ pub enum Verdict {
 }
 
 /// Judges `outcome` against `expect`.
-pub fn judge(expect: &Expect, outcome: &Outcome) -> Verdict {
+pub fn judge(expect: &Expect, outcome: &ContainerOutcome) -> Verdict {
     match first_failure(expect, outcome) {
         Some(why) => Verdict::Failed(why),
         None => Verdict::Passed,
     }
 }
 
-fn first_failure(expect: &Expect, outcome: &Outcome) -> Option<String> {
+fn first_failure(expect: &Expect, outcome: &ContainerOutcome) -> Option<String> {
     if outcome.timed_out {
         return Some(format!(
             "timed out: killed after {}",
@@ -139,17 +139,17 @@ mod tests {
             .expect
     }
 
-    fn exited(code: i64, stdout: &str) -> Outcome {
-        Outcome {
+    fn exited(code: i64, stdout: &str) -> ContainerOutcome {
+        ContainerOutcome {
             exit_code: Some(code),
             duration: Duration::from_millis(1500),
             stdout: stdout.to_owned(),
             termination_message: Some("ok: 3 tables\n".to_owned()),
-            ..Outcome::default()
+            ..ContainerOutcome::default()
         }
     }
 
-    fn why(expect: &Expect, outcome: &Outcome) -> String {
+    fn why(expect: &Expect, outcome: &ContainerOutcome) -> String {
         match judge(expect, outcome) {
             Verdict::Failed(why) => why,
             Verdict::Passed => panic!("passed: {outcome:?}"),

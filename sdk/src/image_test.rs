@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use kuul_core::{Error, KubeArgs, Printer};
 
 use crate::docker::{self, Daemon};
-use crate::expect::{self, Outcome, Verdict};
+use crate::expect::{self, ContainerOutcome, Verdict};
 use crate::project::{self, Project};
 use crate::report::{self, CaseResult};
 use crate::runner::{self, Output};
@@ -118,7 +118,7 @@ impl TestArgs {
                         },
                         Err(error) => CaseResult {
                             case: case.name.clone(),
-                            outcome: Outcome::default(),
+                            outcome: ContainerOutcome::default(),
                             verdict: Verdict::Failed(error.to_string()),
                         },
                     };

@@ -6,13 +6,13 @@ use std::time::Duration;
 
 use kuul_core::table::Table;
 
-use crate::expect::{Outcome, Verdict};
+use crate::expect::{ContainerOutcome, Verdict};
 
 /// One case's result, as the table shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CaseResult {
     pub case: String,
-    pub outcome: Outcome,
+    pub outcome: ContainerOutcome,
     pub verdict: Verdict,
 }
 
@@ -57,20 +57,20 @@ mod tests {
     fn the_table_has_one_row_per_case_with_the_reason() {
         let passed = CaseResult {
             case: "runs".to_owned(),
-            outcome: Outcome {
+            outcome: ContainerOutcome {
                 exit_code: Some(0),
                 duration: Duration::from_millis(420),
-                ..Outcome::default()
+                ..ContainerOutcome::default()
             },
             verdict: Verdict::Passed,
         };
         let failed = CaseResult {
             case: "too-big".to_owned(),
-            outcome: Outcome {
+            outcome: ContainerOutcome {
                 exit_code: Some(137),
                 oom_killed: true,
                 duration: Duration::from_secs(125),
-                ..Outcome::default()
+                ..ContainerOutcome::default()
             },
             verdict: Verdict::Failed("OOMKilled: over the limit".to_owned()),
         };

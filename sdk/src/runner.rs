@@ -21,7 +21,7 @@ use futures_util::StreamExt;
 use kuul_core::{Error, Printer};
 
 use crate::docker::Daemon;
-use crate::expect::Outcome;
+use crate::expect::ContainerOutcome;
 use crate::spec::{ContainerSpec, RUN_LABEL};
 
 /// The exit code of a process ended by SIGKILL (128 + 9).
@@ -34,7 +34,7 @@ const OOM_EVENT_POLL: Duration = Duration::from_millis(100);
 /// What to do with the container's output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
-    /// Keep it in the [`Outcome`], for expectations.
+    /// Keep it in the [`ContainerOutcome`], for expectations.
     Capture,
     /// Copy it to the printer's stdout and stderr as it comes, as `kubectl logs -f` would.
     Stream(Printer),
@@ -47,7 +47,7 @@ pub async fn run(
     spec: &ContainerSpec,
     run_id: &str,
     output: Output,
-) -> Result<Outcome, Error> {
+) -> Result<ContainerOutcome, Error> {
     let docker = &daemon.docker;
     let termination_log = if daemon.is_local() {
         Some(termination_log_file().map_err(|source| Error::Halted {
@@ -92,7 +92,7 @@ async fn run_created(
     id: &str,
     spec: &ContainerSpec,
     output: Output,
-) -> Result<Outcome, Error> {
+) -> Result<ContainerOutcome, Error> {
     docker
         .start_container(id, None::<StartContainerOptions>)
         .await
@@ -142,7 +142,7 @@ async fn run_created(
         state = inspect().await?;
     }
     let oom_killed = state.oom_killed.unwrap_or(false);
-    let mut outcome = Outcome {
+    let mut outcome = ContainerOutcome {
         exit_code: state.exit_code,
         oom_killed,
         // Some kernels never report it; under a memory limit, a SIGKILL nobody sent
@@ -150,7 +150,7 @@ async fn run_created(
         likely_oom_killed: sigkilled && !oom_killed && spec.memory_bytes.is_some(),
         timed_out,
         duration,
-        ..Outcome::default()
+        ..ContainerOutcome::default()
     };
     if output == Output::Capture {
         let (stdout, stderr) = collect_logs(docker, id)

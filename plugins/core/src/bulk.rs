@@ -5,7 +5,7 @@
 //! first failure leaves an operator guessing what was done. [`Bulk::run`] runs an async
 //! operation per item with at most `concurrency` in flight, retries an operation that
 //! lost an optimistic-concurrency race (HTTP 409 with reason `Conflict`) a few times, and
-//! returns one [`Outcome`] per item in the order the items came, so the caller can print
+//! returns one [`Attempted`] per item in the order the items came, so the caller can print
 //! a summary that names every failure and exit 1 if there was any. Operations should be
 //! idempotent (a server-side apply, a delete that treats "not found" as done), so that
 //! running the command again finishes what a failed run left.
@@ -46,7 +46,7 @@ impl Default for Bulk {
 
 /// What happened to one item.
 #[derive(Debug)]
-pub struct Outcome<I, T> {
+pub struct Attempted<I, T> {
     /// The item, as it was handed in.
     pub item: I,
     /// What the operation returned on its last attempt.
@@ -79,39 +79,40 @@ impl Bulk {
         &self,
         items: impl IntoIterator<Item = I>,
         operation: F,
-    ) -> Vec<Outcome<I, T>>
+    ) -> Vec<Attempted<I, T>>
     where
         I: Clone,
         F: Fn(I) -> Fut,
         Fut: Future<Output = Result<T, Error>>,
     {
         let operation = &operation;
-        let mut outcomes: Vec<(usize, Outcome<I, T>)> = stream::iter(items.into_iter().enumerate())
-            .map(|(index, item)| async move {
-                let mut attempts = 0;
-                loop {
-                    attempts += 1;
-                    let result = operation(item.clone()).await;
-                    match result {
-                        Err(error) if is_conflict(&error) && attempts < self.attempts => {
-                            tokio::time::sleep(RETRY_STEP * attempts).await;
-                        }
-                        result => {
-                            return (
-                                index,
-                                Outcome {
-                                    item,
-                                    result,
-                                    attempts,
-                                },
-                            );
+        let mut outcomes: Vec<(usize, Attempted<I, T>)> =
+            stream::iter(items.into_iter().enumerate())
+                .map(|(index, item)| async move {
+                    let mut attempts = 0;
+                    loop {
+                        attempts += 1;
+                        let result = operation(item.clone()).await;
+                        match result {
+                            Err(error) if is_conflict(&error) && attempts < self.attempts => {
+                                tokio::time::sleep(RETRY_STEP * attempts).await;
+                            }
+                            result => {
+                                return (
+                                    index,
+                                    Attempted {
+                                        item,
+                                        result,
+                                        attempts,
+                                    },
+                                );
+                            }
                         }
                     }
-                }
-            })
-            .buffer_unordered(self.concurrency)
-            .collect()
-            .await;
+                })
+                .buffer_unordered(self.concurrency)
+                .collect()
+                .await;
         outcomes.sort_by_key(|(index, _)| *index);
         outcomes.into_iter().map(|(_, outcome)| outcome).collect()
     }

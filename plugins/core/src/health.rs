@@ -123,7 +123,7 @@ pub struct JobStatus {
 
 /// What the health of every job is judged against.
 #[derive(Debug, Clone, Copy)]
-pub struct Cluster<'a> {
+pub struct ClusterView<'a> {
     /// The Nodes, or `None` when they could not be read (then no job is unschedulable).
     pub nodes: Option<&'a [Node]>,
     /// The pool label key (`kuul.io/pool` unless configured).
@@ -132,8 +132,8 @@ pub struct Cluster<'a> {
 }
 
 /// Judges one job from its `CronJob` and its runs (the Jobs it controls, any order).
-pub fn assess(cronjob: &CronJob, runs: &[RunRecord], cluster: Cluster<'_>) -> JobStatus {
-    let now = cluster.now;
+pub fn assess(cronjob: &CronJob, runs: &[RunRecord], view: ClusterView<'_>) -> JobStatus {
+    let now = view.now;
     let spec = &cronjob.spec;
     let annotations = cronjob.metadata.annotations.clone().unwrap_or_default();
     let pod_spec = pools::pod_spec(cronjob);
@@ -174,7 +174,7 @@ pub fn assess(cronjob: &CronJob, runs: &[RunRecord], cluster: Cluster<'_>) -> Jo
     let blocked_run = blocked(cronjob, &active, now);
     let (health, problem) = if suspended {
         (Health::Suspended, None)
-    } else if let Some(problem) = pod_spec.and_then(|p| unschedulable(p, cluster)) {
+    } else if let Some(problem) = pod_spec.and_then(|p| unschedulable(p, view)) {
         (Health::Unschedulable, Some(problem))
     } else if let Some(run) = &blocked_run {
         (Health::Blocked, Some(run.sentence(now)))
@@ -193,7 +193,7 @@ pub fn assess(cronjob: &CronJob, runs: &[RunRecord], cluster: Cluster<'_>) -> Jo
         name: cronjob.metadata.name.clone().unwrap_or_default(),
         schedule: spec.schedule.clone(),
         time_zone: spec.time_zone.clone(),
-        pool: pools::targeted_pool(cronjob, cluster.pool_key).map(str::to_owned),
+        pool: pools::targeted_pool(cronjob, view.pool_key).map(str::to_owned),
         suspended,
         suspended_by: annotations.get(SUSPENDED_BY).cloned().filter(|_| suspended),
         suspend_reason: annotations
@@ -251,8 +251,8 @@ fn limits(container: &Container) -> Option<String> {
 }
 
 /// Why no node can take the job's pods, or `None` when one can.
-fn unschedulable(pod: &PodSpec, cluster: Cluster<'_>) -> Option<String> {
-    let nodes = cluster.nodes?;
+fn unschedulable(pod: &PodSpec, view: ClusterView<'_>) -> Option<String> {
+    let nodes = view.nodes?;
     let selector = pod.node_selector.clone().unwrap_or_default();
     let tolerations = pod.tolerations.as_deref().unwrap_or_default();
     let fits = |node: &Node| {
@@ -271,7 +271,7 @@ fn unschedulable(pod: &PodSpec, cluster: Cluster<'_>) -> Option<String> {
     if nodes.iter().any(fits) {
         return None;
     }
-    Some(match selector.get(cluster.pool_key) {
+    Some(match selector.get(view.pool_key) {
         Some(pool) => format!("no ready node in pool {pool:?} can take its pods"),
         None if selector.is_empty() => "no ready node can take its pods".to_owned(),
         None => format!(
@@ -648,7 +648,7 @@ mod tests {
         assess(
             cj,
             runs,
-            Cluster {
+            ClusterView {
                 nodes: Some(nodes),
                 pool_key: "kuul.io/pool",
                 now: at(now),
@@ -760,7 +760,7 @@ mod tests {
         let status = assess(
             &cronjob(&json!({})),
             &[],
-            Cluster {
+            ClusterView {
                 nodes: None,
                 pool_key: "kuul.io/pool",
                 now: at(MORNING),

@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod}
 use serde::Serialize;
 
 use crate::blocked::Blocker;
-use crate::pruning::{self, Outcome};
+use crate::pruning::{self, Ending};
 use crate::runs::{CONTROLLER_UID_LABEL, INSTANTIATE_ANNOTATION, TRIGGERED_BY_ANNOTATION};
 use crate::table::Table;
 use crate::time::rfc3339;
@@ -140,7 +140,7 @@ pub struct JobFacts {
     trigger: Trigger,
     created: Option<DateTime<Utc>>,
     started: Option<DateTime<Utc>>,
-    finish: Option<(Outcome, Option<DateTime<Utc>>)>,
+    finish: Option<(Ending, Option<DateTime<Utc>>)>,
     active: bool,
     failure_reason: Option<String>,
 }
@@ -187,8 +187,8 @@ impl JobFacts {
     pub fn record(&self, pods: &[&PodFacts]) -> RunRecord {
         let newest = pods.iter().max_by_key(|p| p.created).copied();
         let result = match self.finish {
-            Some((Outcome::Succeeded, _)) => RunResult::Succeeded,
-            Some((Outcome::Failed, _)) => RunResult::Failed,
+            Some((Ending::Succeeded, _)) => RunResult::Succeeded,
+            Some((Ending::Failed, _)) => RunResult::Failed,
             None => match newest.and_then(|p| p.phase.as_deref()) {
                 Some("Running") => RunResult::Running,
                 None if self.active => RunResult::Running,

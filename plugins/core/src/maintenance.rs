@@ -121,7 +121,7 @@ pub enum MissedRuns {
 
 /// One job's place in the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Step {
+pub struct MaintenanceStep {
     pub namespace: String,
     pub name: String,
     pub was: State,
@@ -131,7 +131,7 @@ pub struct Step {
     pub reason: Option<String>,
 }
 
-impl Step {
+impl MaintenanceStep {
     /// Whether carrying out the step writes the `CronJob`.
     pub fn writes(&self) -> bool {
         matches!(self.action, Action::Suspend | Action::Resume(_))
@@ -140,8 +140,8 @@ impl Step {
 
 /// What to do to each selected job, and which were left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
-    pub steps: Vec<Step>,
+pub struct MaintenancePlan {
+    pub steps: Vec<MaintenanceStep>,
     /// Picked in bulk but without `app.kubernetes.io/managed-by=kuul`: left alone
     /// (`namespace/name`).
     pub unmanaged: Vec<String>,
@@ -153,7 +153,7 @@ pub fn plan_suspend(
     selection: &Selection,
     include_unmanaged: bool,
     reason: Option<&str>,
-) -> Plan {
+) -> MaintenancePlan {
     plan(cronjobs, selection, include_unmanaged, |cronjob, was| {
         if was == State::Active {
             (Action::Suspend, reason.map(str::to_owned))
@@ -175,7 +175,11 @@ pub struct ResumeOptions {
 /// The plan for `resume`: resume the jobs kuul suspended; a job suspended another way
 /// only when named or with `--include-unmarked`. An active job that still carries
 /// kuul's marks (resumed by hand) gets them cleared.
-pub fn plan_resume(cronjobs: &[CronJob], selection: &Selection, options: ResumeOptions) -> Plan {
+pub fn plan_resume(
+    cronjobs: &[CronJob],
+    selection: &Selection,
+    options: ResumeOptions,
+) -> MaintenancePlan {
     let named = !selection.is_bulk();
     plan(
         cronjobs,
@@ -207,8 +211,8 @@ fn plan(
     selection: &Selection,
     include_unmanaged: bool,
     decide: impl Fn(&CronJob, State) -> (Action, Option<String>),
-) -> Plan {
-    let mut plan = Plan::default();
+) -> MaintenancePlan {
+    let mut plan = MaintenancePlan::default();
     for cronjob in cronjobs {
         let namespace = cronjob.metadata.namespace.clone().unwrap_or_default();
         let name = cronjob.metadata.name.clone().unwrap_or_default();
@@ -218,7 +222,7 @@ fn plan(
         }
         let was = State::of(cronjob);
         let (action, reason) = decide(cronjob, was);
-        plan.steps.push(Step {
+        plan.steps.push(MaintenanceStep {
             namespace,
             name,
             was,
@@ -265,7 +269,7 @@ fn recorded_reason(cronjob: &CronJob) -> Option<String> {
 /// `kuul-suspend` manager owns. `by` is left out when the API server could not say who
 /// we are, the reason when none was given.
 pub fn suspend_patch(
-    step: &Step,
+    step: &MaintenanceStep,
     by: Option<&str>,
     reason: Option<&str>,
     at: DateTime<Utc>,
@@ -291,7 +295,7 @@ pub fn suspend_patch(
 
 /// The apply configuration that resumes a job: `spec.suspend: false` and no
 /// annotations, so the API server drops the ones this manager wrote.
-pub fn resume_patch(step: &Step) -> Value {
+pub fn resume_patch(step: &MaintenanceStep) -> Value {
     json!({
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -302,7 +306,7 @@ pub fn resume_patch(step: &Step) -> Value {
 
 /// The apply configuration of `--skip-missed`, sent as [`SKIP_MISSED_MANAGER`] before
 /// the job is resumed.
-pub fn skip_missed_patch(step: &Step) -> Value {
+pub fn skip_missed_patch(step: &MaintenanceStep) -> Value {
     json!({
         "apiVersion": "batch/v1",
         "kind": "CronJob",
@@ -342,7 +346,7 @@ pub struct Layout {
 }
 
 /// The table of what changed: [NAMESPACE,] NAME, WAS, NOW, REASON[, STOPPED].
-pub fn table(rows: &[(Step, Done)], layout: Layout) -> Table {
+pub fn table(rows: &[(MaintenanceStep, Done)], layout: Layout) -> Table {
     let mut headers = Vec::new();
     if layout.all_namespaces {
         headers.push("namespace");
@@ -373,7 +377,7 @@ pub fn table(rows: &[(Step, Done)], layout: Layout) -> Table {
 }
 
 /// The NOW cell: the state after the step, or what went wrong.
-fn now(step: &Step, done: Done) -> String {
+fn now(step: &MaintenanceStep, done: Done) -> String {
     let after = match step.action {
         Action::Suspend => "suspended",
         Action::KeepSuspended => "suspended (unchanged)",
@@ -437,7 +441,7 @@ mod tests {
         (SUSPENDED_AT, "2026-03-01T22:00:00Z"),
     ];
 
-    fn actions(plan: &Plan) -> Vec<(&str, Action)> {
+    fn actions(plan: &MaintenancePlan) -> Vec<(&str, Action)> {
         plan.steps
             .iter()
             .map(|s| (s.name.as_str(), s.action))
@@ -569,8 +573,8 @@ mod tests {
         assert_eq!(plan.steps[2].action, Action::Resume(MissedRuns::Skip));
     }
 
-    fn step(name: &str, was: State, action: Action, reason: Option<&str>) -> Step {
-        Step {
+    fn step(name: &str, was: State, action: Action, reason: Option<&str>) -> MaintenanceStep {
+        MaintenanceStep {
             namespace: "ops".to_owned(),
             name: name.to_owned(),
             was,

@@ -25,16 +25,16 @@ use crate::time::{age, utc};
 
 /// How a finished run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Outcome {
+pub enum Ending {
     Succeeded,
     Failed,
 }
 
-impl fmt::Display for Outcome {
+impl fmt::Display for Ending {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
-            Outcome::Succeeded => "Succeeded",
-            Outcome::Failed => "Failed",
+            Ending::Succeeded => "Succeeded",
+            Ending::Failed => "Failed",
         })
     }
 }
@@ -50,7 +50,7 @@ pub struct Run {
     pub uid: String,
     pub resource_version: String,
     /// `None` while the run is active (or has not started).
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<Ending>,
     /// When it finished; `None` while active.
     pub finished: Option<DateTime<Utc>>,
     pub created: Option<DateTime<Utc>>,
@@ -93,7 +93,7 @@ impl Run {
 
 /// How a Job ended and when: its true `Complete` or `Failed` condition, timed by the
 /// condition's transition, else `status.completionTime`.
-pub fn finish(job: &Job) -> Option<(Outcome, Option<DateTime<Utc>>)> {
+pub fn finish(job: &Job) -> Option<(Ending, Option<DateTime<Utc>>)> {
     let status = job.status.as_ref()?;
     status
         .conditions
@@ -102,8 +102,8 @@ pub fn finish(job: &Job) -> Option<(Outcome, Option<DateTime<Utc>>)> {
         .filter(|c| c.status == "True")
         .find_map(|c| {
             let outcome = match c.type_.as_str() {
-                "Complete" => Outcome::Succeeded,
-                "Failed" => Outcome::Failed,
+                "Complete" => Ending::Succeeded,
+                "Failed" => Ending::Failed,
                 _ => return None,
             };
             let at = c
@@ -123,7 +123,7 @@ pub struct Policy {
     /// Only delete runs that finished longer ago than this.
     pub older_than: Option<TimeDelta>,
     /// Only delete runs that ended this way.
-    pub outcome: Option<Outcome>,
+    pub outcome: Option<Ending>,
     /// Manual runs are deleted too.
     pub include_manual: bool,
 }
@@ -163,14 +163,14 @@ pub struct OrphanPod {
     pub job: String,
     pub name: String,
     pub uid: String,
-    pub outcome: Outcome,
+    pub outcome: Ending,
     pub finished: Option<DateTime<Utc>>,
     pub created: Option<DateTime<Utc>>,
 }
 
 /// What a prune deletes and what it keeps.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Plan {
+pub struct PrunePlan {
     /// Runs to delete, by namespace, job and finishing time.
     pub delete: Vec<Run>,
     /// Orphaned pods to delete (with `--orphans`).
@@ -179,7 +179,7 @@ pub struct Plan {
     pub kept: BTreeMap<Kept, usize>,
 }
 
-impl Plan {
+impl PrunePlan {
     /// Decides, for every run, whether `policy` deletes it at `now`.
     pub fn new(runs: Vec<Run>, policy: &Policy, now: DateTime<Utc>) -> Self {
         let mut kept = BTreeMap::new();
@@ -335,8 +335,8 @@ fn orphan(pod: &Pod, job_uids: &HashSet<String>) -> Option<OrphanPod> {
     let job = meta.labels.as_ref()?.get(JOB_LABEL)?.clone();
     let status = pod.status.as_ref()?;
     let outcome = match status.phase.as_deref()? {
-        "Succeeded" => Outcome::Succeeded,
-        "Failed" => Outcome::Failed,
+        "Succeeded" => Ending::Succeeded,
+        "Failed" => Ending::Failed,
         _ => return None,
     };
     // A Job deleted with `--cascade=orphan` leaves its pods without owner references,
@@ -433,7 +433,7 @@ mod tests {
         .unwrap()
     }
 
-    fn deleted(plan: &Plan) -> Vec<&str> {
+    fn deleted(plan: &PrunePlan) -> Vec<&str> {
         plan.delete.iter().map(|run| run.name.as_str()).collect()
     }
 
@@ -461,7 +461,7 @@ mod tests {
 
     #[test]
     fn without_policies_every_finished_scheduled_run_goes() {
-        let plan = Plan::new(fixture(), &Policy::default(), now());
+        let plan = PrunePlan::new(fixture(), &Policy::default(), now());
         assert_eq!(
             deleted(&plan),
             [
@@ -482,7 +482,7 @@ mod tests {
             keep: Some(2),
             ..Policy::default()
         };
-        let plan = Plan::new(fixture(), &policy, now());
+        let plan = PrunePlan::new(fixture(), &policy, now());
         assert_eq!(
             deleted(&plan),
             ["backup-6", "backup-5", "backup-4", "backup-3"]
@@ -497,7 +497,7 @@ mod tests {
             older_than: Some(parse_older_than("4h").unwrap()),
             ..Policy::default()
         };
-        let plan = Plan::new(fixture(), &policy, now());
+        let plan = PrunePlan::new(fixture(), &policy, now());
         // Finished exactly 4h ago is not older than 4h.
         assert_eq!(
             deleted(&plan),
@@ -513,24 +513,27 @@ mod tests {
             older_than: Some(TimeDelta::hours(15)),
             ..Policy::default()
         };
-        let plan = Plan::new(fixture(), &policy, now());
+        let plan = PrunePlan::new(fixture(), &policy, now());
         assert_eq!(deleted(&plan), ["report-2"]);
     }
 
     #[test]
     fn outcome_filter_and_manual_runs() {
         let failed = Policy {
-            outcome: Some(Outcome::Failed),
+            outcome: Some(Ending::Failed),
             ..Policy::default()
         };
-        assert_eq!(deleted(&Plan::new(fixture(), &failed, now())), ["backup-6"]);
+        assert_eq!(
+            deleted(&PrunePlan::new(fixture(), &failed, now())),
+            ["backup-6"]
+        );
         let succeeded = Policy {
-            outcome: Some(Outcome::Succeeded),
+            outcome: Some(Ending::Succeeded),
             include_manual: true,
             keep: Some(5),
             ..Policy::default()
         };
-        let plan = Plan::new(fixture(), &succeeded, now());
+        let plan = PrunePlan::new(fixture(), &succeeded, now());
         // The manual run counts among the newest once it is included.
         assert_eq!(deleted(&plan), ["backup-5"]);
         assert_eq!(plan.kept[&Kept::OtherOutcome], 1);
@@ -542,7 +545,7 @@ mod tests {
             include_manual: true,
             ..Policy::default()
         };
-        let plan = Plan::new(fixture(), &policy, now());
+        let plan = PrunePlan::new(fixture(), &policy, now());
         assert!(!deleted(&plan).contains(&"backup-active"));
         assert_eq!(plan.kept, BTreeMap::from([(Kept::Active, 1)]));
     }
@@ -598,11 +601,11 @@ mod tests {
             pod("no-job-at-all", "Succeeded", None, None),
         ];
         let live = HashSet::from(["uid-live".to_owned()]);
-        let mut plan = Plan::default();
+        let mut plan = PrunePlan::default();
         plan.add_orphans(&pods, &live, &Policy::default(), now());
         let names: Vec<&str> = plan.orphans.iter().map(|p| p.name.as_str()).collect();
         assert_eq!(names, ["cascade-orphaned", "owner-gone"]);
-        assert_eq!(plan.orphans[0].outcome, Outcome::Failed);
+        assert_eq!(plan.orphans[0].outcome, Ending::Failed);
 
         let recent_only = Policy {
             older_than: Some(TimeDelta::days(2)),
@@ -611,7 +614,7 @@ mod tests {
         plan.add_orphans(&pods, &live, &recent_only, now());
         assert!(plan.orphans.is_empty());
         let succeeded = Policy {
-            outcome: Some(Outcome::Succeeded),
+            outcome: Some(Ending::Succeeded),
             ..Policy::default()
         };
         plan.add_orphans(&pods, &live, &succeeded, now());
@@ -624,7 +627,7 @@ mod tests {
             keep: Some(1),
             ..Policy::default()
         };
-        let plan = Plan::new(fixture()[8..].to_vec(), &policy, now());
+        let plan = PrunePlan::new(fixture()[8..].to_vec(), &policy, now());
         assert_eq!(
             plan.table(now(), false).to_string(),
             "JOB      RUN        RESULT      FINISHED               AGE    PODS\n\

@@ -44,7 +44,7 @@ impl Action {
 
 /// One `CronJob`'s part of the plan.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Step {
+pub struct SetStep {
     pub namespace: String,
     pub name: String,
     pub action: Action,
@@ -106,7 +106,12 @@ fn owner(cronjob: &CronJob, set: &str) -> Owner {
 /// Plans `desired` (each `CronJob` with its namespace set) against `live` (every
 /// `CronJob` of the namespaces involved) for the set `set`. Steps come in the desired
 /// order, then prunes by namespace and name.
-pub fn plan(set: &str, desired: &[CronJob], live: &[CronJob], options: PlanOptions) -> Vec<Step> {
+pub fn plan(
+    set: &str,
+    desired: &[CronJob],
+    live: &[CronJob],
+    options: PlanOptions,
+) -> Vec<SetStep> {
     let key = |c: &CronJob| {
         (
             c.metadata.namespace.clone().unwrap_or_default(),
@@ -115,7 +120,7 @@ pub fn plan(set: &str, desired: &[CronJob], live: &[CronJob], options: PlanOptio
     };
     let live_by_key: BTreeMap<(String, String), &CronJob> =
         live.iter().map(|c| (key(c), c)).collect();
-    let mut steps: Vec<Step> = desired
+    let mut steps: Vec<SetStep> = desired
         .iter()
         .map(|wanted| {
             let (namespace, name) = key(wanted);
@@ -132,7 +137,7 @@ pub fn plan(set: &str, desired: &[CronJob], live: &[CronJob], options: PlanOptio
             let (namespace, name) = at.clone();
             let before = to_yaml(&managed_view(current, None));
             let diff = unified_diff(&namespace, &name, &before, "");
-            steps.push(Step {
+            steps.push(SetStep {
                 namespace,
                 name,
                 action: Action::Prune,
@@ -153,11 +158,11 @@ fn step_for(
     wanted: &CronJob,
     current: Option<&CronJob>,
     adopt: bool,
-) -> Step {
+) -> SetStep {
     let after = to_yaml(wanted);
     let Some(current) = current else {
         let diff = unified_diff(&namespace, &name, "", &after);
-        return Step {
+        return SetStep {
             namespace,
             name,
             action: Action::Create,
@@ -184,7 +189,7 @@ fn step_for(
             format!("cronjob {namespace}/{name} {other}; pass --adopt to take it over"),
         ),
     };
-    Step {
+    SetStep {
         namespace,
         name,
         action,

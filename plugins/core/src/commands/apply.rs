@@ -28,7 +28,7 @@ use crate::job_set::{self, JobSet};
 use crate::kuul_job::FIELD_MANAGER;
 use crate::kuul_job::JOB_LABEL;
 use crate::printer::Printer;
-use crate::set_plan::{self, Action, PlanOptions, Step};
+use crate::set_plan::{self, Action, PlanOptions, SetStep};
 use crate::table::Table;
 
 /// The flags `apply` and `diff` share: which files, which clusters.
@@ -317,7 +317,7 @@ async fn one_cluster(
     let context = cluster.endpoint().context.clone();
     match mode {
         Mode::Diff => {
-            let conflicts: Vec<&Step> = steps
+            let conflicts: Vec<&SetStep> = steps
                 .iter()
                 .filter(|s| s.action == Action::Conflict)
                 .collect();
@@ -400,7 +400,7 @@ fn done_word(action: Action) -> &'static str {
 /// one result per step, `Err` holding the sentence for the DETAIL column.
 async fn carry_out(
     cluster: &Cluster,
-    steps: &[Step],
+    steps: &[SetStep],
     dry_run: DryRun,
     prune_runs: bool,
 ) -> Vec<Result<(), String>> {
@@ -426,7 +426,7 @@ async fn carry_out(
 
 async fn write(
     cluster: &Cluster,
-    step: &Step,
+    step: &SetStep,
     server_dry_run: bool,
     prune_runs: bool,
 ) -> Result<(), Error> {
@@ -466,7 +466,11 @@ async fn write(
 /// Deletes the Jobs the pruned `CronJob` owned at once, rather than leaving them to the
 /// garbage collector, so that they are gone when the command returns; their Pods follow
 /// by background propagation.
-async fn delete_runs(cluster: &Cluster, step: &Step, params: &DeleteParams) -> Result<(), Error> {
+async fn delete_runs(
+    cluster: &Cluster,
+    step: &SetStep,
+    params: &DeleteParams,
+) -> Result<(), Error> {
     let api: Api<Job> = Api::namespaced(cluster.client().clone(), &step.namespace);
     let operation = |verb| Operation::new(verb, "jobs").in_namespace(step.namespace.clone());
     let mut list = ListParams::default()

@@ -27,7 +27,7 @@ use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
 use crate::kuul_job::{JOB_LABEL, check_label_value};
 use crate::printer::Printer;
-use crate::pruning::{OrphanPod, Outcome, Plan, Policy, Run, finish, parse_older_than};
+use crate::pruning::{Ending, OrphanPod, Policy, PrunePlan, Run, finish, parse_older_than};
 use crate::selector;
 
 /// How often a Job that changed since the plan is read again before giving up.
@@ -82,9 +82,9 @@ pub struct PruneArgs {
 impl PruneArgs {
     fn policy(&self) -> Policy {
         let outcome = if self.failed {
-            Some(Outcome::Failed)
+            Some(Ending::Failed)
         } else if self.succeeded {
-            Some(Outcome::Succeeded)
+            Some(Ending::Succeeded)
         } else {
             None
         };
@@ -159,7 +159,7 @@ impl KuulCommand for PruneArgs {
         let listed_uids: Option<HashSet<String>> = (self.orphans && user_selector.is_none())
             .then(|| runs.iter().map(|run| run.uid.clone()).collect());
         let now = Utc::now();
-        let mut plan = Plan::new(runs, &policy, now);
+        let mut plan = PrunePlan::new(runs, &policy, now);
         if self.orphans {
             let uids = if let Some(uids) = listed_uids {
                 uids
@@ -184,7 +184,7 @@ impl KuulCommand for PruneArgs {
 
 /// Prints the plan as a table, and on stderr what it keeps and how to carry it out.
 fn show(
-    plan: &Plan,
+    plan: &PrunePlan,
     printer: Printer,
     all_namespaces: bool,
     now: chrono::DateTime<Utc>,
@@ -220,7 +220,7 @@ fn orphans_phrase(orphans: usize) -> String {
 }
 
 /// `; keeping 5 (3 not finished, 2 newest per job (--keep))` or nothing.
-fn kept_clause(plan: &Plan) -> String {
+fn kept_clause(plan: &PrunePlan) -> String {
     if plan.kept.is_empty() {
         return String::new();
     }
@@ -243,7 +243,7 @@ enum Deleted {
 }
 
 /// Carries out the plan: deletes concurrently, reports each failure, sums up.
-async fn execute(cluster: &Cluster, plan: &Plan, printer: Printer) -> Result<(), Error> {
+async fn execute(cluster: &Cluster, plan: &PrunePlan, printer: Printer) -> Result<(), Error> {
     let bulk = Bulk::default();
     let (runs, orphans) = tokio::join!(
         bulk.run(&plan.delete, |run| delete_run(cluster, run)),

@@ -22,8 +22,8 @@ use crate::commands::suspend::{
 };
 use crate::error::{Error, Operation};
 use crate::maintenance::{
-    self, Action, FIELD_MANAGER, Layout, MissedRuns, ResumeOptions, SKIP_MISSED_DEADLINE_SECONDS,
-    SKIP_MISSED_MANAGER, Step,
+    self, Action, FIELD_MANAGER, Layout, MaintenanceStep, MissedRuns, ResumeOptions,
+    SKIP_MISSED_DEADLINE_SECONDS, SKIP_MISSED_MANAGER,
 };
 use crate::printer::Printer;
 
@@ -104,7 +104,7 @@ impl KuulCommand for ResumeArgs {
 }
 
 /// One warning per job that will start its missed runs at once.
-fn warn_about_missed_runs(printer: Printer, steps: &[Step]) {
+fn warn_about_missed_runs(printer: Printer, steps: &[MaintenanceStep]) {
     for step in steps {
         if step.action == Action::Resume(MissedRuns::StartAtOnce) {
             printer.warn(format_args!(
@@ -118,7 +118,7 @@ fn warn_about_missed_runs(printer: Printer, steps: &[Step]) {
 /// Sets the starting deadline if asked, then applies `spec.suspend: false` without the
 /// marks; if the marks survive because another field manager shares them, removes them
 /// with a merge patch.
-async fn resume(cluster: &Cluster, step: &Step, dry_run: DryRun) -> Result<(), Error> {
+async fn resume(cluster: &Cluster, step: &MaintenanceStep, dry_run: DryRun) -> Result<(), Error> {
     if step.action == Action::Resume(MissedRuns::Skip) {
         let patch = maintenance::skip_missed_patch(step);
         apply(cluster, step, SKIP_MISSED_MANAGER, &patch, dry_run).await?;

@@ -227,7 +227,7 @@ impl StatusArgs {
                 pods_by_run.entry(uid).or_default().push(pod);
             }
         }
-        let cluster = health::Cluster {
+        let view = health::ClusterView {
             nodes: picture.nodes,
             pool_key,
             now,
@@ -265,7 +265,7 @@ impl StatusArgs {
                         record
                     })
                     .collect();
-                health::assess(cj, &records, cluster)
+                health::assess(cj, &records, view)
             })
             .collect();
         statuses.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));

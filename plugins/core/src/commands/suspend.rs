@@ -22,7 +22,9 @@ use crate::commands::KuulCommand;
 use crate::commands::run_now::runs_in_progress;
 use crate::error::{Error, Operation};
 use crate::kuul_job::{MANAGED_BY, MANAGER, check_job_name};
-use crate::maintenance::{self, Action, Done, FIELD_MANAGER, Layout, Plan, Selection, Step};
+use crate::maintenance::{
+    self, Action, Done, FIELD_MANAGER, Layout, MaintenancePlan, MaintenanceStep, Selection,
+};
 use crate::printer::Printer;
 use crate::selector;
 
@@ -169,7 +171,7 @@ async fn list(
 pub(crate) fn report_plan(
     printer: Printer,
     cluster: &Cluster,
-    plan: &Plan,
+    plan: &MaintenancePlan,
     selection: &Selection,
     all_namespaces: bool,
 ) {
@@ -191,7 +193,7 @@ pub(crate) fn report_plan(
 }
 
 /// `namespace/name`, how failures name a job.
-pub(crate) fn qualified(step: &Step) -> String {
+pub(crate) fn qualified(step: &MaintenanceStep) -> String {
     format!("{}/{}", step.namespace, step.name)
 }
 
@@ -289,7 +291,7 @@ impl KuulCommand for SuspendArgs {
 pub(crate) fn finish(
     printer: Printer,
     verb: &str,
-    outcomes: Vec<crate::bulk::Outcome<Step, Done>>,
+    outcomes: Vec<crate::bulk::Attempted<MaintenanceStep, Done>>,
     mut failures: Vec<(String, Error)>,
     layout: Layout,
 ) -> Result<(), Error> {
@@ -337,7 +339,7 @@ pub(crate) fn done(dry_run: DryRun, stopped: usize) -> Done {
 }
 
 /// The `CronJob` a step was planned from.
-fn planned_from<'a>(cronjobs: &'a [CronJob], step: &Step) -> &'a CronJob {
+fn planned_from<'a>(cronjobs: &'a [CronJob], step: &MaintenanceStep) -> &'a CronJob {
     cronjobs
         .iter()
         .find(|c| {
@@ -351,7 +353,7 @@ fn planned_from<'a>(cronjobs: &'a [CronJob], step: &Step) -> &'a CronJob {
 /// of the fields it sends; returns the object as stored.
 pub(crate) async fn apply(
     cluster: &Cluster,
-    step: &Step,
+    step: &MaintenanceStep,
     manager: &str,
     patch: &serde_json::Value,
     dry_run: DryRun,
