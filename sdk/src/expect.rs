@@ -4,27 +4,10 @@
 //! The first reason found is the one reported, in the order an operator would look:
 //! killed (timeout, out of memory), exit code, output, termination message, duration.
 
-use std::time::Duration;
+use kuul_core::time::elapsed_tenths;
 
 use crate::project::{Expect, TextExpect};
-
-/// What happened to a container, as far as expectations care.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ContainerOutcome {
-    /// `None` if the container never reported one.
-    pub exit_code: Option<i64>,
-    pub oom_killed: bool,
-    /// Killed by a SIGKILL nobody sent while under a memory limit, without Docker
-    /// reporting an out-of-memory kill: some kernels never tell it.
-    pub likely_oom_killed: bool,
-    /// Killed because it ran past its timeout.
-    pub timed_out: bool,
-    pub duration: Duration,
-    pub stdout: String,
-    pub stderr: String,
-    /// `None` when it could not be read (a remote daemon), `Some("")` when left empty.
-    pub termination_message: Option<String>,
-}
+use crate::runner::ContainerOutcome;
 
 /// A case's result.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,7 +28,7 @@ fn first_failure(expect: &Expect, outcome: &ContainerOutcome) -> Option<String> 
     if outcome.timed_out {
         return Some(format!(
             "timed out: killed after {}",
-            crate::report::duration(outcome.duration)
+            elapsed_tenths(outcome.duration)
         ));
     }
     if outcome.oom_killed {
@@ -97,8 +80,8 @@ fn first_failure(expect: &Expect, outcome: &ContainerOutcome) -> Option<String> 
     {
         return Some(format!(
             "took {}, more than maxDuration {}",
-            crate::report::duration(outcome.duration),
-            crate::report::duration(max.0)
+            elapsed_tenths(outcome.duration),
+            elapsed_tenths(max.0)
         ));
     }
     None
@@ -127,6 +110,8 @@ fn last_line(text: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::project::Project;
 

@@ -7,18 +7,17 @@
 //! every container the run started before kuul exits. `--from-cronjob` runs a live
 //! `CronJob`'s container instead ([`crate::local_run`]).
 
-use std::future::Future;
 use std::path::PathBuf;
 
 use clap::Args;
 use futures_util::StreamExt;
 use kuul_core::{Error, KubeArgs, Printer};
 
-use crate::docker::{self, Daemon};
-use crate::expect::{self, ContainerOutcome, Verdict};
+use crate::docker;
+use crate::expect::{self, Verdict};
 use crate::project::{self, Project};
 use crate::report::{self, CaseResult};
-use crate::runner::{self, Output};
+use crate::runner::{self, ContainerOutcome, Output};
 use crate::spec::ContainerSpec;
 
 /// Arguments of `kubectl kuul image test`.
@@ -136,7 +135,7 @@ impl TestArgs {
             })
             .buffer_unordered(usize::from(self.parallel))
             .collect::<Vec<_>>();
-        let mut results = interruptible(&daemon, &run_id, async { Ok(runs.await) }).await?;
+        let mut results = runner::interruptible(&daemon, &run_id, async { Ok(runs.await) }).await?;
         results.sort_by_key(|(index, _)| *index);
         let results: Vec<CaseResult> = results.into_iter().map(|(_, r)| r).collect();
         printer.data(&report::results_table(&results).to_string())?;
@@ -150,26 +149,5 @@ impl TestArgs {
             });
         }
         Ok(())
-    }
-}
-
-/// Runs `work` until it ends or Ctrl-C; on Ctrl-C, removes every container of `run_id`
-/// (also those whose creation was still in flight) and reports the interruption.
-pub async fn interruptible<T>(
-    daemon: &Daemon,
-    run_id: &str,
-    work: impl Future<Output = Result<T, Error>>,
-) -> Result<T, Error> {
-    tokio::select! {
-        result = work => result,
-        _ = tokio::signal::ctrl_c() => {
-            let mut removed = runner::remove_run(daemon, run_id).await?;
-            tokio::time::sleep(runner::CLEANUP_GRACE).await;
-            removed += runner::remove_run(daemon, run_id).await?;
-            Err(Error::Interrupted {
-                message: format!("interrupted; removed {removed} container(s) of this run"),
-                hint: "nothing is left running".to_owned(),
-            })
-        }
     }
 }

@@ -61,7 +61,7 @@ pub async fn run(
         local.spec.image
     ));
     let run_id = runner::new_run_id();
-    let outcome = crate::image_test::interruptible(
+    let outcome = runner::interruptible(
         &daemon,
         &run_id,
         runner::run(&daemon, &local.spec, &run_id, Output::Stream(printer)),

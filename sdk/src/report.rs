@@ -2,11 +2,11 @@
 //!
 //! Built from results alone (no Docker), so its layout and wording are unit-tested.
 
-use std::time::Duration;
-
 use kuul_core::table::Table;
+use kuul_core::time::elapsed_tenths;
 
-use crate::expect::{ContainerOutcome, Verdict};
+use crate::expect::Verdict;
+use crate::runner::ContainerOutcome;
 
 /// One case's result, as the table shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,25 +32,17 @@ pub fn results_table(results: &[CaseResult]) -> Table {
             result.case.clone(),
             word.to_owned(),
             exit,
-            duration(result.outcome.duration),
+            elapsed_tenths(result.outcome.duration),
             why,
         ]);
     }
     table
 }
 
-/// `0.4s`, `12.0s`, `2m05s`: short, and precise where it matters.
-pub fn duration(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    if secs < 60 {
-        format!("{:.1}s", duration.as_secs_f64())
-    } else {
-        format!("{}m{:02}s", secs / 60, secs % 60)
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

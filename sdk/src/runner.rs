@@ -21,7 +21,6 @@ use futures_util::StreamExt;
 use kuul_core::{Error, Printer};
 
 use crate::docker::Daemon;
-use crate::expect::ContainerOutcome;
 use crate::spec::{ContainerSpec, RUN_LABEL};
 
 /// The exit code of a process ended by SIGKILL (128 + 9).
@@ -38,6 +37,24 @@ pub enum Output {
     Capture,
     /// Copy it to the printer's stdout and stderr as it comes, as `kubectl logs -f` would.
     Stream(Printer),
+}
+
+/// What happened to a container, as far as a test case or a local run cares.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ContainerOutcome {
+    /// `None` if the container never reported one.
+    pub exit_code: Option<i64>,
+    pub oom_killed: bool,
+    /// Killed by a SIGKILL nobody sent while under a memory limit, without Docker
+    /// reporting an out-of-memory kill: some kernels never tell it.
+    pub likely_oom_killed: bool,
+    /// Killed because it ran past its timeout.
+    pub timed_out: bool,
+    pub duration: Duration,
+    pub stdout: String,
+    pub stderr: String,
+    /// `None` when it could not be read (a remote daemon), `Some("")` when left empty.
+    pub termination_message: Option<String>,
 }
 
 /// Runs `spec` as one container labelled with `run_id`, to its end (or its timeout),
@@ -206,6 +223,27 @@ async fn stream_logs(docker: &Docker, id: &str, printer: Printer) {
             other => {
                 let _ = printer.raw_stdout(&other.into_bytes());
             }
+        }
+    }
+}
+
+/// Runs `work` until it ends or Ctrl-C; on Ctrl-C, removes every container of `run_id`
+/// (also those whose creation was still in flight) and reports the interruption.
+pub async fn interruptible<T>(
+    daemon: &Daemon,
+    run_id: &str,
+    work: impl Future<Output = Result<T, Error>>,
+) -> Result<T, Error> {
+    tokio::select! {
+        result = work => result,
+        _ = tokio::signal::ctrl_c() => {
+            let mut removed = remove_run(daemon, run_id).await?;
+            tokio::time::sleep(CLEANUP_GRACE).await;
+            removed += remove_run(daemon, run_id).await?;
+            Err(Error::Interrupted {
+                message: format!("interrupted; removed {removed} container(s) of this run"),
+                hint: "nothing is left running".to_owned(),
+            })
         }
     }
 }

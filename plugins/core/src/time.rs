@@ -43,6 +43,16 @@ pub fn elapsed(duration: Duration) -> String {
     }
 }
 
+/// `0.4s`, `12.5s`, then as [`elapsed`]: a short duration (a test case, a local run) to
+/// the tenth of a second.
+pub fn elapsed_tenths(duration: Duration) -> String {
+    if duration.as_secs() < 60 {
+        format!("{:.1}s", duration.as_secs_f64())
+    } else {
+        elapsed(duration)
+    }
+}
+
 /// `2026-03-02T07:00:00Z`: a time as Kubernetes writes it, in UTC to the second.
 pub fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -96,5 +106,12 @@ mod tests {
         assert_eq!(elapsed(Duration::from_secs(3)), "3s");
         assert_eq!(elapsed(Duration::from_secs(65)), "1m05s");
         assert_eq!(elapsed(Duration::from_secs(7380)), "2h03m");
+    }
+
+    #[test]
+    fn short_durations_to_the_tenth() {
+        assert_eq!(elapsed_tenths(Duration::from_millis(420)), "0.4s");
+        assert_eq!(elapsed_tenths(Duration::from_millis(59_960)), "60.0s");
+        assert_eq!(elapsed_tenths(Duration::from_secs(125)), "2m05s");
     }
 }
