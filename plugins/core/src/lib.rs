@@ -14,6 +14,7 @@ pub mod config;
 pub mod error;
 pub mod health;
 pub mod history;
+pub mod job_runs;
 pub mod job_set;
 pub mod kuul_job;
 pub mod maintenance;

@@ -9,7 +9,7 @@
 use clap::{Args, ValueEnum};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Api;
-use kube::api::{ListParams, PostParams};
+use kube::api::PostParams;
 
 use crate::cli::{
     BlockedTimeoutArgs, DryRun, DryRunArgs, KubeArgs, RequestTimeout, parse_request_timeout,
@@ -17,6 +17,7 @@ use crate::cli::{
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
+use crate::job_runs;
 use crate::printer::Printer;
 use crate::runs::{self, Overlap};
 use crate::watch::{self, WaitOptions};
@@ -123,7 +124,7 @@ impl KuulCommand for RunNowArgs {
         // same time as the CronJob is read, saving a round trip; a CronJob whose template
         // says otherwise has its runs listed again once it is known.
         let guessed = format!("{}={}", runs::JOB_LABEL, self.name);
-        let listed = list_jobs(&cluster, &namespace, Some(&guessed));
+        let listed = cluster.list_selected::<Job>(Some(&namespace), &guessed, "jobs");
         let (cronjob, user, listed) = tokio::join!(get, cluster.user_name(), listed);
         let cronjob = cronjob?;
 
@@ -135,7 +136,7 @@ impl KuulCommand for RunNowArgs {
                     .collect()
             }
             // Also when the guess failed (forbidden, say): the list below reports it.
-            _ => runs_in_progress(&cluster, &cronjob).await?,
+            _ => job_runs::runs_in_progress(&cluster, &cronjob).await?,
         };
         match runs::overlap(&cronjob, &running.iter().collect::<Vec<_>>(), self.force) {
             Overlap::Clear => {}
@@ -195,39 +196,6 @@ impl KuulCommand for RunNowArgs {
         };
         watch::until_finished(&cluster, &created, options, printer).await
     }
-}
-
-/// The unfinished Jobs the `CronJob` controls, read page by page from its namespace;
-/// narrowed by the kuul job label when its template has one, and always checked by owner
-/// uid. `suspend --stop-running` uses it too.
-pub(crate) async fn runs_in_progress(
-    cluster: &Cluster,
-    cronjob: &CronJob,
-) -> Result<Vec<Job>, Error> {
-    let namespace = cronjob
-        .metadata
-        .namespace
-        .as_deref()
-        .unwrap_or(cluster.namespace());
-    let selector = runs::runs_selector(cronjob);
-    let all = list_jobs(cluster, namespace, selector.as_deref()).await?;
-    let running = runs::runs_in_progress(cronjob, &all);
-    Ok(running.into_iter().cloned().collect())
-}
-
-/// Every Job of `namespace` (matching `selector`, when given), page by page.
-async fn list_jobs(
-    cluster: &Cluster,
-    namespace: &str,
-    selector: Option<&str>,
-) -> Result<Vec<Job>, Error> {
-    let jobs: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
-    let mut params = ListParams::default();
-    if let Some(selector) = selector {
-        params = params.labels(selector);
-    }
-    let operation = Operation::new("list", "jobs").in_namespace(namespace);
-    cluster.list_all(&jobs, params, operation).await
 }
 
 /// `job.batch/a is` or `job.batch/a, job.batch/b are`.

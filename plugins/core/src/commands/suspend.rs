@@ -19,8 +19,8 @@ use crate::bulk::Bulk;
 use crate::cli::{DryRun, DryRunArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::commands::run_now::runs_in_progress;
 use crate::error::{Error, Operation};
+use crate::job_runs::runs_in_progress;
 use crate::kuul_job::{MANAGED_BY, MANAGER, check_job_name};
 use crate::maintenance::{
     self, Action, Done, FIELD_MANAGER, Layout, MaintenancePlan, MaintenanceStep, Selection,
