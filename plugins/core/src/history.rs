@@ -6,7 +6,8 @@
 //! code; on which node; what message the job left) are spread over the Job's
 //! annotations and conditions and its pod's container status. This module joins a
 //! `CronJob`'s Jobs and their pods, as listed, into one [`RunRecord`] per run and lays them
-//! out as a table. It does no I/O; times are relative to a `now` the caller passes.
+//! out as a table. It does no I/O ([`crate::job_runs`] reads the objects); times are
+//! relative to a `now` the caller passes.
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;

@@ -6,9 +6,13 @@
 //! mean is decided by the pure modules [`crate::runs`] and [`crate::history`].
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
 
 use crate::client::Cluster;
-use crate::error::Error;
+use crate::error::{Error, Operation};
+use crate::history::{RunRecord, pods_of, runs_of};
+use crate::printer::Printer;
 use crate::runs;
 
 /// The unfinished Jobs the `CronJob` controls, read page by page from its namespace;
@@ -26,4 +30,47 @@ pub async fn runs_in_progress(cluster: &Cluster, cronjob: &CronJob) -> Result<Ve
         .await?;
     let running = runs::runs_in_progress(cronjob, &all);
     Ok(running.into_iter().cloned().collect())
+}
+
+/// The `CronJob` `name` in the cluster's namespace and its runs, newest first: one get
+/// and two paginated lists (Jobs and Pods by the kuul job label, or every Job and Pod of
+/// the namespace when its template lacks that label).
+pub async fn retained_runs(
+    cluster: &Cluster,
+    name: &str,
+    printer: Printer,
+) -> Result<(CronJob, Vec<RunRecord>), Error> {
+    let namespace = cluster.namespace();
+    let cronjob = Api::<CronJob>::namespaced(cluster.client().clone(), namespace)
+        .get(name)
+        .await
+        .map_err(|source| {
+            cluster.error(
+                Operation::new("get", "cronjobs")
+                    .named(name)
+                    .in_namespace(namespace),
+                source,
+            )
+        })?;
+    let selector = runs::runs_selector(&cronjob).unwrap_or_default();
+    let (jobs, pods) = tokio::try_join!(
+        cluster.list_selected::<Job>(Some(namespace), &selector, "jobs"),
+        cluster.list_selected::<Pod>(Some(namespace), &selector, "pods"),
+    )?;
+    let runs = runs_of(&cronjob, &jobs);
+    let mut records: Vec<RunRecord> = runs
+        .iter()
+        .map(|job| RunRecord::of(job, &pods_of(job, &pods)))
+        .collect();
+    // A run without a pod: only the Job controller's events say why.
+    if records.iter().any(RunRecord::lacks_pod) {
+        let failed_creates = cluster.failed_creates(Some(namespace), printer).await?;
+        for (record, job) in records.iter_mut().zip(&runs) {
+            let uid = job.metadata.uid.as_deref().unwrap_or_default();
+            if let Some(blocker) = failed_creates.get(uid) {
+                record.cannot_create(blocker);
+            }
+        }
+    }
+    Ok((cronjob, records))
 }

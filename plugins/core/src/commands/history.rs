@@ -2,23 +2,20 @@
 //!
 //! One get (the `CronJob`) and two paginated lists (its Jobs and their Pods, by the
 //! `kuul.io/job` label) give every run's trigger, timing, result, exit code, reason, node
-//! and termination message; [`crate::history`] joins and lays them out. `logs` reads the
-//! runs the same way, through [`retained_runs`].
+//! and termination message, read by [`crate::job_runs::retained_runs`] (which `logs`
+//! uses too); [`crate::history`] joins and lays them out.
 
 use chrono::Utc;
 use clap::Args;
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
 
 use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::error::{Error, Operation};
-use crate::history::{self, RunRecord, pods_of, runs_of};
+use crate::error::Error;
+use crate::history;
+use crate::job_runs::retained_runs;
 use crate::kuul_job::check_job_name;
 use crate::printer::Printer;
-use crate::runs;
 
 /// Arguments of `kubectl kuul history`.
 #[derive(Debug, Clone, Args)]
@@ -58,47 +55,4 @@ impl KuulCommand for HistoryArgs {
             }
         }
     }
-}
-
-/// The `CronJob` `name` in the cluster's namespace and its runs, newest first: one get
-/// and two paginated lists (Jobs and Pods by the kuul job label, or every Job and Pod of
-/// the namespace when its template lacks that label).
-pub(crate) async fn retained_runs(
-    cluster: &Cluster,
-    name: &str,
-    printer: Printer,
-) -> Result<(CronJob, Vec<RunRecord>), Error> {
-    let namespace = cluster.namespace();
-    let cronjob = Api::<CronJob>::namespaced(cluster.client().clone(), namespace)
-        .get(name)
-        .await
-        .map_err(|source| {
-            cluster.error(
-                Operation::new("get", "cronjobs")
-                    .named(name)
-                    .in_namespace(namespace),
-                source,
-            )
-        })?;
-    let selector = runs::runs_selector(&cronjob).unwrap_or_default();
-    let (jobs, pods) = tokio::try_join!(
-        cluster.list_selected::<Job>(Some(namespace), &selector, "jobs"),
-        cluster.list_selected::<Pod>(Some(namespace), &selector, "pods"),
-    )?;
-    let runs = runs_of(&cronjob, &jobs);
-    let mut records: Vec<RunRecord> = runs
-        .iter()
-        .map(|job| RunRecord::of(job, &pods_of(job, &pods)))
-        .collect();
-    // A run without a pod: only the Job controller's events say why.
-    if records.iter().any(RunRecord::lacks_pod) {
-        let failed_creates = cluster.failed_creates(Some(namespace), printer).await?;
-        for (record, job) in records.iter_mut().zip(&runs) {
-            let uid = job.metadata.uid.as_deref().unwrap_or_default();
-            if let Some(blocker) = failed_creates.get(uid) {
-                record.cannot_create(blocker);
-            }
-        }
-    }
-    Ok((cronjob, records))
 }

@@ -1,7 +1,7 @@
 //! `kubectl kuul logs NAME`: what a Kuul job's runs printed.
 //!
 //! `kubectl logs` needs a pod name, and a `CronJob`'s pods change name every run. This
-//! command finds the runs as `history` does ([`super::history::retained_runs`]), picks
+//! command finds the runs as `history` does ([`crate::job_runs::retained_runs`]), picks
 //! the newest (or `--run N`, `--run JOBNAME`), and prints its pod's logs; `--all` prints
 //! every retained run oldest first under a header, so an operator can page to the run
 //! where something changed. `-f` follows a run in progress through [`crate::watch`],
@@ -19,9 +19,9 @@ use kube::api::LogParams;
 use crate::cli::{BlockedTimeoutArgs, KubeArgs, sum_of_units};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::commands::history::retained_runs;
 use crate::error::{Error, Operation};
 use crate::history::{RunRecord, zone_of};
+use crate::job_runs::retained_runs;
 use crate::kuul_job::check_job_name;
 use crate::printer::Printer;
 use crate::watch::{self, WaitOptions};
