@@ -238,11 +238,9 @@ async fn watch(
     let mut interrupted = pin!(tokio::signal::ctrl_c());
     let name = &run.name;
     let mut waiting = Waiting {
-        cluster,
         run,
-        progress,
-        blocked_timeout: options.blocked_timeout,
         blocking: Blocking::default(),
+        blocked_timeout: options.blocked_timeout,
         events_unreadable: false,
     };
     loop {
@@ -260,8 +258,26 @@ async fn watch(
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(seen)) => {
-                    if let Some(outcome) = waiting.take(seen, logs)? {
-                        return Ok(outcome);
+                    if let Seen::Pod(event) = &seen
+                        && let Event::Apply(pod) | Event::InitApply(pod) = event.as_ref()
+                    {
+                        progress.show(&PodProgress::of(pod));
+                        logs.start_if_ready(pod);
+                    }
+                    match waiting.take(seen) {
+                        Next::Wait => {}
+                        Next::Finished(finished) => return Ok(finished),
+                        Next::Stop(error) => return Err(error),
+                        Next::Tell(cause) => {
+                            progress.warn(&format!("job.batch/{name} cannot start: {cause}"));
+                        }
+                        Next::EventsUnreadable(error) => {
+                            if let Some(error) = fatal(cluster, *error, &run.namespace) {
+                                progress.warn(&format!(
+                                    "{error}; if the Job cannot create its pod, kuul cannot say why"
+                                ));
+                            }
+                        }
                     }
                 }
                 Some(Err(error)) => {
@@ -328,37 +344,52 @@ fn watches(
     stream::select(stream::select(job_events, pod_events), create_events)
 }
 
-/// What the wait knows between events.
+/// What the wait knows between events: the state machine of a wait, apart from the
+/// watches, the progress display and the log streams, so that it can be unit-tested.
 struct Waiting<'a> {
-    cluster: &'a Cluster,
     run: &'a Run,
-    progress: &'a Progress,
-    blocked_timeout: Option<Duration>,
     blocking: Blocking,
+    blocked_timeout: Option<Duration>,
     events_unreadable: bool,
 }
 
+/// What one event means for the wait.
+enum Next {
+    /// Nothing to do but wait on.
+    Wait,
+    /// The Job has finished.
+    Finished(Finished),
+    /// The wait ends without an outcome (the Job was deleted).
+    Stop(Error),
+    /// The run cannot start, for a cause not told before.
+    Tell(String),
+    /// The events cannot be read, said once; the wait goes on without them.
+    EventsUnreadable(Box<watcher::Error>),
+}
+
 impl Waiting<'_> {
-    /// Takes in one event; `Some` once the Job has finished.
-    fn take(&mut self, seen: Seen, logs: &mut Logs) -> Result<Option<Finished>, Error> {
-        let name = &self.run.name;
+    /// Takes in one event.
+    fn take(&mut self, seen: Seen) -> Next {
         match seen {
             Seen::Job(event) => match *event {
-                Event::Apply(job) | Event::InitApply(job) => return Ok(runs::finished(&job)),
+                Event::Apply(job) | Event::InitApply(job) => {
+                    if let Some(finished) = runs::finished(&job) {
+                        return Next::Finished(finished);
+                    }
+                }
                 Event::Delete(_) => {
-                    return Err(Error::Halted {
-                        message: format!("job.batch/{name} was deleted before it finished"),
+                    return Next::Stop(Error::Halted {
+                        message: format!(
+                            "job.batch/{} was deleted before it finished",
+                            self.run.name
+                        ),
                         hint: None,
                     });
                 }
                 Event::Init | Event::InitDone => {}
             },
             Seen::Pod(event) => match *event {
-                Event::Apply(pod) | Event::InitApply(pod) => {
-                    self.progress.show(&PodProgress::of(&pod));
-                    logs.start_if_ready(&pod);
-                    self.blocking.pod_seen(&pod);
-                }
+                Event::Apply(pod) | Event::InitApply(pod) => self.blocking.pod_seen(&pod),
                 Event::Delete(pod) => {
                     let name = pod.metadata.name.unwrap_or_default();
                     self.blocking.pods.remove(&name);
@@ -371,22 +402,17 @@ impl Waiting<'_> {
                 }
             }
             Seen::EventsUnreadable(error) => {
-                if !self.events_unreadable {
-                    self.events_unreadable = true;
-                    if let Some(error) = fatal(self.cluster, *error, &self.run.namespace) {
-                        self.progress.warn(&format!(
-                            "{error}; if the Job cannot create its pod, kuul cannot say why"
-                        ));
-                    }
+                if self.events_unreadable {
+                    return Next::Wait;
                 }
-                return Ok(None);
+                self.events_unreadable = true;
+                return Next::EventsUnreadable(error);
             }
         }
-        if let Some(cause) = self.blocking.update(self.run, self.blocked_timeout) {
-            self.progress
-                .warn(&format!("job.batch/{name} cannot start: {cause}"));
+        match self.blocking.update(self.run, self.blocked_timeout) {
+            Some(cause) => Next::Tell(cause),
+            None => Next::Wait,
         }
-        Ok(None)
     }
 
     /// The end of a wait for a run that stayed blocked past the blocked timeout.
@@ -672,5 +698,109 @@ mod tests {
         blocking.pod_seen(&pod("p", None));
         assert_eq!(blocking.update(&old, limit), None);
         assert_eq!(blocking.since, None, "a pod exists and runs");
+    }
+
+    fn job(condition: Option<&str>) -> Event<Job> {
+        let conditions = condition.map_or_else(Vec::new, |type_| {
+            vec![json!({ "type": type_, "status": "True", "reason": "BackoffLimitExceeded" })]
+        });
+        Event::Apply(
+            serde_json::from_value(json!({
+                "metadata": { "name": "backup-manual-x" },
+                "status": { "conditions": conditions }
+            }))
+            .unwrap(),
+        )
+    }
+
+    fn seen_pod(event: Event<Pod>) -> Seen {
+        Seen::Pod(Box::new(event))
+    }
+
+    fn waiting(run: &Run) -> Waiting<'_> {
+        Waiting {
+            run,
+            blocking: Blocking::default(),
+            blocked_timeout: Some(Duration::from_secs(120)),
+            events_unreadable: false,
+        }
+    }
+
+    #[test]
+    fn a_wait_ends_when_the_job_finishes_either_way() {
+        let run = run(None);
+        let mut wait = waiting(&run);
+        assert!(matches!(
+            wait.take(Seen::Job(Box::new(job(None)))),
+            Next::Wait
+        ));
+        assert!(matches!(
+            wait.take(Seen::Job(Box::new(job(Some("Complete"))))),
+            Next::Finished(Finished::Succeeded)
+        ));
+        let mut wait = waiting(&run);
+        assert!(matches!(
+            wait.take(Seen::Job(Box::new(job(Some("Failed"))))),
+            Next::Finished(Finished::Failed { reason: Some(reason), .. })
+                if reason == "BackoffLimitExceeded"
+        ));
+    }
+
+    #[test]
+    fn a_deleted_job_stops_the_wait_with_a_sentence() {
+        let run = run(None);
+        let mut wait = waiting(&run);
+        let Event::Apply(deleted) = job(None) else {
+            unreachable!()
+        };
+        match wait.take(Seen::Job(Box::new(Event::Delete(deleted)))) {
+            Next::Stop(error) => assert_eq!(
+                error.to_string(),
+                "job.batch/backup-manual-x was deleted before it finished"
+            ),
+            _ => panic!("a deleted Job ends the wait"),
+        }
+    }
+
+    #[test]
+    fn a_blocked_pod_is_told_once_until_it_goes_away() {
+        let run = run(None);
+        let mut wait = waiting(&run);
+        let blocked = pod("p", Some("ErrImagePull"));
+        assert!(
+            matches!(wait.take(seen_pod(Event::Apply(blocked.clone()))), Next::Tell(cause) if cause.contains("cannot be pulled"))
+        );
+        assert!(matches!(
+            wait.take(seen_pod(Event::Apply(blocked.clone()))),
+            Next::Wait
+        ));
+        assert!(wait.blocking.since.is_some());
+        let error = wait.blocked();
+        assert!(
+            error
+                .to_string()
+                .starts_with("job.batch/backup-manual-x cannot start (for "),
+            "{error}"
+        );
+        assert_eq!(error.exit_status(), crate::ExitStatus::WorkFailed);
+        // The pod is deleted (the Job makes another): nothing blocks any more.
+        assert!(matches!(
+            wait.take(seen_pod(Event::Delete(blocked))),
+            Next::Wait
+        ));
+        assert_eq!(wait.blocking.since, None);
+    }
+
+    #[test]
+    fn unreadable_events_are_said_once_and_the_wait_goes_on() {
+        let run = run(None);
+        let mut wait = waiting(&run);
+        let unreadable = || Seen::EventsUnreadable(Box::new(watcher::Error::NoResourceVersion));
+        assert!(matches!(wait.take(unreadable()), Next::EventsUnreadable(_)));
+        assert!(matches!(wait.take(unreadable()), Next::Wait));
+        assert!(matches!(
+            wait.take(Seen::Job(Box::new(job(None)))),
+            Next::Wait
+        ));
     }
 }
