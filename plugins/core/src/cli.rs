@@ -1,15 +1,24 @@
-//! Flags shared by every kuul command.
+//! Flags shared by kuul commands.
 //!
 //! kubectl users type these flags from muscle memory, so they are spelled exactly as
 //! kubectl spells them and defined once, here, so that every binary (the umbrella and
 //! each thin plugin) agrees on spelling, help text and defaults. They are `global` so
 //! they may come before the subcommand: kubectl's plugin lookup stops at the first
 //! flag, which makes `kubectl kuul -n ops run-now backup` a real invocation.
+//!
+//! The flag groups that several commands take (`-o`, `--dry-run`, `--blocked-timeout`,
+//! the job selection of `suspend` and `resume`) are defined here too, once, so that the
+//! commands spell and check them alike and none borrows them from another.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, ValueEnum};
+
+use crate::error::Error;
+use crate::kuul_job::check_job_name;
+use crate::maintenance::Selection;
+use crate::selector;
 
 /// How to reach the cluster: kubectl's connection flags.
 #[derive(Debug, Clone, Default, Args)]
@@ -175,6 +184,77 @@ impl DryRun {
     }
 }
 
+/// Which jobs to work on: names, `-l`, or `--all`. Shared by `suspend` and `resume`.
+#[derive(Debug, Clone, Args)]
+pub struct JobSelectionArgs {
+    /// Names of the Kuul jobs (their `CronJob`s)
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+
+    /// Pick the jobs by label selector, e.g. kuul.io/pool=prod
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    pub selector: Option<String>,
+
+    /// Pick every kuul-managed job of the namespace
+    #[arg(long)]
+    pub all: bool,
+
+    /// With -l or --all: look in every namespace
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+
+    /// With -l or --all: also pick `CronJobs` without app.kubernetes.io/managed-by=kuul
+    #[arg(long)]
+    pub include_unmanaged: bool,
+}
+
+impl JobSelectionArgs {
+    /// The selection, or a usage error naming the flags that do not go together.
+    pub fn selection(&self) -> Result<Selection, Error> {
+        let usage = |message: &str, hint: &str| Error::InvalidInput {
+            message: message.to_owned(),
+            hint: Some(hint.to_owned()),
+        };
+        let pick = "name the jobs, or pick them with -l SELECTOR or --all (one of the three)";
+        let selection = match (self.names.is_empty(), &self.selector, self.all) {
+            (true, None, false) => return Err(usage("no jobs given", pick)),
+            (false, None, false) => {
+                for name in &self.names {
+                    check_job_name("NAME", name)?;
+                }
+                let mut names = self.names.clone();
+                names.sort();
+                names.dedup();
+                Selection::Named(names)
+            }
+            (true, Some(selector), false) => {
+                selector::check("--selector", selector)?;
+                Selection::Selector(selector.clone())
+            }
+            (true, None, true) => Selection::All,
+            (false, _, _) => {
+                return Err(usage("job names cannot be combined with -l or --all", pick));
+            }
+            (true, Some(_), true) => {
+                return Err(usage("-l and --all cannot be combined", pick));
+            }
+        };
+        if self.all_namespaces && !selection.is_bulk() {
+            return Err(usage(
+                "-A/--all-namespaces works with -l or --all, not with job names",
+                "names are looked up in one namespace: pass -n NAMESPACE instead",
+            ));
+        }
+        if self.include_unmanaged && !selection.is_bulk() {
+            return Err(usage(
+                "--include-unmanaged works with -l or --all",
+                "named jobs are changed whoever manages them; drop the flag",
+            ));
+        }
+        Ok(selection)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,6 +300,55 @@ mod tests {
     fn request_timeout_rejects_nonsense() {
         for bad in ["", "s", "10x", "1.5s", "-1", "m10"] {
             assert!(parse_request_timeout(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[derive(Debug, clap::Parser)]
+    struct JobsCli {
+        #[command(flatten)]
+        jobs: JobSelectionArgs,
+    }
+
+    fn jobs(args: &[&str]) -> JobSelectionArgs {
+        use clap::Parser;
+        JobsCli::try_parse_from(std::iter::once("suspend").chain(args.iter().copied()))
+            .unwrap()
+            .jobs
+    }
+
+    #[test]
+    fn names_selector_or_all() {
+        let named = jobs(&["b", "a", "b"]).selection().unwrap();
+        assert_eq!(
+            named,
+            Selection::Named(vec!["a".to_owned(), "b".to_owned()])
+        );
+        assert_eq!(
+            jobs(&["-l", "kuul.io/pool=prod"]).selection().unwrap(),
+            Selection::Selector("kuul.io/pool=prod".to_owned())
+        );
+        let all = jobs(&["--all", "-A", "--include-unmanaged"]);
+        assert_eq!(all.selection().unwrap(), Selection::All);
+    }
+
+    #[test]
+    fn bad_selections_are_usage_errors() {
+        for bad in [
+            &[][..],
+            &["--all", "backup"],
+            &["-l", "a=b", "backup"],
+            &["-l", "a=b", "--all"],
+            &["-l", "a=b=c"],
+            &["-A", "backup"],
+            &["--include-unmanaged", "backup"],
+            &["Backup_DB"],
+        ] {
+            let error = jobs(bad).selection().unwrap_err();
+            assert_eq!(
+                error.exit_status(),
+                crate::error::ExitStatus::Usage,
+                "{bad:?}: {error}"
+            );
         }
     }
 }

@@ -14,12 +14,10 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 
 use crate::bulk::Bulk;
-use crate::cli::{DryRun, DryRunArgs, KubeArgs};
+use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::commands::suspend::{
-    JobSelectionArgs, apply, done, finish, qualified, report_plan, select,
-};
+use crate::commands::suspend::{apply, done, finish, qualified, report_plan, select};
 use crate::error::{Error, Operation};
 use crate::maintenance::{
     self, Action, FIELD_MANAGER, Layout, MaintenanceStep, MissedRuns, ResumeOptions,

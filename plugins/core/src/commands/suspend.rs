@@ -16,88 +16,16 @@ use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
 use crate::bulk::Bulk;
-use crate::cli::{DryRun, DryRunArgs, KubeArgs};
+use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
 use crate::job_runs::runs_in_progress;
-use crate::kuul_job::{MANAGED_BY, MANAGER, check_job_name};
+use crate::kuul_job::{MANAGED_BY, MANAGER};
 use crate::maintenance::{
     self, Action, Done, FIELD_MANAGER, Layout, MaintenancePlan, MaintenanceStep, Selection,
 };
 use crate::printer::Printer;
-use crate::selector;
-
-/// Which jobs to work on: names, `-l`, or `--all`. Shared by `suspend` and `resume`.
-#[derive(Debug, Clone, Args)]
-pub struct JobSelectionArgs {
-    /// Names of the Kuul jobs (their `CronJob`s)
-    #[arg(value_name = "NAME")]
-    pub names: Vec<String>,
-
-    /// Pick the jobs by label selector, e.g. kuul.io/pool=prod
-    #[arg(short = 'l', long, value_name = "SELECTOR")]
-    pub selector: Option<String>,
-
-    /// Pick every kuul-managed job of the namespace
-    #[arg(long)]
-    pub all: bool,
-
-    /// With -l or --all: look in every namespace
-    #[arg(short = 'A', long)]
-    pub all_namespaces: bool,
-
-    /// With -l or --all: also pick `CronJobs` without app.kubernetes.io/managed-by=kuul
-    #[arg(long)]
-    pub include_unmanaged: bool,
-}
-
-impl JobSelectionArgs {
-    /// The selection, or a usage error naming the flags that do not go together.
-    pub fn selection(&self) -> Result<Selection, Error> {
-        let usage = |message: &str, hint: &str| Error::InvalidInput {
-            message: message.to_owned(),
-            hint: Some(hint.to_owned()),
-        };
-        let pick = "name the jobs, or pick them with -l SELECTOR or --all (one of the three)";
-        let selection = match (self.names.is_empty(), &self.selector, self.all) {
-            (true, None, false) => return Err(usage("no jobs given", pick)),
-            (false, None, false) => {
-                for name in &self.names {
-                    check_job_name("NAME", name)?;
-                }
-                let mut names = self.names.clone();
-                names.sort();
-                names.dedup();
-                Selection::Named(names)
-            }
-            (true, Some(selector), false) => {
-                selector::check("--selector", selector)?;
-                Selection::Selector(selector.clone())
-            }
-            (true, None, true) => Selection::All,
-            (false, _, _) => {
-                return Err(usage("job names cannot be combined with -l or --all", pick));
-            }
-            (true, Some(_), true) => {
-                return Err(usage("-l and --all cannot be combined", pick));
-            }
-        };
-        if self.all_namespaces && !selection.is_bulk() {
-            return Err(usage(
-                "-A/--all-namespaces works with -l or --all, not with job names",
-                "names are looked up in one namespace: pass -n NAMESPACE instead",
-            ));
-        }
-        if self.include_unmanaged && !selection.is_bulk() {
-            return Err(usage(
-                "--include-unmanaged works with -l or --all",
-                "named jobs are changed whoever manages them; drop the flag",
-            ));
-        }
-        Ok(selection)
-    }
-}
 
 /// The `CronJob`s a selection picks, and a failure per named job that could not be read
 /// (not found, forbidden): those are reported, and the rest goes on.
@@ -407,56 +335,4 @@ async fn stop_runs(cluster: &Cluster, cronjob: &CronJob, dry_run: DryRun) -> Res
     });
     future::try_join_all(deletes).await?;
     Ok(running.len())
-}
-
-#[cfg(test)]
-mod tests {
-    use clap::Parser;
-
-    use super::*;
-    use crate::error::ExitStatus;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: SuspendArgs,
-    }
-
-    fn parse(args: &[&str]) -> Result<SuspendArgs, clap::Error> {
-        Cli::try_parse_from(std::iter::once("suspend").chain(args.iter().copied()))
-            .map(|cli| cli.args)
-    }
-
-    #[test]
-    fn names_selector_or_all() {
-        let named = parse(&["b", "a", "b"]).unwrap().jobs.selection().unwrap();
-        assert_eq!(
-            named,
-            Selection::Named(vec!["a".to_owned(), "b".to_owned()])
-        );
-        let selector = parse(&["-l", "kuul.io/pool=prod"]).unwrap();
-        assert_eq!(
-            selector.jobs.selection().unwrap(),
-            Selection::Selector("kuul.io/pool=prod".to_owned())
-        );
-        let all = parse(&["--all", "-A", "--include-unmanaged"]).unwrap();
-        assert_eq!(all.jobs.selection().unwrap(), Selection::All);
-    }
-
-    #[test]
-    fn bad_selections_are_usage_errors() {
-        for bad in [
-            &[][..],
-            &["--all", "backup"],
-            &["-l", "a=b", "backup"],
-            &["-l", "a=b", "--all"],
-            &["-l", "a=b=c"],
-            &["-A", "backup"],
-            &["--include-unmanaged", "backup"],
-            &["Backup_DB"],
-        ] {
-            let error = parse(bad).unwrap().jobs.selection().unwrap_err();
-            assert_eq!(error.exit_status(), ExitStatus::Usage, "{bad:?}: {error}");
-        }
-    }
 }
