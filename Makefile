@@ -10,6 +10,15 @@ CARGO ?= cargo
 BINDIR ?= $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
 # local (the embedded local cluster) or current (the current kubeconfig context).
 KUUL_CLUSTER ?= local
+# Cargo's target directory as cargo resolves it (CARGO_TARGET_DIR, build.target-dir in a
+# .cargo/config.toml, else ./target): install, dist and bench read the binaries there.
+# Looked up once, and only when a recipe needs it, so that other targets start at once.
+# What the Makefile and the test scripts make themselves (target/dist, target/bench, the
+# local cluster's target/kuul-cluster, Docker's target/kuul-docker) stays under this
+# repository's target/ wherever cargo builds.
+TARGET_DIR = $(eval TARGET_DIR := $(cargo_target_dir))$(TARGET_DIR)
+cargo_target_dir = $(or $(shell $(CARGO) metadata --format-version 1 --no-deps | \
+	sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p'),$(error cannot find cargo's target directory: `$(CARGO) metadata` failed))
 
 .PHONY: all build install install-umbrella quickstart test dist bench fmt-check clippy unit integration \
 	cluster-up cluster-down docker-up docker-down clean
@@ -21,7 +30,9 @@ build:
 
 install: build
 	install -d "$(BINDIR)"
-	install -m 0755 target/release/kubectl-kuul target/release/kubectl-kuul-* "$(BINDIR)/"
+# Every kubectl-kuul* binary, but not cargo's dependency files (kubectl-kuul-new.d).
+	find "$(TARGET_DIR)/release" -maxdepth 1 -type f -name 'kubectl-kuul*' ! -name '*.d' \
+	  -exec install -m 0755 {} "$(BINDIR)/" \;
 	"$(BINDIR)/kubectl-kuul" completion install --dir "$(BINDIR)"
 	@echo "installed the kubectl-kuul plugins into $(BINDIR)"
 	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: $(BINDIR) is not on PATH; add it so kubectl finds the plugins";; esac
@@ -31,7 +42,7 @@ DISTDIR ?= target/dist
 
 # A release build stamps KUUL_GIT_COMMIT when it is set (CI), else the commit from git.
 dist: build
-	release/dist target/release "$(DISTDIR)"
+	release/dist "$(TARGET_DIR)/release" "$(DISTDIR)"
 
 # The quickstart needs only the umbrella kubectl-kuul (every command): one release link
 # instead of nine. Were thin plugins installed before, kubectl would pick those over the
@@ -51,7 +62,7 @@ quickstart:
 install-umbrella:
 	$(CARGO) build --release --locked -p kubectl-kuul
 	install -d "$(BINDIR)"
-	install -m 0755 target/release/kubectl-kuul "$(BINDIR)/"
+	install -m 0755 "$(TARGET_DIR)/release/kubectl-kuul" "$(BINDIR)/"
 	"$(BINDIR)/kubectl-kuul" completion install --dir "$(BINDIR)"
 	@echo "installed kubectl-kuul (every command) into $(BINDIR)"
 	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: $(BINDIR) is not on PATH; add it so kubectl finds the plugins";; esac
