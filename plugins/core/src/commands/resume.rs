@@ -5,8 +5,8 @@
 //! alone jobs suspended some other way (someone had a reason) unless they are named or
 //! `--include-unmarked` is given. A job without a starting deadline would start every
 //! run it missed at once; resume warns about each, and `--skip-missed` sets a deadline
-//! first. Planning is in [`crate::maintenance`]; selection and reporting are shared
-//! with `suspend`.
+//! first. Planning is in [`crate::maintenance`]; reading the selected jobs, writing and
+//! reporting are in [`crate::maintenance::carry_out`], shared with `suspend`.
 
 use clap::Args;
 use k8s_openapi::api::batch::v1::CronJob;
@@ -17,8 +17,8 @@ use crate::bulk::Bulk;
 use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::commands::suspend::{apply, done, finish, qualified, report_plan, select};
 use crate::error::{Error, Operation};
+use crate::maintenance::carry_out::{apply, done, finish, qualified, report_plan, select};
 use crate::maintenance::{
     self, Action, FIELD_MANAGER, Layout, MaintenanceStep, MissedRuns, ResumeOptions,
     SKIP_MISSED_DEADLINE_SECONDS, SKIP_MISSED_MANAGER,

@@ -5,15 +5,15 @@
 //! of a namespace (or of every namespace), records who, why and when on each job, and
 //! with `--stop-running` also ends the runs in progress. What to change is decided in
 //! [`crate::maintenance`]; this module reads the `CronJob`s, carries the plan out with
-//! [`Bulk`], and reports. The selection flags and the reporting are shared with
-//! `resume`, which undoes it.
+//! [`Bulk`], and reports, through [`crate::maintenance::carry_out`], which `resume`
+//! (the command that undoes it) uses too. The selection flags are [`JobSelectionArgs`].
 
 use chrono::Utc;
 use clap::Args;
 use futures_util::future;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Api;
-use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+use kube::api::DeleteParams;
 
 use crate::bulk::Bulk;
 use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
@@ -21,109 +21,9 @@ use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
 use crate::job_runs::runs_in_progress;
-use crate::kuul_job::{MANAGED_BY, MANAGER};
-use crate::maintenance::{
-    self, Action, Done, FIELD_MANAGER, Layout, MaintenancePlan, MaintenanceStep, Selection,
-};
+use crate::maintenance::carry_out::{apply, done, finish, report_plan, select};
+use crate::maintenance::{self, Action, FIELD_MANAGER, Layout, MaintenanceStep};
 use crate::printer::Printer;
-
-/// The `CronJob`s a selection picks, and a failure per named job that could not be read
-/// (not found, forbidden): those are reported, and the rest goes on.
-pub(crate) async fn select(
-    cluster: &Cluster,
-    selection: &Selection,
-    all_namespaces: bool,
-) -> Result<(Vec<CronJob>, Vec<(String, Error)>), Error> {
-    let namespace = cluster.namespace();
-    let Selection::Named(names) = selection else {
-        let selector = match selection {
-            Selection::Selector(selector) => Some(selector.as_str()),
-            _ => None,
-        };
-        return list(cluster, selector, all_namespaces)
-            .await
-            .map(|cronjobs| (cronjobs, Vec::new()));
-    };
-    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), namespace);
-    let outcomes = Bulk::default()
-        .run(names.iter().cloned(), |name| {
-            let api = api.clone();
-            async move {
-                api.get(&name).await.map_err(|source| {
-                    cluster.error(
-                        Operation::new("get", "cronjobs")
-                            .named(name)
-                            .in_namespace(namespace),
-                        source,
-                    )
-                })
-            }
-        })
-        .await;
-    let mut cronjobs = Vec::new();
-    let mut failures = Vec::new();
-    for outcome in outcomes {
-        match outcome.result {
-            Ok(cronjob) => cronjobs.push(cronjob),
-            Err(error) => failures.push((format!("{namespace}/{}", outcome.item), error)),
-        }
-    }
-    Ok((cronjobs, failures))
-}
-
-/// Every `CronJob` of the namespace (or all namespaces) matching `selector`, page by page.
-async fn list(
-    cluster: &Cluster,
-    selector: Option<&str>,
-    all_namespaces: bool,
-) -> Result<Vec<CronJob>, Error> {
-    let (api, operation): (Api<CronJob>, _) = if all_namespaces {
-        (
-            Api::all(cluster.client().clone()),
-            Operation::new("list", "cronjobs"),
-        )
-    } else {
-        (
-            Api::namespaced(cluster.client().clone(), cluster.namespace()),
-            Operation::new("list", "cronjobs").in_namespace(cluster.namespace()),
-        )
-    };
-    let mut params = ListParams::default();
-    if let Some(selector) = selector {
-        params = params.labels(selector);
-    }
-    cluster.list_all(&api, params, operation).await
-}
-
-/// Tells what was picked but left out, and that nothing matched when nothing did.
-pub(crate) fn report_plan(
-    printer: Printer,
-    cluster: &Cluster,
-    plan: &MaintenancePlan,
-    selection: &Selection,
-    all_namespaces: bool,
-) {
-    if !plan.unmanaged.is_empty() {
-        printer.info(format_args!(
-            "left alone {} CronJob(s) without {MANAGED_BY}={MANAGER}: {} (name them, or pass --include-unmanaged)",
-            plan.unmanaged.len(),
-            plan.unmanaged.join(", ")
-        ));
-    }
-    if plan.steps.is_empty() && selection.is_bulk() {
-        let place = if all_namespaces {
-            "any namespace".to_owned()
-        } else {
-            format!("namespace {:?}", cluster.namespace())
-        };
-        printer.info(format_args!("no kuul jobs matched in {place}"));
-    }
-}
-
-/// `namespace/name`, how failures name a job.
-pub(crate) fn qualified(step: &MaintenanceStep) -> String {
-    format!("{}/{}", step.namespace, step.name)
-}
 
 /// Arguments of `kubectl kuul suspend`.
 #[derive(Debug, Clone, Args)]
@@ -214,58 +114,6 @@ impl KuulCommand for SuspendArgs {
     }
 }
 
-/// Prints the table of what was done, then each failure (jobs that could not be read
-/// as well as writes that failed), and turns any failure into exit 1.
-pub(crate) fn finish(
-    printer: Printer,
-    verb: &str,
-    outcomes: Vec<crate::bulk::Attempted<MaintenanceStep, Done>>,
-    mut failures: Vec<(String, Error)>,
-    layout: Layout,
-) -> Result<(), Error> {
-    let total = outcomes.len() + failures.len();
-    let mut rows = Vec::new();
-    for outcome in outcomes {
-        match outcome.result {
-            Ok(done) => rows.push((outcome.item, done)),
-            Err(error) => {
-                failures.push((qualified(&outcome.item), error));
-                rows.push((outcome.item, Done::Failed));
-            }
-        }
-    }
-    if !rows.is_empty() {
-        printer.data(&maintenance::table(&rows, layout).to_string())?;
-    }
-    if failures.is_empty() {
-        return Ok(());
-    }
-    failures.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, error) in &failures {
-        printer.error(error);
-    }
-    let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
-    Err(Error::Halted {
-        message: format!(
-            "could not {verb} {} of {total} job(s): {}",
-            failures.len(),
-            names.join(", ")
-        ),
-        hint: Some(
-            "fix the cause and run the same command again: it changes only what is left".to_owned(),
-        ),
-    })
-}
-
-/// How a step that went through ended: written, or only a dry run.
-pub(crate) fn done(dry_run: DryRun, stopped: usize) -> Done {
-    if dry_run.writes() {
-        Done::Written { stopped }
-    } else {
-        Done::DryRun { stopped }
-    }
-}
-
 /// The `CronJob` a step was planned from.
 fn planned_from<'a>(cronjobs: &'a [CronJob], step: &MaintenanceStep) -> &'a CronJob {
     cronjobs
@@ -275,30 +123,6 @@ fn planned_from<'a>(cronjobs: &'a [CronJob], step: &MaintenanceStep) -> &'a Cron
                 && c.metadata.namespace.as_deref() == Some(step.namespace.as_str())
         })
         .expect("every step comes from a selected CronJob")
-}
-
-/// Server-side applies `patch` to the step's `CronJob` as `manager`, forcing ownership
-/// of the fields it sends; returns the object as stored.
-pub(crate) async fn apply(
-    cluster: &Cluster,
-    step: &MaintenanceStep,
-    manager: &str,
-    patch: &serde_json::Value,
-    dry_run: DryRun,
-) -> Result<CronJob, Error> {
-    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
-    let mut params = PatchParams::apply(manager).force();
-    params.dry_run = dry_run == DryRun::Server;
-    api.patch(&step.name, &params, &Patch::Apply(patch))
-        .await
-        .map_err(|source| {
-            cluster.error(
-                Operation::new("apply", "cronjobs")
-                    .named(step.name.clone())
-                    .in_namespace(step.namespace.clone()),
-                source,
-            )
-        })
 }
 
 /// Deletes the unfinished Jobs of `cronjob` with propagation Background, so the garbage

@@ -4,8 +4,8 @@
 //! without waking jobs that someone paused for another reason, without touching
 //! `CronJob`s kuul does not manage, and without a burst of missed runs when a job comes
 //! back. Those decisions are made here, from the `CronJob`s as read, with no I/O, so
-//! they are unit-tested; the commands only read, write what the plan says, and print the
-//! rows built here.
+//! they are unit-tested; [`carry_out`] reads, writes what the plan says, and prints the
+//! rows built here, for both commands.
 //!
 //! kuul marks a job it suspended with three annotations ([`SUSPENDED_BY`],
 //! [`SUSPEND_REASON`], [`SUSPENDED_AT`]) written together with `spec.suspend: true` by a
@@ -20,6 +20,8 @@ use serde_json::{Value, json};
 
 use crate::kuul_job::{MANAGED_BY, MANAGER};
 use crate::table::Table;
+
+pub mod carry_out;
 
 /// The server-side apply field manager of `spec.suspend` and the suspend annotations.
 pub const FIELD_MANAGER: &str = "kuul-suspend";

@@ -1,0 +1,171 @@
+//! Carrying out a maintenance plan: the cluster reads and writes and the report that
+//! `suspend` and `resume` share.
+//!
+//! [`super`] decides what to do without I/O; this module reads the `CronJob`s a
+//! selection picks ([`select`]), server-side applies one step's patch ([`apply`]), says
+//! what was left out ([`report_plan`]), and prints the table and the failures of a run
+//! ([`finish`]). Both commands use it, so neither depends on the other.
+
+use k8s_openapi::api::batch::v1::CronJob;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
+
+use super::{Done, Layout, MaintenancePlan, MaintenanceStep, Selection};
+use crate::bulk::{Attempted, Bulk};
+use crate::cli::DryRun;
+use crate::client::Cluster;
+use crate::error::{Error, Operation};
+use crate::kuul_job::{MANAGED_BY, MANAGER};
+use crate::printer::Printer;
+
+/// The `CronJob`s a selection picks, and a failure per named job that could not be read
+/// (not found, forbidden): those are reported, and the rest goes on.
+pub async fn select(
+    cluster: &Cluster,
+    selection: &Selection,
+    all_namespaces: bool,
+) -> Result<(Vec<CronJob>, Vec<(String, Error)>), Error> {
+    let namespace = cluster.namespace();
+    let Selection::Named(names) = selection else {
+        let selector = match selection {
+            Selection::Selector(selector) => selector.as_str(),
+            _ => "",
+        };
+        let scope = (!all_namespaces).then_some(namespace);
+        return cluster
+            .list_selected::<CronJob>(scope, selector, "cronjobs")
+            .await
+            .map(|cronjobs| (cronjobs, Vec::new()));
+    };
+    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), namespace);
+    let outcomes = Bulk::default()
+        .run(names.iter().cloned(), |name| {
+            let api = api.clone();
+            async move {
+                api.get(&name).await.map_err(|source| {
+                    cluster.error(
+                        Operation::new("get", "cronjobs")
+                            .named(name)
+                            .in_namespace(namespace),
+                        source,
+                    )
+                })
+            }
+        })
+        .await;
+    let mut cronjobs = Vec::new();
+    let mut failures = Vec::new();
+    for outcome in outcomes {
+        match outcome.result {
+            Ok(cronjob) => cronjobs.push(cronjob),
+            Err(error) => failures.push((format!("{namespace}/{}", outcome.item), error)),
+        }
+    }
+    Ok((cronjobs, failures))
+}
+
+/// Tells what was picked but left out, and that nothing matched when nothing did.
+pub fn report_plan(
+    printer: Printer,
+    cluster: &Cluster,
+    plan: &MaintenancePlan,
+    selection: &Selection,
+    all_namespaces: bool,
+) {
+    if !plan.unmanaged.is_empty() {
+        printer.info(format_args!(
+            "left alone {} CronJob(s) without {MANAGED_BY}={MANAGER}: {} (name them, or pass --include-unmanaged)",
+            plan.unmanaged.len(),
+            plan.unmanaged.join(", ")
+        ));
+    }
+    if plan.steps.is_empty() && selection.is_bulk() {
+        let place = if all_namespaces {
+            "any namespace".to_owned()
+        } else {
+            format!("namespace {:?}", cluster.namespace())
+        };
+        printer.info(format_args!("no kuul jobs matched in {place}"));
+    }
+}
+
+/// `namespace/name`, how failures name a job.
+pub fn qualified(step: &MaintenanceStep) -> String {
+    format!("{}/{}", step.namespace, step.name)
+}
+
+/// Prints the table of what was done, then each failure (jobs that could not be read
+/// as well as writes that failed), and turns any failure into exit 1.
+pub fn finish(
+    printer: Printer,
+    verb: &str,
+    outcomes: Vec<Attempted<MaintenanceStep, Done>>,
+    mut failures: Vec<(String, Error)>,
+    layout: Layout,
+) -> Result<(), Error> {
+    let total = outcomes.len() + failures.len();
+    let mut rows = Vec::new();
+    for outcome in outcomes {
+        match outcome.result {
+            Ok(done) => rows.push((outcome.item, done)),
+            Err(error) => {
+                failures.push((qualified(&outcome.item), error));
+                rows.push((outcome.item, Done::Failed));
+            }
+        }
+    }
+    if !rows.is_empty() {
+        printer.data(&super::table(&rows, layout).to_string())?;
+    }
+    if failures.is_empty() {
+        return Ok(());
+    }
+    failures.sort_by(|a, b| a.0.cmp(&b.0));
+    for (_, error) in &failures {
+        printer.error(error);
+    }
+    let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
+    Err(Error::Halted {
+        message: format!(
+            "could not {verb} {} of {total} job(s): {}",
+            failures.len(),
+            names.join(", ")
+        ),
+        hint: Some(
+            "fix the cause and run the same command again: it changes only what is left".to_owned(),
+        ),
+    })
+}
+
+/// How a step that went through ended: written, or only a dry run.
+pub fn done(dry_run: DryRun, stopped: usize) -> Done {
+    if dry_run.writes() {
+        Done::Written { stopped }
+    } else {
+        Done::DryRun { stopped }
+    }
+}
+
+/// Server-side applies `patch` to the step's `CronJob` as `manager`, forcing ownership
+/// of the fields it sends; returns the object as stored.
+pub async fn apply(
+    cluster: &Cluster,
+    step: &MaintenanceStep,
+    manager: &str,
+    patch: &serde_json::Value,
+    dry_run: DryRun,
+) -> Result<CronJob, Error> {
+    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
+    let mut params = PatchParams::apply(manager).force();
+    params.dry_run = dry_run == DryRun::Server;
+    api.patch(&step.name, &params, &Patch::Apply(patch))
+        .await
+        .map_err(|source| {
+            cluster.error(
+                Operation::new("apply", "cronjobs")
+                    .named(step.name.clone())
+                    .in_namespace(step.namespace.clone()),
+                source,
+            )
+        })
+}
