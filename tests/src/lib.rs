@@ -1,10 +1,12 @@
-//! Helpers for kuul's integration tests: where the binaries, the test cluster and its
-//! kubectl are, and a namespace per test that cleans up after itself.
+//! Helpers for kuul's integration tests (the modules of the one test binary in
+//! `tests/it`): where the binaries, the test cluster and its kubectl are, a namespace per
+//! test that cleans up after itself, and whatever more than one test module needs.
 //!
 //! Integration tests run the real binaries against a real local control plane (see
-//! docs/ARCHITECTURE.md, "Test tiers"). Each test works in its own namespace, so tests run
-//! in parallel and leave nothing behind. The cluster tier needs `tests/cluster/up` and
-//! its exported `KUUL_TEST_KUBECONFIG`; binaries must be built first with
+//! docs/ARCHITECTURE.md, "Test tiers"). Each test works in its own namespace, and names
+//! what it makes outside one after it, so the tests of all modules run in parallel in one
+//! process and leave nothing behind. The cluster tier needs `tests/cluster/up` and its
+//! exported `KUUL_TEST_KUBECONFIG`; binaries must be built first with
 //! `cargo build --workspace --bins` (the Makefile does both).
 
 use std::collections::hash_map::RandomState;
@@ -149,12 +151,21 @@ pub fn harness_env(name: &str) -> String {
         .unwrap_or_else(|| panic!("{name} is not set: run tests/integration (or make test)"))
 }
 
-/// `prefix-PID-NANOS`: a name no other test process uses, for images and projects.
+/// Counts the names made by this process: all tests share it, and two of them may ask
+/// for a name in the same nanosecond.
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// `prefix-PID-NANOS-N`: a name no other test (of this process or another) uses, for
+/// images and projects.
 pub fn unique(prefix: &str) -> String {
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("{prefix}-{}-{nanos}", std::process::id())
+    format!(
+        "{prefix}-{}-{nanos}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// `kubectl-kuul-image` run in `dir`, with `dir` as its home, so that no Docker
@@ -457,7 +468,6 @@ impl Drop for TestNamespace {
 
 /// `prefix-xxxxxxxx`, unique across parallel tests and test processes.
 fn unique_name(prefix: &str) -> String {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let mut hasher = RandomState::new().build_hasher();
     hasher.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
     hasher.write_u32(std::process::id());
