@@ -328,3 +328,80 @@ where
         .list_all(&api, params, Operation::new("list", resource))
         .await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ExitStatus;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        args: LabelNodesArgs,
+    }
+
+    fn args(words: &[&str]) -> LabelNodesArgs {
+        Line::try_parse_from(std::iter::once("label-nodes").chain(words.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    const KEY: &str = "kuul.io/pool";
+
+    #[test]
+    fn without_a_pool_or_removals_it_lists() {
+        assert_eq!(args(&[]).listing(), Some(OutputFormat::Table));
+        assert_eq!(
+            args(&["--list", "-o", "json"]).listing(),
+            Some(OutputFormat::Json)
+        );
+        assert_eq!(args(&["prod", "node-1"]).listing(), None);
+        assert_eq!(args(&["--remove", "node-1"]).listing(), None);
+        assert!(args(&["-o", "yaml"]).check(KEY).is_ok());
+    }
+
+    #[test]
+    fn a_pool_needs_nodes_unless_it_is_only_tainted() {
+        let error = args(&["prod"]).check(KEY).unwrap_err();
+        assert_eq!(error.exit_status(), ExitStatus::Usage);
+        assert_eq!(error.to_string(), "no nodes given for pool \"prod\"");
+        assert!(args(&["prod", "--dedicated"]).check(KEY).is_ok());
+        assert!(args(&["prod", "-l", "zone=a"]).check(KEY).is_ok());
+        assert!(args(&["prod", "node-1", "node-2"]).check(KEY).is_ok());
+    }
+
+    #[test]
+    fn bad_values_are_refused_before_anything_is_sent() {
+        for (words, key, field) in [
+            (&["Prod!", "node-1"][..], KEY, "POOL"),
+            (&["prod", "-l", "zone in a"][..], KEY, "--selector"),
+            (&["prod", "node-1"][..], "bad key!", "poolLabelKey"),
+            (&["prod", "node-1", "-o", "json"][..], KEY, "-o"),
+        ] {
+            let error = args(words).check(key).unwrap_err();
+            assert_eq!(error.exit_status(), ExitStatus::Usage, "{words:?}");
+            assert!(error.to_string().contains(field), "{words:?}: {error}");
+        }
+    }
+
+    #[test]
+    fn refusals_name_the_nodes_and_the_way_out() {
+        let unknown = refusal(Refusal::Unknown(vec!["node-9".to_owned()]));
+        assert_eq!(unknown.exit_status(), ExitStatus::Usage);
+        assert_eq!(
+            unknown.to_string(),
+            "no such node: node-9; nothing was changed"
+        );
+        let taken = refusal(Refusal::InOtherPool(vec![
+            ("node-1".to_owned(), "internal".to_owned()),
+            ("node-2".to_owned(), "prod".to_owned()),
+        ]));
+        assert_eq!(taken.exit_status(), ExitStatus::Failed);
+        assert_eq!(
+            taken.to_string(),
+            "already in another pool: node-1 (pool internal), node-2 (pool prod); nothing was changed"
+        );
+        assert_eq!(taken.hint().unwrap(), "pass --overwrite to move them");
+    }
+}

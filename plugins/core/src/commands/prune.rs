@@ -189,18 +189,24 @@ fn show(
     all_namespaces: bool,
     now: chrono::DateTime<Utc>,
 ) -> Result<(), Error> {
-    if plan.delete.is_empty() && plan.orphans.is_empty() {
-        printer.info(format_args!("nothing to prune{}", kept_clause(plan)));
-        return Ok(());
+    if !plan.delete.is_empty() || !plan.orphans.is_empty() {
+        printer.data(&plan.table(now, all_namespaces).to_string())?;
     }
-    printer.data(&plan.table(now, all_namespaces).to_string())?;
-    printer.info(format_args!(
+    printer.info(summary(plan));
+    Ok(())
+}
+
+/// The plan in one sentence, under its table.
+fn summary(plan: &PrunePlan) -> String {
+    if plan.delete.is_empty() && plan.orphans.is_empty() {
+        return format!("nothing to prune{}", kept_clause(plan));
+    }
+    format!(
         "would delete {}{}{}; pass --yes to delete",
         runs_phrase(plan.delete.len(), plan.jobs()),
         orphans_phrase(plan.orphans.len()),
         kept_clause(plan)
-    ));
-    Ok(())
+    )
 }
 
 fn runs_phrase(runs: usize, jobs: usize) -> String {
@@ -364,5 +370,115 @@ async fn delete_orphan(cluster: &Cluster, pod: &OrphanPod) -> Result<Deleted, Er
                 .in_namespace(&pod.namespace),
             source,
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pruning::Kept;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Line {
+        #[command(flatten)]
+        args: PruneArgs,
+    }
+
+    fn args(words: &[&str]) -> PruneArgs {
+        Line::try_parse_from(std::iter::once("prune").chain(words.iter().copied()))
+            .unwrap()
+            .args
+    }
+
+    fn run(namespace: &str, job: &str, name: &str) -> Run {
+        Run {
+            namespace: namespace.to_owned(),
+            job: job.to_owned(),
+            name: name.to_owned(),
+            uid: format!("uid-{name}"),
+            resource_version: "1".to_owned(),
+            outcome: Some(Ending::Succeeded),
+            finished: None,
+            created: None,
+            manual: false,
+            pods: 1,
+        }
+    }
+
+    #[test]
+    fn flags_make_the_policy() {
+        let policy = args(&[
+            "--keep",
+            "2",
+            "--older-than",
+            "1d",
+            "--failed",
+            "--include-manual",
+        ])
+        .policy();
+        assert_eq!(policy.keep, Some(2));
+        assert_eq!(policy.older_than, Some(TimeDelta::days(1)));
+        assert_eq!(policy.outcome, Some(Ending::Failed));
+        assert!(policy.include_manual);
+        let policy = args(&["--succeeded"]).policy();
+        assert_eq!(policy.outcome, Some(Ending::Succeeded));
+        assert_eq!(args(&[]).policy(), Policy::default());
+    }
+
+    #[test]
+    fn selectors_narrow_to_the_named_jobs_and_add_the_users() {
+        assert_eq!(args(&[]).selectors().unwrap(), (JOB_LABEL.to_owned(), None));
+        let (runs, user) = args(&["backup", "smoke", "-l", "team=ops"])
+            .selectors()
+            .unwrap();
+        assert_eq!(runs, format!("{JOB_LABEL} in (backup,smoke)"));
+        assert_eq!(user.unwrap(), format!("{runs},team=ops"));
+    }
+
+    #[test]
+    fn bad_names_and_selectors_are_refused_before_anything_is_sent() {
+        let error = args(&["Not A Job"]).selectors().unwrap_err();
+        assert_eq!(error.exit_status(), crate::ExitStatus::Usage);
+        assert!(error.to_string().contains("JOBNAME"), "{error}");
+        let error = args(&["-l", "team in ops"]).selectors().unwrap_err();
+        assert_eq!(error.exit_status(), crate::ExitStatus::Usage);
+        assert!(error.to_string().contains("--selector"), "{error}");
+    }
+
+    #[test]
+    fn the_summary_counts_runs_jobs_orphans_and_what_stays() {
+        let mut plan = PrunePlan::default();
+        assert_eq!(summary(&plan), "nothing to prune");
+        plan.kept.insert(Kept::Active, 1);
+        assert_eq!(
+            summary(&plan),
+            "nothing to prune; keeping 1 (1 not finished)"
+        );
+        plan.delete = vec![
+            run("ops", "backup", "backup-1"),
+            run("ops", "backup", "backup-2"),
+            run("ops", "smoke", "smoke-1"),
+        ];
+        plan.kept.insert(Kept::Newest, 2);
+        assert_eq!(
+            summary(&plan),
+            "would delete 3 runs of 2 jobs; keeping 3 (1 not finished, 2 newest per job (--keep)); pass --yes to delete"
+        );
+        plan.delete.truncate(1);
+        plan.kept.clear();
+        plan.orphans = vec![OrphanPod {
+            namespace: "ops".to_owned(),
+            name: "backup-0-abcde".to_owned(),
+            job: "backup".to_owned(),
+            uid: "uid-pod".to_owned(),
+            outcome: Ending::Failed,
+            finished: None,
+            created: None,
+        }];
+        assert_eq!(
+            summary(&plan),
+            "would delete 1 run of 1 job and 1 orphaned pod; pass --yes to delete"
+        );
     }
 }
