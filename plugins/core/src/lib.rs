@@ -28,6 +28,7 @@ pub mod runs;
 pub mod schedule;
 pub mod selector;
 pub mod set_plan;
+pub mod set_run;
 pub mod table;
 pub mod template;
 pub mod time;

@@ -5,15 +5,15 @@
 //! `--prune`) pruned, a unified diff of the live `CronJob` (reduced to what kuul manages)
 //! against the desired one, and exits like `kubectl diff`: 0 when nothing would change,
 //! 1 when something would. It is `apply --diff` under its own name; the work is shared
-//! in [`crate::commands::apply`].
+//! in [`crate::set_run`].
 
 use clap::Args;
 
 use crate::cli::KubeArgs;
 use crate::commands::KuulCommand;
-use crate::commands::apply::{Mode, SetArgs, run_set};
 use crate::error::Error;
 use crate::printer::Printer;
+use crate::set_run::{Mode, SetArgs, run_set};
 
 /// Arguments of `kubectl kuul diff`.
 #[derive(Debug, Clone, Args)]

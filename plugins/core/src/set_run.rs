@@ -1,0 +1,524 @@
+//! Carrying out a job set against one or more clusters, for `apply` and `diff`.
+//!
+//! Both commands take the same files and clusters ([`SetArgs`]) and share one body
+//! ([`run_set`]); only what they do with the plan differs ([`Mode`]). The files are
+//! checked completely before any cluster is contacted ([`crate::job_set`]); each cluster
+//! is then planned ([`crate::set_plan`]) from one paginated list per namespace and
+//! written with bounded concurrency ([`Bulk`]): server-side apply as `kuul-apply` for new
+//! and changed jobs (unchanged ones are not written), deletes for the set's jobs the
+//! files no longer list (`--prune`). Clusters are worked on concurrently and
+//! independently: one that is unreachable is reported and the others go on. `diff` (and
+//! `apply --diff`) stop after the plan and print it.
+
+use std::path::PathBuf;
+
+use clap::Args;
+use futures_util::future;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use kube::Api;
+use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
+
+use crate::bulk::Bulk;
+use crate::cli::{DryRun, KubeArgs};
+use crate::client::{Cluster, PAGE, context_names};
+use crate::config::Config;
+use crate::error::{Error, Operation};
+use crate::job_set::{self, JobSet};
+use crate::kuul_job::FIELD_MANAGER;
+use crate::kuul_job::JOB_LABEL;
+use crate::printer::Printer;
+use crate::set_plan::{self, Action, PlanOptions, SetStep};
+use crate::table::Table;
+
+/// The flags `apply` and `diff` share: which files, which clusters.
+// The field docs are the `--help` text, where backticks around CronJob would show.
+#[allow(clippy::doc_markdown)]
+#[derive(Debug, Clone, Args)]
+pub struct SetArgs {
+    /// Jobs file, or a directory of them (*.yaml, *.yml); repeatable
+    #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
+    pub files: Vec<PathBuf>,
+
+    /// Every kubeconfig context whose name matches GLOB ('*' any text, '?' one character),
+    /// one cluster each; instead of --context
+    #[arg(long, value_name = "GLOB", help_heading = "Kubernetes")]
+    pub contexts: Option<String>,
+
+    /// Delete the CronJobs of the set that the files no longer list (only CronJobs labelled
+    /// with the set and managed by kuul)
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Take over CronJobs of the same name that another set owns or kuul does not manage
+    #[arg(long)]
+    pub adopt: bool,
+
+    /// kuul config file with the team's defaults (default: ./kuul.yaml, then $KUUL_CONFIG,
+    /// then ~/.config/kuul/config.yaml)
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
+/// What to do with the plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Print the diffs; exit 1 when anything would change.
+    Diff,
+    /// Carry the plan out (or have the server check it, or only show it).
+    Apply { dry_run: DryRun, prune_runs: bool },
+}
+
+/// The shared body of `apply` and `diff`: check the files, pick the clusters, plan and
+/// act on each concurrently, report per cluster.
+pub async fn run_set(
+    args: &SetArgs,
+    mode: Mode,
+    kube: KubeArgs,
+    printer: Printer,
+) -> Result<(), Error> {
+    let config = Config::load(args.config.as_deref())?;
+    let set = job_set::load(&args.files, &config)?;
+    let contexts = clusters(args, &kube)?;
+    let options = PlanOptions {
+        adopt: args.adopt,
+        prune: args.prune,
+    };
+    let several = contexts.len() > 1;
+    let reports = future::join_all(contexts.iter().map(|context| {
+        let mut kube = kube.clone();
+        if let Some(context) = context {
+            kube.context = vec![context.clone()];
+        }
+        let set = &set;
+        let pool_key = config.defaults.pool_label_key.as_str();
+        async move { one_cluster(&kube, set, options, mode, pool_key).await }
+    }))
+    .await;
+    let mut failed_clusters = 0;
+    let mut failed_jobs = 0;
+    let mut changes = 0;
+    for (context, report) in contexts.iter().zip(reports) {
+        let name = context.as_deref().unwrap_or("current context");
+        match report {
+            Ok(report) => {
+                if several {
+                    printer.line(format_args!("context {}:", report.context))?;
+                }
+                printer.data(&report.output)?;
+                for warning in &report.warnings {
+                    if several {
+                        printer.warn(format_args!("context {}: {warning}", report.context));
+                    } else {
+                        printer.warn(warning);
+                    }
+                }
+                failed_jobs += report.failed;
+                changes += report.changes;
+            }
+            Err(error) => {
+                failed_clusters += 1;
+                if several {
+                    printer.warn(format_args!("context {name}: skipped"));
+                }
+                printer.error(&error);
+            }
+        }
+    }
+    let clusters = contexts.len();
+    if failed_clusters > 0 || failed_jobs > 0 {
+        let mut parts = Vec::new();
+        if failed_jobs > 0 {
+            parts.push(format!("{failed_jobs} job(s) failed"));
+        }
+        if failed_clusters > 0 {
+            parts.push(format!("{failed_clusters} of {clusters} cluster(s) failed"));
+        }
+        return Err(Error::Halted {
+            message: format!("job set {:?}: {}", set.name, parts.join(", ")),
+            hint: Some("fix what the lines above name and run the command again".to_owned()),
+        });
+    }
+    if mode == Mode::Diff && changes > 0 {
+        return Err(Error::Differs {
+            message: format!(
+                "{changes} change(s) to job set {:?} would be applied",
+                set.name
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The contexts to work on: `--contexts GLOB`, every `--context`, or `None` for the
+/// kubeconfig's current context.
+fn clusters(args: &SetArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>, Error> {
+    let Some(glob) = &args.contexts else {
+        if kube.context.is_empty() {
+            return Ok(vec![None]);
+        }
+        let mut contexts = kube.context.clone();
+        contexts.dedup();
+        return Ok(contexts.into_iter().map(Some).collect());
+    };
+    if !kube.context.is_empty() {
+        return Err(Error::InvalidInput {
+            message: "--context and --contexts do not go together".to_owned(),
+            hint: Some(
+                "name contexts with --context (repeatable) or match them with --contexts GLOB"
+                    .to_owned(),
+            ),
+        });
+    }
+    let available = context_names(kube.kubeconfig.as_deref())?;
+    let matching: Vec<Option<String>> = available
+        .iter()
+        .filter(|name| glob_matches(glob, name))
+        .cloned()
+        .map(Some)
+        .collect();
+    if matching.is_empty() {
+        return Err(Error::InvalidInput {
+            message: format!("--contexts {glob:?} matches no context of the kubeconfig"),
+            hint: Some(format!("contexts: {}", available.join(", "))),
+        });
+    }
+    Ok(matching)
+}
+
+/// Shell-style matching of a whole name: `*` any text, `?` one character.
+fn glob_matches(glob: &str, name: &str) -> bool {
+    let glob: Vec<char> = glob.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    // Positions in the glob reachable after each prefix of the name.
+    let mut reachable = vec![false; glob.len() + 1];
+    reachable[0] = true;
+    let close = |reachable: &mut Vec<bool>| {
+        for i in 0..glob.len() {
+            if reachable[i] && glob[i] == '*' {
+                reachable[i + 1] = true;
+            }
+        }
+    };
+    close(&mut reachable);
+    for c in name {
+        let mut next = vec![false; glob.len() + 1];
+        for i in 0..glob.len() {
+            if reachable[i] {
+                match glob[i] {
+                    '*' => next[i] = true,
+                    '?' => next[i + 1] = true,
+                    g if g == c => next[i + 1] = true,
+                    _ => {}
+                }
+            }
+        }
+        close(&mut next);
+        reachable = next;
+    }
+    reachable[glob.len()]
+}
+
+/// What one cluster's work came to.
+struct ClusterReport {
+    context: String,
+    /// The summary table, or the diffs.
+    output: String,
+    failed: usize,
+    changes: usize,
+    /// Jobs whose requests fit no ready node of their pool.
+    warnings: Vec<String>,
+}
+
+async fn one_cluster(
+    kube: &KubeArgs,
+    set: &JobSet,
+    options: PlanOptions,
+    mode: Mode,
+    pool_key: &str,
+) -> Result<ClusterReport, Error> {
+    let cluster = Cluster::connect(kube).await?;
+    let namespace_of = |file_namespace: Option<&String>| -> String {
+        match (&kube.namespace, file_namespace) {
+            (None, Some(namespace)) => namespace.clone(),
+            _ => cluster.namespace().to_owned(),
+        }
+    };
+    let desired: Vec<CronJob> = set
+        .jobs
+        .iter()
+        .map(|job| {
+            let mut cronjob = job.cronjob.clone();
+            cronjob.metadata.namespace = Some(namespace_of(job.namespace.as_ref()));
+            cronjob
+        })
+        .collect();
+    let mut namespaces: Vec<String> = set
+        .namespaces
+        .iter()
+        .map(|namespace| namespace_of(namespace.as_ref()))
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    let lists =
+        future::try_join_all(namespaces.iter().map(|ns| list_cronjobs(&cluster, ns))).await?;
+    let live: Vec<CronJob> = lists.into_iter().flatten().collect();
+    let steps = set_plan::plan(&set.name, &desired, &live, options);
+    let qualified = namespaces.len() > 1;
+    let context = cluster.endpoint().context.clone();
+    match mode {
+        Mode::Diff => {
+            let conflicts: Vec<&SetStep> = steps
+                .iter()
+                .filter(|s| s.action == Action::Conflict)
+                .collect();
+            let mut output: String = steps.iter().map(|s| s.diff.as_str()).collect();
+            for step in &conflicts {
+                output.extend(["# conflict: ", step.detail.as_str(), "\n"]);
+            }
+            let changes = steps.iter().filter(|s| s.action.writes()).count();
+            Ok(ClusterReport {
+                context,
+                output,
+                failed: conflicts.len(),
+                changes,
+                warnings: Vec::new(),
+            })
+        }
+        Mode::Apply {
+            dry_run,
+            prune_runs,
+        } => {
+            let checked: Vec<&CronJob> = desired.iter().collect();
+            let (results, warnings) = tokio::join!(
+                carry_out(&cluster, &steps, dry_run, prune_runs),
+                cluster.misfits(&checked, pool_key)
+            );
+            let mut table = Table::new(["job", "action", "detail"]);
+            let mut failed = 0;
+            for (step, result) in steps.iter().zip(results) {
+                let (action, detail) = match result {
+                    Ok(()) => (done_word(step.action), step.detail.clone()),
+                    Err(detail) => {
+                        failed += 1;
+                        ("failed", detail)
+                    }
+                };
+                let detail = match dry_run {
+                    DryRun::Client if step.action.writes() => {
+                        join(&detail, "dry run: nothing sent")
+                    }
+                    DryRun::Server if step.action.writes() => join(&detail, "server dry run"),
+                    _ => detail,
+                };
+                let job = if qualified {
+                    format!("{}/{}", step.namespace, step.name)
+                } else {
+                    step.name.clone()
+                };
+                table.row([job, action.to_owned(), detail]);
+            }
+            Ok(ClusterReport {
+                context,
+                output: table.to_string(),
+                failed,
+                changes: 0,
+                warnings,
+            })
+        }
+    }
+}
+
+fn join(detail: &str, note: &str) -> String {
+    if detail.is_empty() {
+        note.to_owned()
+    } else {
+        format!("{detail}; {note}")
+    }
+}
+
+fn done_word(action: Action) -> &'static str {
+    match action {
+        Action::Create => "created",
+        Action::Update => "updated",
+        Action::Unchanged => "unchanged",
+        Action::Prune => "pruned",
+        Action::Conflict => "failed",
+    }
+}
+
+/// Writes what the plan says, at most [`crate::bulk::DEFAULT_CONCURRENCY`] at a time;
+/// one result per step, `Err` holding the sentence for the DETAIL column.
+async fn carry_out(
+    cluster: &Cluster,
+    steps: &[SetStep],
+    dry_run: DryRun,
+    prune_runs: bool,
+) -> Vec<Result<(), String>> {
+    let outcomes = Bulk::default()
+        .run(steps.iter(), |step| async move {
+            if step.action == Action::Conflict {
+                return Err(Error::Halted {
+                    message: step.detail.clone(),
+                    hint: None,
+                });
+            }
+            if !step.action.writes() || dry_run == DryRun::Client {
+                return Ok(());
+            }
+            write(cluster, step, dry_run == DryRun::Server, prune_runs).await
+        })
+        .await;
+    outcomes
+        .into_iter()
+        .map(|outcome| outcome.result.map_err(|error| error.to_string()))
+        .collect()
+}
+
+async fn write(
+    cluster: &Cluster,
+    step: &SetStep,
+    server_dry_run: bool,
+    prune_runs: bool,
+) -> Result<(), Error> {
+    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
+    let operation = |verb| {
+        Operation::new(verb, "cronjobs")
+            .named(step.name.clone())
+            .in_namespace(step.namespace.clone())
+    };
+    if let Some(cronjob) = &step.desired {
+        let mut params = PatchParams::apply(FIELD_MANAGER).force();
+        params.dry_run = server_dry_run;
+        api.patch(&step.name, &params, &Patch::Apply(cronjob))
+            .await
+            .map_err(|source| cluster.error(operation("apply"), source))?;
+        return Ok(());
+    }
+    // Pruning: the runs go with the CronJob only when asked; otherwise they stay (without
+    // an owner) for inspection until `kubectl kuul prune` removes them by policy.
+    let mut params = if prune_runs {
+        DeleteParams::background()
+    } else {
+        DeleteParams::orphan()
+    };
+    params.dry_run = server_dry_run;
+    match api.delete(&step.name, &params).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.is_not_found() => {}
+        Err(source) => return Err(cluster.error(operation("delete"), source)),
+    }
+    if prune_runs {
+        delete_runs(cluster, step, &params).await?;
+    }
+    Ok(())
+}
+
+/// Deletes the Jobs the pruned `CronJob` owned at once, rather than leaving them to the
+/// garbage collector, so that they are gone when the command returns; their Pods follow
+/// by background propagation.
+async fn delete_runs(
+    cluster: &Cluster,
+    step: &SetStep,
+    params: &DeleteParams,
+) -> Result<(), Error> {
+    let api: Api<Job> = Api::namespaced(cluster.client().clone(), &step.namespace);
+    let operation = |verb| Operation::new(verb, "jobs").in_namespace(step.namespace.clone());
+    let mut list = ListParams::default()
+        .labels(&format!("{JOB_LABEL}={}", step.name))
+        .limit(PAGE);
+    loop {
+        let page = api
+            .list(&list)
+            .await
+            .map_err(|source| cluster.error(operation("list"), source))?;
+        for run in &page.items {
+            let owned = run
+                .metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|owner| Some(&owner.uid) == step.uid.as_ref());
+            let Some(name) = run.metadata.name.as_deref().filter(|_| owned) else {
+                continue;
+            };
+            match api.delete(name, params).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.is_not_found() => {}
+                Err(source) => {
+                    return Err(cluster.error(operation("delete").named(name), source));
+                }
+            }
+        }
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => list = list.continue_token(&token),
+            _ => return Ok(()),
+        }
+    }
+}
+
+/// Every `CronJob` of `namespace`, page by page.
+async fn list_cronjobs(cluster: &Cluster, namespace: &str) -> Result<Vec<CronJob>, Error> {
+    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), namespace);
+    let operation = Operation::new("list", "cronjobs").in_namespace(namespace.to_owned());
+    cluster
+        .list_all(&api, ListParams::default(), operation)
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_whole_context_names() {
+        assert!(glob_matches("kuul-*", "kuul-eu-1"));
+        assert!(glob_matches("*", "anything"));
+        assert!(glob_matches("kuul-??-1", "kuul-eu-1"));
+        assert!(glob_matches("*-1", "kuul-eu-1"));
+        assert!(glob_matches("a*b*c", "aXXbYYc"));
+        assert!(!glob_matches("kuul-*", "prod-kuul-1"));
+        assert!(!glob_matches("kuul-?", "kuul-10"));
+        assert!(!glob_matches("a*b", "aXbX"));
+        assert!(glob_matches("", ""));
+    }
+
+    #[test]
+    fn a_report_says_what_was_done() {
+        assert_eq!(done_word(Action::Create), "created");
+        assert_eq!(done_word(Action::Prune), "pruned");
+        assert_eq!(join("", "server dry run"), "server dry run");
+        assert_eq!(join("adopted", "server dry run"), "adopted; server dry run");
+        let differs = Error::Differs {
+            message: "1 change(s)".to_owned(),
+        };
+        assert_eq!(differs.exit_status(), crate::error::ExitStatus::Failed);
+    }
+
+    #[test]
+    fn every_context_is_a_cluster_and_contexts_is_a_glob_instead() {
+        let set = SetArgs {
+            files: vec![PathBuf::from("jobs.yaml")],
+            contexts: None,
+            prune: false,
+            adopt: false,
+            config: None,
+        };
+        let kube = KubeArgs {
+            context: vec!["eu-1".to_owned(), "eu-2".to_owned()],
+            ..KubeArgs::default()
+        };
+        assert_eq!(
+            clusters(&set, &kube).unwrap(),
+            [Some("eu-1".to_owned()), Some("eu-2".to_owned())]
+        );
+        let one = KubeArgs::default();
+        assert_eq!(clusters(&set, &one).unwrap(), [None]);
+        let mut both = set.clone();
+        both.contexts = Some("eu-*".to_owned());
+        let error = clusters(&both, &kube).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--context and --contexts do not go together"
+        );
+    }
+}
