@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::errors::Error as DockerError;
+use bollard::models::ContainerState;
 use bollard::query_parameters::{
     KillContainerOptionsBuilder, ListContainersOptionsBuilder, LogsOptionsBuilder,
     RemoveContainerOptionsBuilder, StartContainerOptions,
@@ -151,24 +152,16 @@ async fn run_created(
     let mut state = inspect().await?;
     // Docker learns of an out-of-memory kill from an event of its own, which can arrive
     // after the exit: a SIGKILL we did not send gets a short grace to be recognised.
-    let sigkilled = state.exit_code == Some(SIGKILL_EXIT) && !timed_out;
     let mut grace = OOM_EVENT_GRACE;
-    while sigkilled && state.oom_killed != Some(true) && !grace.is_zero() {
+    while killed_by_someone_else(&state, timed_out)
+        && state.oom_killed != Some(true)
+        && !grace.is_zero()
+    {
         tokio::time::sleep(OOM_EVENT_POLL).await;
         grace = grace.saturating_sub(OOM_EVENT_POLL);
         state = inspect().await?;
     }
-    let oom_killed = state.oom_killed.unwrap_or(false);
-    let mut outcome = ContainerOutcome {
-        exit_code: state.exit_code,
-        oom_killed,
-        // Some kernels never report it; under a memory limit, a SIGKILL nobody sent
-        // is the OOM killer's all the same.
-        likely_oom_killed: sigkilled && !oom_killed && spec.memory_bytes.is_some(),
-        timed_out,
-        duration,
-        ..ContainerOutcome::default()
-    };
+    let mut outcome = ended(&state, timed_out, spec.memory_bytes.is_some(), duration);
     if output == Output::Capture {
         let (stdout, stderr) = collect_logs(docker, id)
             .await
@@ -177,6 +170,34 @@ async fn run_created(
         outcome.stderr = stderr;
     }
     Ok(outcome)
+}
+
+/// Whether the container ended by a SIGKILL that kuul did not send (its timeout).
+fn killed_by_someone_else(state: &ContainerState, timed_out: bool) -> bool {
+    state.exit_code == Some(SIGKILL_EXIT) && !timed_out
+}
+
+/// What a stopped container's state says about its end; `memory_limited` when it ran
+/// under a memory limit.
+fn ended(
+    state: &ContainerState,
+    timed_out: bool,
+    memory_limited: bool,
+    duration: Duration,
+) -> ContainerOutcome {
+    let oom_killed = state.oom_killed.unwrap_or(false);
+    ContainerOutcome {
+        exit_code: state.exit_code,
+        oom_killed,
+        // Some kernels never report it; under a memory limit, a SIGKILL nobody sent
+        // is the OOM killer's all the same.
+        likely_oom_killed: killed_by_someone_else(state, timed_out)
+            && !oom_killed
+            && memory_limited,
+        timed_out,
+        duration,
+        ..ContainerOutcome::default()
+    }
 }
 
 /// Waits until the container stops; its exit code is read by inspecting it afterwards.
@@ -316,3 +337,96 @@ fn short(id: &str) -> &str {
 
 /// How long a stopped run may take to be cleaned up after Ctrl-C before giving up.
 pub const CLEANUP_GRACE: Duration = Duration::from_millis(500);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(exit_code: i64, oom_killed: Option<bool>) -> ContainerState {
+        ContainerState {
+            exit_code: Some(exit_code),
+            oom_killed,
+            ..ContainerState::default()
+        }
+    }
+
+    const TOOK: Duration = Duration::from_millis(1500);
+
+    #[test]
+    fn a_plain_exit_is_its_code() {
+        let outcome = ended(&state(3, Some(false)), false, true, TOOK);
+        assert_eq!(outcome.exit_code, Some(3));
+        assert!(!outcome.oom_killed && !outcome.likely_oom_killed && !outcome.timed_out);
+        assert_eq!(outcome.duration, TOOK);
+    }
+
+    #[test]
+    fn out_of_memory_as_docker_reports_it_or_as_a_sigkill_under_a_limit() {
+        let reported = ended(&state(137, Some(true)), false, true, TOOK);
+        assert!(reported.oom_killed && !reported.likely_oom_killed);
+        let unreported = ended(&state(137, Some(false)), false, true, TOOK);
+        assert!(!unreported.oom_killed && unreported.likely_oom_killed);
+        // Without a memory limit a SIGKILL is someone's kill -9, not the OOM killer.
+        let no_limit = ended(&state(137, None), false, false, TOOK);
+        assert!(!no_limit.oom_killed && !no_limit.likely_oom_killed);
+    }
+
+    #[test]
+    fn our_own_kill_at_the_timeout_is_a_timeout_not_an_oom() {
+        assert!(!killed_by_someone_else(&state(137, None), true));
+        assert!(killed_by_someone_else(&state(137, None), false));
+        let outcome = ended(&state(137, Some(false)), true, true, TOOK);
+        assert!(outcome.timed_out && !outcome.likely_oom_killed);
+    }
+
+    #[test]
+    fn a_missing_image_says_to_build_it() {
+        let daemon = Daemon {
+            // Never connected: only the error wording is under test.
+            docker: Docker::connect_with_http(
+                "http://127.0.0.1:1",
+                1,
+                bollard::API_DEFAULT_VERSION,
+            )
+            .unwrap(),
+            host: "tcp://127.0.0.1:1".to_owned(),
+        };
+        let missing = DockerError::DockerResponseServerError {
+            status_code: 404,
+            message: "No such image: kuul/backup:1".to_owned(),
+        };
+        let error = create_error(&daemon, "kuul/backup:1", missing);
+        assert_eq!(
+            error.to_string(),
+            "image kuul/backup:1 is not in the local Docker daemon"
+        );
+        assert!(error.hint().unwrap().contains("kubectl kuul image build"));
+        let refused = DockerError::DockerResponseServerError {
+            status_code: 500,
+            message: "no space left on device ".to_owned(),
+        };
+        assert_eq!(
+            create_error(&daemon, "kuul/backup:1", refused).to_string(),
+            "cannot create a container from kuul/backup:1: no space left on device"
+        );
+    }
+
+    #[test]
+    fn run_ids_differ_and_ids_shorten_like_docker() {
+        assert_ne!(new_run_id(), {
+            std::thread::sleep(Duration::from_millis(1));
+            new_run_id()
+        });
+        assert_eq!(short("0123456789abcdef0123"), "0123456789ab");
+        assert_eq!(short("abc"), "abc");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_termination_log_is_writable_by_any_container_user() {
+        use std::os::unix::fs::PermissionsExt;
+        let file = termination_log_file().unwrap();
+        let mode = std::fs::metadata(file.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o666);
+    }
+}
