@@ -73,28 +73,13 @@ fn actions(table: &str) -> BTreeMap<String, String> {
         .collect()
 }
 
-async fn versions(api: &Api<CronJob>) -> BTreeMap<String, String> {
-    api.list(&ListParams::default())
-        .await
-        .expect("list cronjobs")
-        .items
-        .into_iter()
-        .map(|c| {
-            (
-                c.metadata.name.unwrap(),
-                c.metadata.resource_version.unwrap(),
-            )
-        })
-        .collect()
-}
-
 fn path(dir: &tempfile::TempDir) -> &str {
     dir.path().to_str().expect("utf-8 temp path")
 }
 
 #[tokio::test]
 async fn reapplying_writes_nothing_and_an_edit_updates_only_its_job() {
-    for via in [Via::Kubectl, Via::Umbrella] {
+    for via in Via::FOR_UMBRELLA_COMMANDS {
         let namespace = TestNamespace::new("apply-idem").await;
         let api: Api<CronJob> = Api::namespaced(namespace.client(), namespace.name());
         let jobs = [
@@ -114,7 +99,7 @@ async fn reapplying_writes_nothing_and_an_edit_updates_only_its_job() {
         let labels = stored.metadata.labels.unwrap();
         assert_eq!(labels["kuul.io/set"], "team-a");
         assert_eq!(labels["app.kubernetes.io/managed-by"], "kuul");
-        let before = versions(&api).await;
+        let before = namespace.versions::<CronJob>().await;
         assert_eq!(before.len(), 3);
 
         let again = kuul(via, "apply", namespace.name(), &["-f", path(&dir)]);
@@ -124,7 +109,7 @@ async fn reapplying_writes_nothing_and_an_edit_updates_only_its_job() {
             "{table}"
         );
         assert_eq!(
-            versions(&api).await,
+            namespace.versions::<CronJob>().await,
             before,
             "a re-apply must write nothing"
         );
@@ -144,7 +129,7 @@ async fn reapplying_writes_nothing_and_an_edit_updates_only_its_job() {
         let done = actions(&table);
         assert_eq!(done["beta"], "updated", "{table}");
         assert_eq!(done["alpha"], "unchanged", "{table}");
-        let after = versions(&api).await;
+        let after = namespace.versions::<CronJob>().await;
         assert_ne!(after["beta"], before["beta"]);
         assert_eq!(after["alpha"], before["alpha"]);
         assert_eq!(after["gamma"], before["gamma"]);
@@ -378,8 +363,10 @@ async fn an_invalid_file_writes_nothing_and_lists_every_error() {
         "{}",
         text(&output.stderr)
     );
-    let api: Api<CronJob> = Api::namespaced(namespace.client(), ns);
-    assert!(versions(&api).await.is_empty(), "nothing may be written");
+    assert!(
+        namespace.versions::<CronJob>().await.is_empty(),
+        "nothing may be written"
+    );
 }
 
 #[tokio::test]
@@ -387,7 +374,7 @@ async fn diff_exits_1_when_something_would_change_and_0_otherwise() {
     let namespace = TestNamespace::new("apply-diff").await;
     let ns = namespace.name();
     let dir = repo(&[("jobs.yaml", &jobs_file("team-a", &[("report", "@daily")]))]);
-    for via in [Via::Kubectl, Via::Umbrella] {
+    for via in Via::FOR_UMBRELLA_COMMANDS {
         let output = kuul(via, "diff", ns, &["-f", path(&dir)]);
         let shown = assert_exit(&output, 1, "diff before apply");
         assert!(
@@ -398,8 +385,10 @@ async fn diff_exits_1_when_something_would_change_and_0_otherwise() {
     }
     let output = kuul(Via::Umbrella, "apply", ns, &["-f", path(&dir), "--diff"]);
     assert_exit(&output, 1, "apply --diff before apply");
-    let api: Api<CronJob> = Api::namespaced(namespace.client(), ns);
-    assert!(versions(&api).await.is_empty(), "--diff writes nothing");
+    assert!(
+        namespace.versions::<CronJob>().await.is_empty(),
+        "--diff writes nothing"
+    );
     let dry = kuul(
         Via::Umbrella,
         "apply",
@@ -408,7 +397,7 @@ async fn diff_exits_1_when_something_would_change_and_0_otherwise() {
     );
     assert!(assert_exit(&dry, 0, "server dry run").contains("server dry run"));
     assert!(
-        versions(&api).await.is_empty(),
+        namespace.versions::<CronJob>().await.is_empty(),
         "a server dry run stores nothing"
     );
 
@@ -417,7 +406,7 @@ async fn diff_exits_1_when_something_would_change_and_0_otherwise() {
         0,
         "apply",
     );
-    for via in [Via::Kubectl, Via::Umbrella] {
+    for via in Via::FOR_UMBRELLA_COMMANDS {
         let output = kuul(via, "diff", ns, &["-f", path(&dir)]);
         assert_eq!(assert_exit(&output, 0, "diff after apply"), "");
     }
@@ -649,6 +638,5 @@ async fn five_hundred_jobs_in_one_command() {
         500
     );
     eprintln!("apply of 500 jobs: created in {created:?}, re-applied (unchanged) in {unchanged:?}");
-    let api: Api<CronJob> = Api::namespaced(namespace.client(), ns);
-    assert_eq!(versions(&api).await.len(), 500);
+    assert_eq!(namespace.versions::<CronJob>().await.len(), 500);
 }

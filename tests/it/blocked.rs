@@ -10,11 +10,8 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ResourceQuota;
 use kube::api::{Api, PostParams};
-use kuul_tests::{TestNamespace, Via, assert_exit, eventually, kuul, text};
+use kuul_tests::{TestNamespace, Via, YEARLY, assert_exit, kuul, text, until_health};
 use serde_json::{Value, json};
-
-/// A schedule that does not fire while a test runs.
-const YEARLY: &str = "0 0 1 1 *";
 
 /// `new NAME --apply` on pool prod with these resources; returns stderr.
 fn new_job(ns: &TestNamespace, name: &str, cpu: &str, memory: &str) -> String {
@@ -44,23 +41,11 @@ fn new_job(ns: &TestNamespace, name: &str, cpu: &str, memory: &str) -> String {
     text(&output.stderr)
 }
 
-/// The job's entry in `status -o json`.
-fn status_of(ns: &TestNamespace, name: &str) -> Value {
-    let output = kuul(Via::Umbrella, "status", ns, &[name, "-o", "json"]);
-    let stdout = assert_exit(&output, 0, "status -o json");
-    let all: Value = serde_json::from_str(&stdout).expect("status JSON");
-    all[0].clone()
-}
-
 /// Waits until status calls the job blocked (after the 30 s grace), then checks
 /// `--check` and returns the JSON entry.
 async fn until_blocked(ns: &TestNamespace, name: &str) -> Value {
-    let status = eventually(Duration::from_secs(90), "health blocked", || async {
-        let status = status_of(ns, name);
-        (status["health"] == "blocked").then_some(status)
-    })
-    .await;
-    for via in [Via::Kubectl, Via::Umbrella] {
+    let status = until_health(ns, name, "blocked").await;
+    for via in Via::FOR_UMBRELLA_COMMANDS {
         let check = kuul(via, "status", ns, &["--check"]);
         let stdout = assert_exit(&check, 4, "status --check of a blocked job");
         assert!(

@@ -8,21 +8,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
-use kube::api::{Api, DynamicObject, ListParams, PostParams};
-use kube::core::{ApiResource, GroupVersionKind};
-use kuul_tests::{TestNamespace, eventually};
-use serde_json::json;
+use kube::api::{Api, ListParams, PostParams};
+use kuul_tests::{TestNamespace, eventually, kwok_failure};
+use serde_json::{Value, json};
 
-/// The label that selects kwok's failure stage, and the annotation that picks the exit
-/// code (kwok's kustomize/stage/pod/chaos/pod-container-running-failed.yaml).
-const FAIL_LABEL: &str = "pod-container-running-failed.stage.kwok.x-k8s.io";
-const FAIL_EXIT_CODE: &str = "pod-container-running-failed.stage.kwok.x-k8s.io/exit-code";
-
-fn cronjob(
-    name: &str,
-    pod_labels: &serde_json::Value,
-    pod_annotations: &serde_json::Value,
-) -> CronJob {
+/// An every-minute `CronJob` whose pods get the metadata `pod` (labels, annotations).
+fn cronjob(name: &str, pod: &Value) -> CronJob {
     serde_json::from_value(json!({
         "metadata": { "name": name },
         "spec": {
@@ -31,7 +22,7 @@ fn cronjob(
             "jobTemplate": { "spec": {
                 "backoffLimit": 0,
                 "template": {
-                    "metadata": { "labels": pod_labels, "annotations": pod_annotations },
+                    "metadata": pod,
                     "spec": {
                         "restartPolicy": "Never",
                         "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
@@ -89,10 +80,7 @@ async fn every_minute_cronjob_creates_a_job_that_succeeds() {
     let cronjobs: Api<CronJob> = Api::namespaced(ns.client(), ns.name());
     let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
     cronjobs
-        .create(
-            &PostParams::default(),
-            &cronjob("tick", &json!({}), &json!({})),
-        )
+        .create(&PostParams::default(), &cronjob("tick", &json!({})))
         .await
         .expect("create CronJob");
 
@@ -118,13 +106,8 @@ async fn failure_marker_fails_the_job_with_the_chosen_exit_code() {
     let cronjobs: Api<CronJob> = Api::namespaced(ns.client(), ns.name());
     let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
     let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
-    let labels = json!({ FAIL_LABEL: "true" });
-    let annotations = json!({ FAIL_EXIT_CODE: "3" });
     cronjobs
-        .create(
-            &PostParams::default(),
-            &cronjob("breaks", &labels, &annotations),
-        )
+        .create(&PostParams::default(), &cronjob("breaks", &kwok_failure(3)))
         .await
         .expect("create CronJob");
 
@@ -210,28 +193,12 @@ async fn kubectl_logs_returns_the_configured_lines_of_a_job_pod() {
 
     // kwok serves a simulated container's log from a CRI-format file named by a Logs object.
     let dir = tempfile::tempdir().expect("temp dir");
-    let log_file = dir.path().join("backup.log");
-    std::fs::write(
-        &log_file,
-        "2026-01-01T00:00:00Z stdout F dumping prod-db\n2026-01-01T00:00:01Z stdout F backup done: 42 tables\n",
+    ns.serve_log(
+        dir.path(),
+        &pod_name,
+        &["dumping prod-db", "backup done: 42 tables"],
     )
-    .expect("write log file");
-    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
-    let logs: Api<DynamicObject> = Api::namespaced_with(
-        ns.client(),
-        ns.name(),
-        &ApiResource::from_gvk_with_plural(&gvk, "logs"),
-    );
-    let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "kwok.x-k8s.io/v1alpha1",
-        "kind": "Logs",
-        "metadata": { "name": pod_name },
-        "spec": { "logs": [{ "containers": ["work"], "logsFile": log_file }] }
-    }))
-    .expect("a valid Logs object");
-    logs.create(&PostParams::default(), &object)
-        .await
-        .expect("create Logs");
+    .await;
 
     let kubectl = kuul_tests::kubectl();
     let kubeconfig = kuul_tests::kubeconfig();

@@ -4,14 +4,13 @@
 //! answer, so these tests see what a user's shell would offer: subcommands, flags,
 //! `CronJob` names from a test namespace, and pool and node names from the cluster.
 
-use std::ffi::OsString;
 use std::os::unix::fs::symlink;
 use std::path::Path;
 use std::process::Command;
 
 use k8s_openapi::api::batch::v1::CronJob;
 use kube::api::{Api, PostParams};
-use kuul_tests::{TestNamespace, assert_exit, bin, kubeconfig, kubectl, text};
+use kuul_tests::{TestNamespace, YEARLY, assert_exit, bin, kubeconfig, kubectl, path_with, text};
 use serde_json::json;
 
 /// A folder holding links to the given built binaries, the only plugins kubectl sees.
@@ -23,17 +22,13 @@ fn plugin_dir(names: &[&str]) -> tempfile::TempDir {
     dir
 }
 
-fn path_of(dir: &Path) -> OsString {
-    std::env::join_paths([dir, Path::new("/usr/bin"), Path::new("/bin")]).expect("PATH")
-}
-
 /// The candidates kubectl prints for `kubectl __complete kuul WORDS...`, and the final
 /// `:N` directive line.
 fn complete(dir: &Path, words: &[&str]) -> (Vec<String>, String) {
     let output = Command::new(kubectl())
         .args(["__complete", "kuul"])
         .args(words)
-        .env("PATH", path_of(dir))
+        .env("PATH", path_with(dir))
         .env("KUBECONFIG", kubeconfig())
         .output()
         .expect("run kubectl __complete");
@@ -57,7 +52,7 @@ async fn create_cronjobs(ns: &TestNamespace, names: &[&str]) {
         let cronjob: CronJob = serde_json::from_value(json!({
             "metadata": { "name": name },
             "spec": {
-                "schedule": "0 0 1 1 *",
+                "schedule": YEARLY,
                 "suspend": true,
                 "jobTemplate": { "spec": { "template": { "spec": {
                     "restartPolicy": "Never",
@@ -179,7 +174,7 @@ fn completion_install_writes_completers_that_kubectl_uses() {
     let dir = plugin_dir(&["kubectl-kuul"]);
     let output = Command::new(bin("kubectl-kuul"))
         .args(["completion", "install"])
-        .env("PATH", path_of(dir.path()))
+        .env("PATH", path_with(dir.path()))
         .output()
         .expect("run completion install");
     assert_exit(&output, 0, "completion install");

@@ -6,8 +6,6 @@
 //! Every name the test makes is unique, so tests may run in parallel; what it makes is
 //! removed at the end, also when an assertion fails.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use anyhow::{Context, Result, bail, ensure};
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
@@ -20,17 +18,10 @@ use bollard::query_parameters::{
     RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use futures_util::{StreamExt, TryStreamExt};
+use kuul_tests::{docker, harness_env, unique};
 
-const HOW: &str = "run `make test`, or eval \"$(tests/docker/up)\"";
 /// The exit code the test image's script ends with.
 const EXIT_CODE: i64 = 7;
-
-fn env(name: &str) -> String {
-    match std::env::var(name) {
-        Ok(v) if !v.is_empty() => v,
-        _ => panic!("{name} is not set: {HOW}"),
-    }
-}
 
 struct Setup {
     registry: String,
@@ -42,10 +33,10 @@ struct Setup {
 impl Setup {
     fn from_env() -> Self {
         Self {
-            registry: env("KUUL_TEST_REGISTRY"),
-            user: env("KUUL_TEST_REGISTRY_USER"),
-            password: env("KUUL_TEST_REGISTRY_PASSWORD"),
-            base_image: env("KUUL_TEST_BASE_IMAGE"),
+            registry: harness_env("KUUL_TEST_REGISTRY"),
+            user: harness_env("KUUL_TEST_REGISTRY_USER"),
+            password: harness_env("KUUL_TEST_REGISTRY_PASSWORD"),
+            base_image: harness_env("KUUL_TEST_BASE_IMAGE"),
         }
     }
 
@@ -70,11 +61,7 @@ struct Names {
 
 impl Names {
     fn new(registry: &str) -> Self {
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_nanos();
-        let unique = format!("t{}-{nanos}", std::process::id());
+        let unique = unique("t");
         Self {
             local_repo: format!("kuul-test-local/{unique}"),
             remote_repo: format!("{registry}/kuul-test/{unique}"),
@@ -85,14 +72,6 @@ impl Names {
     fn greeting(&self) -> String {
         format!("hello from kuul test image {}", self.unique)
     }
-}
-
-async fn connect() -> Docker {
-    Docker::connect_with_local_defaults()
-        .unwrap_or_else(|e| panic!("cannot reach Docker ({e}): {HOW}"))
-        .negotiate_version()
-        .await
-        .unwrap_or_else(|e| panic!("Docker does not answer ({e}): {HOW}"))
 }
 
 /// Appends one regular file to a ustar archive.
@@ -329,10 +308,10 @@ async fn build_run_push_pull(docker: &Docker, setup: &Setup, names: &Names) -> R
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn image_from_local_base_runs_pushes_with_auth_and_pulls_back() {
     let setup = Setup::from_env();
-    let docker = connect().await;
+    let docker = docker().await;
     assert!(
         exists(&docker, &setup.base_image).await,
-        "base image {} is missing: {HOW}",
+        "base image {} is missing: run tests/integration, or eval \"$(tests/docker/up)\"",
         setup.base_image
     );
     let names = Names::new(&setup.registry);

@@ -8,15 +8,10 @@
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
-use kube::core::{ApiResource, GroupVersionKind};
-use kuul_tests::{TestNamespace, Via, assert_exit, kuul, text};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
+use kuul_tests::{FakeNodes, TestNamespace, Via, YEARLY, assert_exit, kuul, kwok_failure, text};
 use serde_json::{Value, json};
-
-const WAYS: [Via; 2] = [Via::Kubectl, Via::Umbrella];
-const FAIL_LABEL: &str = "pod-container-running-failed.stage.kwok.x-k8s.io";
-const FAIL_EXIT_CODE: &str = "pod-container-running-failed.stage.kwok.x-k8s.io/exit-code";
 
 fn cronjob(name: &str, schedule: &str, suspend: bool, pool: &str) -> CronJob {
     serde_json::from_value(json!({
@@ -71,33 +66,6 @@ async fn pod_of(ns: &TestNamespace, job: &str) -> String {
         assert!(Instant::now() < deadline, "no pod for job {job}");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-}
-
-/// Has kwok serve `lines` as the log of container `work` of `pod`.
-async fn serve_log(ns: &TestNamespace, dir: &std::path::Path, pod: &str, lines: &[&str]) {
-    let file = dir.join(format!("{pod}.log"));
-    let content: String = lines
-        .iter()
-        .enumerate()
-        .map(|(i, line)| format!("2026-01-01T00:00:{i:02}Z stdout F {line}\n"))
-        .collect();
-    std::fs::write(&file, content).expect("write log file");
-    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
-    let logs: Api<DynamicObject> = Api::namespaced_with(
-        ns.client(),
-        ns.name(),
-        &ApiResource::from_gvk_with_plural(&gvk, "logs"),
-    );
-    let object: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "kwok.x-k8s.io/v1alpha1",
-        "kind": "Logs",
-        "metadata": { "name": pod },
-        "spec": { "logs": [{ "containers": ["work"], "logsFile": file, "follow": false }] }
-    }))
-    .expect("a valid Logs object");
-    logs.create(&PostParams::default(), &object)
-        .await
-        .expect("create Logs");
 }
 
 /// Runs `logs` until its stdout is `expected` (kwok picks up new Logs objects shortly
@@ -158,7 +126,7 @@ async fn history_tells_scheduled_runs_from_manual_ones() {
         .await
         .expect("suspend tick");
 
-    for via in WAYS {
+    for via in Via::FOR_UMBRELLA_COMMANDS {
         let table = assert_exit(
             &kuul(via, "history", &ns, &["tick"]),
             0,
@@ -222,7 +190,7 @@ async fn history_tells_scheduled_runs_from_manual_ones() {
 #[tokio::test]
 async fn logs_pick_runs_print_all_and_name_the_gone() {
     let ns = TestNamespace::new("kuul-logs").await;
-    create(&ns, &cronjob("report", "0 0 1 1 *", true, "prod")).await;
+    create(&ns, &cronjob("report", YEARLY, true, "prod")).await;
     let dir = tempfile::tempdir().expect("temp dir");
     for n in 1..=2 {
         let run = format!("report-run-{n}");
@@ -239,12 +207,9 @@ async fn logs_pick_runs_print_all_and_name_the_gone() {
         .patch(
             "report",
             &PatchParams::default(),
-            &Patch::Merge(
-                json!({ "spec": { "jobTemplate": { "spec": { "template": { "metadata": {
-                    "labels": { FAIL_LABEL: "true" },
-                    "annotations": { FAIL_EXIT_CODE: "3" }
-                }}}}}}),
-            ),
+            &Patch::Merge(json!({ "spec": { "jobTemplate": { "spec": { "template": {
+                "metadata": kwok_failure(3)
+            }}}}})),
         )
         .await
         .expect("make report fail");
@@ -259,7 +224,7 @@ async fn logs_pick_runs_print_all_and_name_the_gone() {
         let pod = pod_of(&ns, &format!("report-run-{n}")).await;
         let first = format!("run {n} starts");
         let last = format!("run {n} ends");
-        serve_log(&ns, dir.path(), &pod, &[&first, &last]).await;
+        ns.serve_log(dir.path(), &pod, &[&first, &last]).await;
     }
     logs_eventually(&ns, &["report"], "run 3 starts\nrun 3 ends\n").await;
     logs_eventually(&ns, &["report", "--run", "2"], "run 2 starts\nrun 2 ends\n").await;
@@ -270,7 +235,7 @@ async fn logs_pick_runs_print_all_and_name_the_gone() {
     )
     .await;
 
-    for via in WAYS {
+    for via in Via::FOR_UMBRELLA_COMMANDS {
         let newest = kuul(via, "logs", &ns, &["report", "--tail", "1"]);
         assert_eq!(
             assert_exit(&newest, 0, &format!("{via:?} --tail")),
@@ -319,7 +284,7 @@ async fn logs_pick_runs_print_all_and_name_the_gone() {
         assert!(Instant::now() < deadline, "pod {pod} not deleted");
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    for via in WAYS {
+    for via in Via::FOR_UMBRELLA_COMMANDS {
         let gone = kuul(via, "logs", &ns, &["report", "--run", "report-run-1"]);
         assert_exit(&gone, 1, &format!("{via:?} gone"));
         let stderr = text(&gone.stderr);
@@ -334,32 +299,11 @@ async fn logs_pick_runs_print_all_and_name_the_gone() {
     }
 }
 
-/// A simulated Node in pool `pool`, deleted on drop.
-struct PoolNode {
-    name: String,
-}
-
-impl Drop for PoolNode {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new(kuul_tests::kubectl())
-            .env("KUBECONFIG", kuul_tests::kubeconfig())
-            .args([
-                "delete",
-                "node",
-                &self.name,
-                "--ignore-not-found",
-                "--wait=false",
-            ])
-            .output();
-    }
-}
-
 #[tokio::test]
 async fn follow_waits_for_the_run_to_start_and_streams_it() {
     let ns = TestNamespace::new("kuul-logs-follow").await;
-    let suffix = ns.name().rsplit('-').next().unwrap().to_owned();
-    let pool = format!("follow-{suffix}");
-    create(&ns, &cronjob("late", "0 0 1 1 *", true, &pool)).await;
+    let pool = format!("follow-{}", ns.suffix());
+    create(&ns, &cronjob("late", YEARLY, true, &pool)).await;
     let out = kuul(
         Via::Umbrella,
         "run-now",
@@ -369,7 +313,8 @@ async fn follow_waits_for_the_run_to_start_and_streams_it() {
     assert_exit(&out, 0, "run-now");
     let pod = pod_of(&ns, "late-run").await;
     let dir = tempfile::tempdir().expect("temp dir");
-    serve_log(&ns, dir.path(), &pod, &["waited for a node", "done"]).await;
+    ns.serve_log(dir.path(), &pod, &["waited for a node", "done"])
+        .await;
 
     // No node is in the pool yet: the run is Pending when -f starts.
     let follower = Via::Umbrella
@@ -381,24 +326,7 @@ async fn follow_waits_for_the_run_to_start_and_streams_it() {
         .expect("start logs -f");
     tokio::time::sleep(Duration::from_secs(3)).await;
 
-    let name = format!("kuul-test-{suffix}-follow");
-    let node: Node = serde_json::from_value(json!({
-        "metadata": {
-            "name": name,
-            "labels": { "type": "kwok", "kubernetes.io/hostname": name, "kuul.io/pool": pool },
-            "annotations": { "kwok.x-k8s.io/node": "fake" }
-        },
-        "status": {
-            "allocatable": { "cpu": "8", "memory": "32Gi", "pods": "110" },
-            "capacity": { "cpu": "8", "memory": "32Gi", "pods": "110" }
-        }
-    }))
-    .unwrap();
-    Api::<Node>::all(ns.client())
-        .create(&PostParams::default(), &node)
-        .await
-        .expect("create the pool's node");
-    let _node = PoolNode { name };
+    let _node = FakeNodes::create(&ns, &["follow"], &json!({ "kuul.io/pool": pool })).await;
 
     let output = tokio::task::spawn_blocking(move || follower.wait_with_output())
         .await

@@ -20,19 +20,11 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use kuul_tests::{
-    TestNamespace, Via, bin, harness_env, image_cmd, image_push, kubeconfig, text, unique,
+    TestNamespace, Via, bin, docker, harness_env, image_cmd, image_push, kubeconfig, text, unique,
 };
 
 fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("the binary runs")
-}
-
-async fn docker() -> Docker {
-    Docker::connect_with_local_defaults()
-        .unwrap()
-        .negotiate_version()
-        .await
-        .expect("Docker answers: run tests/integration")
 }
 
 async fn remove_images(docker: &Docker, images: &[String]) {

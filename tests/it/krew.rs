@@ -11,7 +11,7 @@ use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use kuul_tests::{assert_exit, bin, kubeconfig, kubectl};
+use kuul_tests::{assert_exit, bin, harness_env, kubeconfig, kubectl, path_with};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -20,14 +20,10 @@ fn repo() -> PathBuf {
         .to_path_buf()
 }
 
-/// The folder with kubectl-krew and validate-krew-manifest, from `KUUL_TEST_KREW`.
+/// The folder with kubectl-krew and validate-krew-manifest, from `KUUL_TEST_KREW`
+/// (the last line of tests/krew/build).
 fn krew_tools() -> PathBuf {
-    match std::env::var_os("KUUL_TEST_KREW") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => panic!(
-            "KUUL_TEST_KREW is not set: run tests/integration, or tests/krew/build and export its last line"
-        ),
-    }
+    PathBuf::from(harness_env("KUUL_TEST_KREW"))
 }
 
 fn run(command: &mut Command, what: &str) -> String {
@@ -112,12 +108,7 @@ fn krew_installs_the_release_archive_and_kubectl_runs_the_plugin() {
 
     // krew installs it offline into a fresh root.
     let krew_root = tempfile::tempdir().expect("KREW_ROOT");
-    let path = std::env::join_paths([
-        krew_tools().as_path(),
-        Path::new("/usr/bin"),
-        Path::new("/bin"),
-    ])
-    .expect("PATH");
+    let path = path_with(&krew_tools());
     let installed = Command::new(kubectl())
         .args(["krew", "install"])
         .arg(format!("--manifest={}", manifest.display()))

@@ -8,7 +8,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use kuul_tests::{bin, kubeconfig, kubectl, text};
+use kuul_tests::{bin, kubeconfig, kubectl, path_with, text};
 
 /// Runs the test cluster's kubectl with `path` as PATH and the test kubeconfig.
 fn run_kubectl(path: &OsString, args: &[&str]) -> Output {
@@ -18,11 +18,6 @@ fn run_kubectl(path: &OsString, args: &[&str]) -> Output {
         .env("KUBECONFIG", kubeconfig())
         .output()
         .expect("run kubectl")
-}
-
-/// PATH with the built plugins first, then the system's folders (for `sh` and friends).
-fn path_with(dir: &Path) -> OsString {
-    std::env::join_paths([dir, Path::new("/usr/bin"), Path::new("/bin")]).expect("PATH")
 }
 
 #[test]

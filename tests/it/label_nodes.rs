@@ -9,84 +9,17 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Node, Pod};
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kuul_tests::{TestNamespace, Via, assert_exit, text};
+use kube::api::{Api, ListParams, PostParams};
+use kuul_tests::{FakeNodes, TestNamespace, Via, YEARLY, assert_exit, text};
 use serde_json::json;
 
 const KEY: &str = "kuul.io/pool";
 
-/// Nodes of one test, deleted when it ends (also when it fails).
-struct TestNodes {
-    names: Vec<String>,
-}
-
-impl Drop for TestNodes {
-    fn drop(&mut self) {
-        let names = self.names.clone();
-        let _ = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            runtime.block_on(async {
-                let nodes: Api<Node> = Api::all(kuul_tests::client().await);
-                for name in names {
-                    if let Err(e) = nodes.delete(&name, &DeleteParams::default()).await {
-                        eprintln!("warning: cannot delete test node {name}: {e}");
-                    }
-                }
-            });
-        })
-        .join();
-    }
-}
-
-/// Creates simulated Nodes `kuul-test-<suffix>-<letter>` and waits until kwok reports
-/// them Ready.
-async fn test_nodes(ns: &TestNamespace, letters: &[&str]) -> TestNodes {
-    let suffix = ns.name().rsplit('-').next().unwrap().to_owned();
-    let nodes: Api<Node> = Api::all(ns.client());
-    let mut names = Vec::new();
-    for letter in letters {
-        let name = format!("kuul-test-{suffix}-{letter}");
-        let node: Node = serde_json::from_value(json!({
-            "metadata": {
-                "name": name,
-                "labels": { "type": "kwok", "kubernetes.io/hostname": name },
-                "annotations": { "kwok.x-k8s.io/node": "fake" }
-            },
-            "status": {
-                "allocatable": { "cpu": "8", "memory": "32Gi", "pods": "110" },
-                "capacity": { "cpu": "8", "memory": "32Gi", "pods": "110" }
-            }
-        }))
-        .unwrap();
-        nodes
-            .create(&PostParams::default(), &node)
-            .await
-            .expect("create test node");
-        names.push(name);
-    }
-    let guard = TestNodes { names };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    for name in &guard.names {
-        loop {
-            let node = nodes.get(name).await.expect("get test node");
-            let ready = node
-                .status
-                .and_then(|s| s.conditions)
-                .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
-            if ready {
-                break;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "node {name} did not become Ready"
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-    }
-    guard
+/// Nodes `kuul-test-<suffix>-<letter>` in no pool, once kwok reports them Ready.
+async fn test_nodes(ns: &TestNamespace, letters: &[&str]) -> FakeNodes {
+    let nodes = FakeNodes::create(ns, letters, &json!({})).await;
+    nodes.until_ready().await;
+    nodes
 }
 
 fn label_nodes(via: Via, args: &[&str]) -> Output {
@@ -116,7 +49,7 @@ async fn cronjob_for(ns: &TestNamespace, name: &str, pool: &str) {
     let cronjob: CronJob = serde_json::from_value(json!({
         "metadata": { "name": name, "labels": { "app.kubernetes.io/managed-by": "kuul", "kuul.io/job": name } },
         "spec": {
-            "schedule": "0 0 1 1 *", "suspend": true,
+            "schedule": YEARLY, "suspend": true,
             "jobTemplate": { "spec": { "template": { "spec": {
                 "restartPolicy": "Never", "nodeSelector": { KEY: pool },
                 "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
@@ -143,8 +76,8 @@ fn row(output: &Output, pool: &str) -> Vec<String> {
 async fn pools_are_made_listed_guarded_and_emptied() {
     let ns = TestNamespace::new("kuul-label-nodes").await;
     let nodes = test_nodes(&ns, &["a", "b", "c"]).await;
-    let [a, b, c] = [&nodes.names[0], &nodes.names[1], &nodes.names[2]];
-    let suffix = ns.name().rsplit('-').next().unwrap();
+    let [a, b, c] = [&nodes.names()[0], &nodes.names()[1], &nodes.names()[2]];
+    let suffix = ns.suffix();
     let pool = format!("p-{suffix}");
     let other = format!("q-{suffix}");
     let empty = format!("e-{suffix}");
@@ -251,9 +184,8 @@ async fn pools_are_made_listed_guarded_and_emptied() {
 async fn a_dedicated_pool_takes_only_its_own_jobs() {
     let ns = TestNamespace::new("kuul-label-dedicated").await;
     let nodes = test_nodes(&ns, &["a"]).await;
-    let node = &nodes.names[0];
-    let suffix = ns.name().rsplit('-').next().unwrap();
-    let pool = format!("d-{suffix}");
+    let node = &nodes.names()[0];
+    let pool = format!("d-{}", ns.suffix());
 
     let dedicated = label_nodes(Via::Plugin, &[&pool, node, "--dedicated"]);
     assert_exit(&dedicated, 0, "--dedicated");
@@ -277,7 +209,7 @@ async fn a_dedicated_pool_takes_only_its_own_jobs() {
             "--image",
             "kuul-base:busybox",
             "--schedule",
-            "0 0 1 1 *",
+            YEARLY,
         ])
         .args(["--pool", &pool, "--dedicated", "--apply"])
         .output()

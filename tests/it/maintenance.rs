@@ -15,10 +15,10 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, ListParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kuul_tests::{
-    AdmissionDenial, TestNamespace, Via, assert_exit, kubeconfig, kubectl, kubectl_ok, kuul, text,
+    AdmissionDenial, TestNamespace, Via, YEARLY, assert_exit, kubeconfig, kubectl, kubectl_ok,
+    kuul, text,
 };
 
-const NEVER: &str = "0 0 1 1 *";
 const REASON: &str = "kuul.io/suspend-reason";
 const BY: &str = "kuul.io/suspended-by";
 const AT: &str = "kuul.io/suspended-at";
@@ -40,7 +40,7 @@ fn new_job(namespace: &str, name: &str, extra: &[&str]) {
         "--image",
         "kuul-base:busybox",
         "--schedule",
-        NEVER,
+        YEARLY,
         "--apply",
     ];
     args.extend_from_slice(extra);
@@ -90,23 +90,6 @@ fn suspend_owner(cronjob: &CronJob) -> Vec<String> {
         .collect()
 }
 
-/// The resource versions of every `CronJob` of the namespace, to prove nothing changed.
-async fn versions(namespace: &TestNamespace) -> BTreeMap<String, String> {
-    Api::<CronJob>::namespaced(namespace.client(), namespace.name())
-        .list(&ListParams::default())
-        .await
-        .expect("list cronjobs")
-        .items
-        .into_iter()
-        .map(|c| {
-            (
-                c.metadata.name.unwrap_or_default(),
-                c.metadata.resource_version.unwrap_or_default(),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn maintenance_round_trip_marks_then_clears_and_leaves_others_alone() {
     for via in Via::ALL {
@@ -132,7 +115,7 @@ async fn maintenance_round_trip_marks_then_clears_and_leaves_others_alone() {
             "foreign",
             "--image=kuul-base:busybox",
             "--schedule",
-            NEVER,
+            YEARLY,
         ]);
         let before = Timestamp::now() - SignedDuration::from_secs(2);
 
@@ -417,7 +400,7 @@ async fn resume_warns_about_missed_runs_and_skip_missed_sets_a_deadline() {
                 name,
                 "--image=kuul-base:busybox",
                 "--schedule",
-                NEVER,
+                YEARLY,
             ]);
             kubectl_ok(&[
                 "-n",
@@ -477,7 +460,7 @@ async fn dry_runs_change_nothing() {
         "-p",
         r#"{"spec":{"suspend":true}}"#,
     ]);
-    let before = versions(&ns).await;
+    let before = ns.versions::<CronJob>().await;
     for via in Via::ALL {
         for dry_run in ["--dry-run", "--dry-run=client", "--dry-run=server"] {
             let out = assert_exit(
@@ -489,7 +472,7 @@ async fn dry_runs_change_nothing() {
             let out = assert_exit(&kuul(via, "resume", n, &["paused", dry_run]), 0, dry_run);
             assert!(out.contains("active (dry run)"), "{out}");
             assert_eq!(
-                versions(&ns).await,
+                ns.versions::<CronJob>().await,
                 before,
                 "{via:?} {dry_run} changed a CronJob"
             );
@@ -502,7 +485,7 @@ async fn bad_input_exits_2_and_changes_nothing() {
     let ns = TestNamespace::new("maint-bad").await;
     let n = ns.name();
     new_job(n, "backup", &[]);
-    let before = versions(&ns).await;
+    let before = ns.versions::<CronJob>().await;
     let cases: [(&str, &[&str], &str); 12] = [
         ("suspend", &[], "no jobs given"),
         ("suspend", &["--all", "backup"], "cannot be combined"),
@@ -541,7 +524,11 @@ async fn bad_input_exits_2_and_changes_nothing() {
             );
         }
     }
-    assert_eq!(versions(&ns).await, before, "bad input changed a CronJob");
+    assert_eq!(
+        ns.versions::<CronJob>().await,
+        before,
+        "bad input changed a CronJob"
+    );
 }
 
 /// Waits until the API server enforces the policy: a server dry run of an update of

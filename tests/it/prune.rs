@@ -15,11 +15,8 @@ use futures_util::{StreamExt, stream};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kuul_tests::{TestNamespace, Via, assert_exit, text};
+use kuul_tests::{TEST_JOB_MANAGER, TestNamespace, Via, assert_exit, merged, text};
 use serde_json::{Value, json};
-
-/// The `spec.managedBy` of Jobs whose status the test writes.
-const TEST_MANAGER: &str = "kuul.io/test";
 
 fn prune(via: Via, ns: &TestNamespace, args: &[&str]) -> Output {
     via.command("prune")
@@ -59,14 +56,14 @@ fn job_manifest(name: &str, kuul_job: &str, managed: bool, manual: bool, pod: &V
         "backoffLimit": 0,
         "template": {
             "metadata": { "labels": { "kuul.io/job": kuul_job } },
-            "spec": merge(&json!({
+            "spec": merged(&json!({
                 "restartPolicy": "Never",
                 "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
             }), pod)
         }
     });
     if managed {
-        spec["managedBy"] = json!(TEST_MANAGER);
+        spec["managedBy"] = json!(TEST_JOB_MANAGER);
     }
     serde_json::from_value(json!({
         "metadata": {
@@ -77,14 +74,6 @@ fn job_manifest(name: &str, kuul_job: &str, managed: bool, manual: bool, pod: &V
         "spec": spec
     }))
     .expect("a valid Job")
-}
-
-fn merge(a: &Value, b: &Value) -> Value {
-    let mut merged = a.clone();
-    if let (Some(into), Some(from)) = (merged.as_object_mut(), b.as_object()) {
-        into.extend(from.clone());
-    }
-    merged
 }
 
 /// Creates a run of `kuul_job` whose status the test writes: finished `age` ago with

@@ -13,7 +13,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::ServiceAccount;
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::api::{Api, ListParams, PostParams};
-use kuul_tests::{TestNamespace, assert_exit, bin, kubeconfig, kubectl, text};
+use kuul_tests::{TestNamespace, assert_exit, bin, kubeconfig, kubectl, path_with, text};
 use serde_json::{Value, json};
 
 /// Runs the test cluster's kubectl as its admin, with `stdin` piped in.
@@ -77,16 +77,10 @@ fn kubeconfig_for(ns: &TestNamespace, name: &str, dir: &Path) -> PathBuf {
 /// `kubectl kuul ARGS` through the real kubectl with `config`'s credentials.
 fn kuul_as(config: &Path, args: &[&str]) -> Output {
     let plugins = bin("kubectl-kuul");
-    let path = std::env::join_paths([
-        plugins.parent().expect("plugin folder"),
-        Path::new("/usr/bin"),
-        Path::new("/bin"),
-    ])
-    .expect("PATH");
     Command::new(kubectl())
         .arg("kuul")
         .args(args)
-        .env("PATH", path)
+        .env("PATH", path_with(plugins.parent().expect("plugin folder")))
         .env("KUBECONFIG", config)
         .output()
         .expect("run kubectl kuul")

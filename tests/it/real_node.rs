@@ -16,13 +16,10 @@ use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Pod, Secret};
 use kube::api::{Api, ListParams, PostParams};
 use kuul_tests::{
-    TestNamespace, Via, assert_exit, bin, eventually, harness_env, image_cmd, image_push, kuul,
-    text, unique,
+    TestNamespace, Via, YEARLY, assert_exit, bin, eventually, harness_env, image_cmd, image_push,
+    kuul, status_json, text, unique, until_health,
 };
 use serde_json::{Value, json};
-
-/// A schedule that does not fire while a test runs.
-const YEARLY: &str = "0 0 1 1 *";
 /// The image pull secret each test namespace gets.
 const PULL_SECRET: &str = "kuul-registry";
 
@@ -122,12 +119,6 @@ fn newest_run(ns: &TestNamespace, name: &str) -> Value {
     let output = kuul(Via::Umbrella, "history", ns, &[name, "-o", "json"]);
     let runs: Value = serde_json::from_str(&assert_exit(&output, 0, "history -o json")).unwrap();
     runs[0].clone()
-}
-
-fn status_of(ns: &TestNamespace, name: &str) -> Value {
-    let output = kuul(Via::Umbrella, "status", ns, &[name, "-o", "json"]);
-    let all: Value = serde_json::from_str(&assert_exit(&output, 0, "status -o json")).unwrap();
-    all[0].clone()
 }
 
 const TICKS: &str = r#"#!/bin/sh
@@ -252,7 +243,7 @@ async fn an_oom_kill_is_reported_as_oomkilled_and_the_job_as_failing() {
     assert_eq!(run["result"], "Failed", "{run}");
     assert_eq!(run["reason"], "OOMKilled");
     assert_eq!(run["exitCode"], 137);
-    let status = status_of(&ns, "hog");
+    let status = status_json(&ns, "hog");
     assert_eq!(status["health"], "failing", "{status}");
 }
 
@@ -289,11 +280,7 @@ async fn a_wrong_image_tag_is_blocked_naming_the_pull_error() {
         "{stderr}"
     );
 
-    let status = eventually(Duration::from_secs(90), "health blocked", || async {
-        let status = status_of(&ns, "typo");
-        (status["health"] == "blocked").then_some(status)
-    })
-    .await;
+    let status = until_health(&ns, "typo", "blocked").await;
     assert_eq!(status["blocked"]["kind"], "imagePull", "{status}");
     let check = kuul(Via::Kubectl, "status", &ns, &["--check"]);
     let line = assert_exit(&check, 4, "status --check");
@@ -356,11 +343,7 @@ async fn a_missing_secret_is_blocked_with_create_container_config_error() {
     assert!(stderr.contains("CreateContainerConfigError"), "{stderr}");
     assert!(stderr.contains("db-password"), "{stderr}");
 
-    let status = eventually(Duration::from_secs(90), "health blocked", || async {
-        let status = status_of(&ns, "needs-secret");
-        (status["health"] == "blocked").then_some(status)
-    })
-    .await;
+    let status = until_health(&ns, "needs-secret", "blocked").await;
     assert_eq!(
         status["blocked"]["reason"], "CreateContainerConfigError",
         "{status}"
@@ -423,6 +406,6 @@ async fn suspend_stop_running_terminates_a_real_container() {
         "{}",
         text(&history.stderr)
     );
-    let status = status_of(&ns, "long");
+    let status = status_json(&ns, "long");
     assert_eq!(status["health"], "suspended", "{status}");
 }

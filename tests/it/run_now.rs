@@ -10,11 +10,8 @@ use std::process::Output;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use kuul_tests::{TestNamespace, Via, assert_exit, text};
+use kuul_tests::{TestNamespace, Via, YEARLY, assert_exit, kwok_failure, merged, text};
 use serde_json::{Value, json};
-
-const FAIL_LABEL: &str = "pod-container-running-failed.stage.kwok.x-k8s.io";
-const FAIL_EXIT_CODE: &str = "pod-container-running-failed.stage.kwok.x-k8s.io/exit-code";
 
 /// A suspended `CronJob` named `name` whose pods get the `labels`, `annotations` and
 /// `nodeSelector` given in `pod`.
@@ -26,7 +23,7 @@ fn cronjob(name: &str, policy: &str, pod: &Value) -> CronJob {
             "annotations": { "kuul.io/owner-note": "not copied to runs" }
         },
         "spec": {
-            "schedule": "0 0 1 1 *",
+            "schedule": YEARLY,
             "suspend": true,
             "concurrencyPolicy": policy,
             "jobTemplate": {
@@ -39,7 +36,7 @@ fn cronjob(name: &str, policy: &str, pod: &Value) -> CronJob {
                     "activeDeadlineSeconds": 600,
                     "template": {
                         "metadata": {
-                            "labels": merge(&json!({ "kuul.io/job": name }), &pod["labels"]),
+                            "labels": merged(&json!({ "kuul.io/job": name }), &pod["labels"]),
                             "annotations": pod["annotations"].clone()
                         },
                         "spec": {
@@ -58,14 +55,6 @@ fn cronjob(name: &str, policy: &str, pod: &Value) -> CronJob {
         }
     }))
     .expect("a valid CronJob")
-}
-
-fn merge(a: &Value, b: &Value) -> Value {
-    let mut merged = a.clone();
-    if let (Some(into), Some(from)) = (merged.as_object_mut(), b.as_object()) {
-        into.extend(from.clone());
-    }
-    merged
 }
 
 async fn create_cronjob(ns: &TestNamespace, cronjob: &CronJob) {
@@ -184,11 +173,7 @@ async fn generated_names_are_manual_runs_of_the_cronjob() {
 async fn wait_exits_0_when_the_run_succeeds_and_4_when_it_fails() {
     let ns = TestNamespace::new("kuul-run-now-wait").await;
     create_cronjob(&ns, &cronjob("smoke-ok", "Forbid", &json!({}))).await;
-    let failing = json!({
-        "labels": { FAIL_LABEL: "true" },
-        "annotations": { FAIL_EXIT_CODE: "3" }
-    });
-    create_cronjob(&ns, &cronjob("smoke-broken", "Forbid", &failing)).await;
+    create_cronjob(&ns, &cronjob("smoke-broken", "Forbid", &kwok_failure(3))).await;
 
     for via in Via::ALL {
         let output = run_now(via, &ns, &["smoke-ok", "--wait", "--timeout", "2m"]);

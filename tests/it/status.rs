@@ -21,16 +21,10 @@ use chrono_tz::Tz;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kuul_tests::{
-    AdmissionDenial, TestNamespace, Via, assert_exit, kubeconfig, kubectl, kuul, text,
+    AdmissionDenial, TEST_JOB_MANAGER, TestNamespace, Via, YEARLY, assert_exit, kubeconfig,
+    kubectl, kuul, kwok_failure, merged, text,
 };
 use serde_json::{Value, json};
-
-/// status, history and logs are umbrella commands: no thin binary of their own.
-const WAYS: [Via; 2] = [Via::Kubectl, Via::Umbrella];
-const FAIL_LABEL: &str = "pod-container-running-failed.stage.kwok.x-k8s.io";
-const FAIL_EXIT_CODE: &str = "pod-container-running-failed.stage.kwok.x-k8s.io/exit-code";
-/// A schedule that does not fire while a test runs (once a year).
-const YEARLY: &str = "0 0 1 1 *";
 
 fn cronjob(name: &str, schedule: &str, spec: &Value, pod: &Value) -> CronJob {
     let mut value = json!({
@@ -48,7 +42,7 @@ fn cronjob(name: &str, schedule: &str, spec: &Value, pod: &Value) -> CronJob {
                     "activeDeadlineSeconds": 600,
                     "template": {
                         "metadata": {
-                            "labels": merge(&json!({ "kuul.io/job": name }), &pod["labels"]),
+                            "labels": merged(&json!({ "kuul.io/job": name }), &pod["labels"]),
                             "annotations": pod["annotations"].clone()
                         },
                         "spec": {
@@ -71,14 +65,6 @@ fn cronjob(name: &str, schedule: &str, spec: &Value, pod: &Value) -> CronJob {
         spec_obj.extend(extra.clone());
     }
     serde_json::from_value(value).expect("a valid CronJob")
-}
-
-fn merge(a: &Value, b: &Value) -> Value {
-    let mut merged = a.clone();
-    if let (Some(into), Some(from)) = (merged.as_object_mut(), b.as_object()) {
-        into.extend(from.clone());
-    }
-    merged
 }
 
 async fn create(ns: &TestNamespace, cronjob: &CronJob) -> CronJob {
@@ -146,7 +132,7 @@ async fn stuck_run(ns: &TestNamespace, owner: &CronJob, name: &str, ago: Duratio
             }]
         },
         "spec": {
-            "managedBy": "kuul.io/test",
+            "managedBy": TEST_JOB_MANAGER,
             "template": {
                 "metadata": { "labels": { "kuul.io/job": kuul_job } },
                 "spec": { "restartPolicy": "Never",
@@ -193,12 +179,12 @@ async fn every_health_state_for_real_and_check_exit_codes() {
         ),
     )
     .await;
-    let fail_pod = json!({
-        "labels": { FAIL_LABEL: "true" },
-        "annotations": { FAIL_EXIT_CODE: "3" }
-    });
     create(&ns, &cronjob("healthy", YEARLY, &json!({}), &json!({}))).await;
-    create(&ns, &cronjob("failing", YEARLY, &json!({}), &fail_pod)).await;
+    create(
+        &ns,
+        &cronjob("failing", YEARLY, &json!({}), &kwok_failure(3)),
+    )
+    .await;
     create(
         &ns,
         &cronjob("paused", YEARLY, &json!({ "suspend": true }), &json!({})),
@@ -245,7 +231,7 @@ async fn every_health_state_for_real_and_check_exit_codes() {
     };
     assert_eq!(healths(&ns, &[]), as_owned(&expected));
 
-    for via in WAYS {
+    for via in Via::FOR_UMBRELLA_COMMANDS {
         let table = assert_exit(
             &kuul(via, "status", &ns, &[]),
             0,
@@ -368,7 +354,7 @@ async fn bad_input_exits_2_before_reading_the_cluster() {
         ("logs", &["backup", "--since", "soon"]),
         ("logs", &["backup", "-f", "--all"]),
     ] {
-        for via in WAYS {
+        for via in Via::FOR_UMBRELLA_COMMANDS {
             let output = kuul(via, command, &ns, args);
             assert_exit(&output, 2, &format!("{via:?} {command} {args:?}"));
         }

@@ -9,16 +9,51 @@
 //! exported `KUUL_TEST_KUBECONFIG`; binaries must be built first with
 //! `cargo build --workspace --bins` (the Makefile does both).
 
+use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
+use std::ffi::OsString;
 use std::hash::{BuildHasher, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use k8s_openapi::api::core::v1::Namespace;
-use kube::api::{DeleteParams, ListParams, ObjectMeta, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Node};
+use kube::api::{DeleteParams, DynamicObject, ListParams, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Api, Client, Config};
+use serde_json::{Value, json};
+
+/// A schedule that does not fire while a test runs: midnight on the first of January.
+pub const YEARLY: &str = "0 0 1 1 *";
+
+/// The `spec.managedBy` of Jobs whose status a test writes itself: the Job controller
+/// leaves such Jobs alone, so a test can make runs of any age and outcome at once.
+pub const TEST_JOB_MANAGER: &str = "kuul.io/test";
+
+/// The label that selects kwok's failure stage, and the annotation that picks the exit
+/// code (kwok's kustomize/stage/pod/chaos/pod-container-running-failed.yaml).
+const KWOK_FAIL_LABEL: &str = "pod-container-running-failed.stage.kwok.x-k8s.io";
+const KWOK_FAIL_EXIT_CODE: &str = "pod-container-running-failed.stage.kwok.x-k8s.io/exit-code";
+
+/// Pod metadata (`labels` and `annotations`) with which a pod on a kwok node fails, its
+/// container exiting with `exit_code`.
+pub fn kwok_failure(exit_code: i32) -> Value {
+    json!({
+        "labels": { KWOK_FAIL_LABEL: "true" },
+        "annotations": { KWOK_FAIL_EXIT_CODE: exit_code.to_string() }
+    })
+}
+
+/// The JSON object `base` with the keys of `extra` added (they win); `base` as it is
+/// when either is not an object.
+pub fn merged(base: &Value, extra: &Value) -> Value {
+    let mut merged = base.clone();
+    if let (Some(into), Some(from)) = (merged.as_object_mut(), extra.as_object()) {
+        into.extend(from.clone());
+    }
+    merged
+}
 
 /// The kubeconfig of the local test cluster, from `KUUL_TEST_KUBECONFIG`.
 ///
@@ -168,6 +203,20 @@ pub fn unique(prefix: &str) -> String {
     )
 }
 
+/// A client of the Docker daemon of the test harness (`tests/docker/up`).
+///
+/// # Panics
+///
+/// When the daemon cannot be reached, saying how to start it.
+pub async fn docker() -> bollard::Docker {
+    const HOW: &str = "run tests/integration, or eval \"$(tests/docker/up)\"";
+    bollard::Docker::connect_with_local_defaults()
+        .unwrap_or_else(|e| panic!("cannot reach Docker ({e}): {HOW}"))
+        .negotiate_version()
+        .await
+        .unwrap_or_else(|e| panic!("Docker does not answer ({e}): {HOW}"))
+}
+
 /// `kubectl-kuul-image` run in `dir`, with `dir` as its home, so that no Docker
 /// credentials of the machine's user are read.
 pub fn image_cmd(dir: &Path) -> std::process::Command {
@@ -230,6 +279,40 @@ pub fn assert_exit(output: &std::process::Output, code: i32, what: &str) -> Stri
         text(&output.stderr)
     );
     text(&output.stdout)
+}
+
+/// The job's entry in `kubectl kuul status NAME -o json`.
+///
+/// # Panics
+///
+/// When status fails or its output is not the JSON array it promises.
+pub fn status_json(namespace: impl AsRef<str>, name: &str) -> Value {
+    let output = kuul(Via::Umbrella, "status", namespace, &[name, "-o", "json"]);
+    let stdout = assert_exit(&output, 0, "status -o json");
+    let all: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("status -o json is not JSON ({e}): {stdout}"));
+    all[0].clone()
+}
+
+/// Waits (up to 90 s: status waits out a grace period before some verdicts) until
+/// status gives the job `health`, and returns its entry of `status -o json`.
+pub async fn until_health(namespace: &TestNamespace, name: &str, health: &str) -> Value {
+    eventually(
+        Duration::from_secs(90),
+        &format!("status calling {name} {health}"),
+        || async {
+            let status = status_json(namespace, name);
+            (status["health"] == health).then_some(status)
+        },
+    )
+    .await
+}
+
+/// PATH with the programs in `dir` first, then the system's folders (for `sh` and
+/// friends): what kubectl searches for plugins.
+pub fn path_with(dir: &Path) -> OsString {
+    std::env::join_paths([dir, Path::new("/usr/bin"), Path::new("/bin")])
+        .expect("PATH of the plugin folder")
 }
 
 /// Runs the test cluster's kubectl, which must succeed, and returns its stdout.
@@ -332,20 +415,18 @@ impl Via {
     /// Every way, for tests that loop over them.
     pub const ALL: [Via; 3] = [Via::Kubectl, Via::Plugin, Via::Umbrella];
 
+    /// The ways to reach a command that only the umbrella has (status, history, logs,
+    /// apply, diff): there is no plugin binary of its own to run.
+    pub const FOR_UMBRELLA_COMMANDS: [Via; 2] = [Via::Kubectl, Via::Umbrella];
+
     /// A command line that runs `kubectl kuul <command>` this way against the test
     /// cluster (`KUBECONFIG` set to [`kubeconfig`]); append the command's arguments.
     pub fn command(self, command: &str) -> std::process::Command {
         let mut cmd = match self {
             Via::Kubectl => {
-                let plugins = profile_dir();
-                let path = std::env::join_paths([
-                    plugins.as_path(),
-                    Path::new("/usr/bin"),
-                    Path::new("/bin"),
-                ])
-                .expect("PATH of the plugin folder");
                 let mut cmd = std::process::Command::new(kubectl());
-                cmd.env("PATH", path).args(["kuul", command]);
+                cmd.env("PATH", path_with(&profile_dir()))
+                    .args(["kuul", command]);
                 cmd
             }
             Via::Plugin => std::process::Command::new(bin(&format!(
@@ -401,6 +482,12 @@ impl TestNamespace {
         &self.name
     }
 
+    /// The random end of the name, for names of the test's own outside the namespace
+    /// (nodes, pools).
+    pub fn suffix(&self) -> &str {
+        self.name.rsplit('-').next().unwrap_or(&self.name)
+    }
+
     /// A client for the test cluster (a cheap clone sharing connections).
     pub fn client(&self) -> Client {
         self.client.clone()
@@ -430,6 +517,70 @@ impl TestNamespace {
             .collect();
         names.sort();
         names
+    }
+
+    /// The resource version of each of the namespace's objects of kind `K`, by name: to
+    /// prove that nothing was written.
+    ///
+    /// # Panics
+    ///
+    /// When they cannot be listed.
+    pub async fn versions<K>(&self) -> BTreeMap<String, String>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        let api: Api<K> = Api::namespaced(self.client(), self.name());
+        api.list(&ListParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("list in {}: {e}", self.name))
+            .items
+            .into_iter()
+            .map(|object| {
+                let meta = object.meta();
+                (
+                    meta.name.clone().unwrap_or_default(),
+                    meta.resource_version.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    /// Has kwok serve `lines` as the log of the container `work` of `pod`, from a file
+    /// written into `dir` (which must outlive the reads). kwok picks up the Logs object a
+    /// moment after it is made: read the log with [`eventually`].
+    ///
+    /// # Panics
+    ///
+    /// When the file or the Logs object cannot be made.
+    pub async fn serve_log(&self, dir: &Path, pod: &str, lines: &[&str]) {
+        let file = dir.join(format!("{pod}.log"));
+        // CRI log format: one `TIME STREAM F LINE` per line.
+        let content: String = lines
+            .iter()
+            .enumerate()
+            .map(|(i, line)| format!("2026-01-01T00:00:{i:02}Z stdout F {line}\n"))
+            .collect();
+        std::fs::write(&file, content).expect("write the log file");
+        let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
+        let logs: Api<DynamicObject> = Api::namespaced_with(
+            self.client(),
+            self.name(),
+            &ApiResource::from_gvk_with_plural(&gvk, "logs"),
+        );
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "Logs",
+            "metadata": { "name": pod },
+            "spec": { "logs": [{ "containers": ["work"], "logsFile": file, "follow": false }] }
+        }))
+        .expect("a valid Logs object");
+        logs.create(&PostParams::default(), &object)
+            .await
+            .unwrap_or_else(|e| panic!("create the Logs object of {pod}: {e}"));
     }
 }
 
@@ -462,6 +613,97 @@ impl Drop for TestNamespace {
             Ok(Ok(())) => {}
             Ok(Err(e)) => eprintln!("warning: cannot delete test namespace {}: {e}", self.name),
             Err(_) => eprintln!("warning: deleting test namespace {} panicked", self.name),
+        }
+    }
+}
+
+/// Simulated Nodes (kwok plays their kubelet) that one test makes, each with 8 CPUs and
+/// 32 GiB: named `kuul-test-<the namespace's suffix>-<name>`, so that no other test
+/// touches them, and deleted when the test ends, also when it fails.
+pub struct FakeNodes {
+    names: Vec<String>,
+}
+
+impl FakeNodes {
+    /// Creates a node for each of `names`, with `labels` (e.g. a pool) besides kwok's.
+    ///
+    /// # Panics
+    ///
+    /// When a node cannot be created.
+    pub async fn create(namespace: &TestNamespace, names: &[&str], labels: &Value) -> Self {
+        let nodes: Api<Node> = Api::all(namespace.client());
+        let mut made = Self { names: Vec::new() };
+        for name in names {
+            let name = format!("kuul-test-{}-{name}", namespace.suffix());
+            let kwok = json!({ "type": "kwok", "kubernetes.io/hostname": name });
+            let node: Node = serde_json::from_value(json!({
+                "metadata": {
+                    "name": name,
+                    "labels": merged(&kwok, labels),
+                    "annotations": { "kwok.x-k8s.io/node": "fake" }
+                },
+                "status": {
+                    "allocatable": { "cpu": "8", "memory": "32Gi", "pods": "110" },
+                    "capacity": { "cpu": "8", "memory": "32Gi", "pods": "110" }
+                }
+            }))
+            .expect("a valid Node");
+            nodes
+                .create(&PostParams::default(), &node)
+                .await
+                .unwrap_or_else(|e| panic!("create test node {name}: {e}"));
+            made.names.push(name);
+        }
+        made
+    }
+
+    /// The nodes' full names, in the order given.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Waits (up to a minute) until kwok reports every node Ready.
+    pub async fn until_ready(&self) {
+        let nodes: Api<Node> = Api::all(client().await);
+        for name in &self.names {
+            eventually(
+                Duration::from_secs(60),
+                &format!("node {name} Ready"),
+                || async {
+                    let node = nodes.get(name).await.expect("get test node");
+                    let conditions = node.status?.conditions?;
+                    conditions
+                        .iter()
+                        .any(|c| c.type_ == "Ready" && c.status == "True")
+                        .then_some(())
+                },
+            )
+            .await;
+        }
+    }
+}
+
+impl Drop for FakeNodes {
+    fn drop(&mut self) {
+        // As for TestNamespace: its own thread, runtime and client.
+        let names = std::mem::take(&mut self.names);
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime to delete test nodes");
+            runtime.block_on(async {
+                let nodes: Api<Node> = Api::all(client().await);
+                for name in names {
+                    if let Err(e) = nodes.delete(&name, &DeleteParams::background()).await {
+                        eprintln!("warning: cannot delete test node {name}: {e}");
+                    }
+                }
+            });
+        })
+        .join();
+        if deleted.is_err() {
+            eprintln!("warning: deleting test nodes panicked");
         }
     }
 }
