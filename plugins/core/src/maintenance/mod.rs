@@ -347,7 +347,7 @@ pub struct Layout {
     pub stop_running: bool,
 }
 
-/// The table of what changed: [NAMESPACE,] NAME, WAS, NOW, REASON[, STOPPED].
+/// The table of what changed: \[NAMESPACE,\] NAME, WAS, NOW, REASON\[, STOPPED\].
 pub fn table(rows: &[(MaintenanceStep, Done)], layout: Layout) -> Table {
     let mut headers = Vec::new();
     if layout.all_namespaces {
