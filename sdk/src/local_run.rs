@@ -13,8 +13,7 @@ use std::path::Path;
 use bollard::query_parameters::CreateImageOptionsBuilder;
 use futures_util::StreamExt;
 use k8s_openapi::api::batch::v1::CronJob;
-use kube::Api;
-use kuul_core::{Cluster, Error, KubeArgs, Operation, Printer};
+use kuul_core::{Cluster, Error, KubeArgs, Printer};
 
 use crate::credentials::{self, DockerConfig};
 use crate::docker::{self, Daemon};
@@ -34,17 +33,7 @@ pub async fn run(
     };
     let cluster = Cluster::connect(kube).await?;
     let namespace = cluster.namespace().to_owned();
-    let cronjob = Api::<CronJob>::namespaced(cluster.client().clone(), &namespace)
-        .get(name)
-        .await
-        .map_err(|source| {
-            cluster.error(
-                Operation::new("get", "cronjobs")
-                    .named(name)
-                    .in_namespace(&namespace),
-                source,
-            )
-        })?;
+    let cronjob: CronJob = cluster.get(&namespace, name, "cronjobs").await?;
     let local = spec::from_cronjob(&cronjob, &env_file).map_err(|why| Error::Halted {
         message: format!("cronjob {name:?} in namespace {namespace:?} cannot run locally: {why}"),
         hint: None,

@@ -142,6 +142,31 @@ impl Cluster {
         }
     }
 
+    /// The object `name` of kind `K` in `namespace`; a failure (most often: not found)
+    /// names `resource`, the object and the namespace.
+    pub async fn get<K>(
+        &self,
+        namespace: &str,
+        name: &str,
+        resource: &'static str,
+    ) -> Result<K, Error>
+    where
+        K: Resource<Scope = NamespaceResourceScope> + Clone + DeserializeOwned + std::fmt::Debug,
+        K::DynamicType: Default,
+    {
+        Api::<K>::namespaced(self.client.clone(), namespace)
+            .get(name)
+            .await
+            .map_err(|source| {
+                self.error(
+                    Operation::new("get", resource)
+                        .named(name)
+                        .in_namespace(namespace),
+                    source,
+                )
+            })
+    }
+
     /// Every namespaced object of kind `K` in `namespace` (or every namespace) that
     /// `selector` matches, in pages of [`PAGE`]; a failure names `resource`.
     pub async fn list_selected<K>(

@@ -7,10 +7,9 @@
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
-use kube::Api;
 
 use crate::client::Cluster;
-use crate::error::{Error, Operation};
+use crate::error::Error;
 use crate::history::{RunRecord, pods_of, runs_of};
 use crate::printer::Printer;
 use crate::runs;
@@ -41,17 +40,7 @@ pub async fn retained_runs(
     printer: Printer,
 ) -> Result<(CronJob, Vec<RunRecord>), Error> {
     let namespace = cluster.namespace();
-    let cronjob = Api::<CronJob>::namespaced(cluster.client().clone(), namespace)
-        .get(name)
-        .await
-        .map_err(|source| {
-            cluster.error(
-                Operation::new("get", "cronjobs")
-                    .named(name)
-                    .in_namespace(namespace),
-                source,
-            )
-        })?;
+    let cronjob: CronJob = cluster.get(namespace, name, "cronjobs").await?;
     let selector = runs::runs_selector(&cronjob).unwrap_or_default();
     let (jobs, pods) = tokio::try_join!(
         cluster.list_selected::<Job>(Some(namespace), &selector, "jobs"),

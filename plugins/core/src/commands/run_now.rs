@@ -109,17 +109,7 @@ impl KuulCommand for RunNowArgs {
         self.check()?;
         let cluster = Cluster::connect(&kube).await?;
         let namespace = cluster.namespace().to_owned();
-        let cronjobs: Api<CronJob> = Api::namespaced(cluster.client().clone(), &namespace);
-        let get = async {
-            cronjobs.get(&self.name).await.map_err(|source| {
-                cluster.error(
-                    Operation::new("get", "cronjobs")
-                        .named(&self.name)
-                        .in_namespace(&namespace),
-                    source,
-                )
-            })
-        };
+        let get = cluster.get::<CronJob>(&namespace, &self.name, "cronjobs");
         // A Kuul job's runs carry its name in the kuul job label, so they are listed at the
         // same time as the CronJob is read, saving a round trip; a CronJob whose template
         // says otherwise has its runs listed again once it is known.

@@ -37,20 +37,9 @@ pub async fn select(
             .await
             .map(|cronjobs| (cronjobs, Vec::new()));
     };
-    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), namespace);
     let outcomes = Bulk::default()
-        .run(names.iter().cloned(), |name| {
-            let api = api.clone();
-            async move {
-                api.get(&name).await.map_err(|source| {
-                    cluster.error(
-                        Operation::new("get", "cronjobs")
-                            .named(name)
-                            .in_namespace(namespace),
-                        source,
-                    )
-                })
-            }
+        .run(names.iter().cloned(), |name| async move {
+            cluster.get::<CronJob>(namespace, &name, "cronjobs").await
         })
         .await;
     let mut cronjobs = Vec::new();
