@@ -255,6 +255,16 @@ impl JobSelectionArgs {
     }
 }
 
+/// Parses `words`, what a user types after the command's name, as the flags `A`: for
+/// unit tests of a command's or a flag group's parsing and checks.
+#[cfg(test)]
+pub(crate) fn try_parse<A: Args>(words: &[&str]) -> Result<A, clap::Error> {
+    let command = A::augment_args(clap::Command::new("kuul"));
+    let matches =
+        command.try_get_matches_from(std::iter::once("kuul").chain(words.iter().copied()))?;
+    A::from_arg_matches(&matches)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,19 +284,9 @@ mod tests {
         assert_eq!(parse_request_timeout("0s"), Ok(RequestTimeout(None)));
     }
 
-    #[derive(Debug, clap::Parser)]
-    struct DryRunCli {
-        #[command(flatten)]
-        dry_run: DryRunArgs,
-    }
-
     #[test]
     fn dry_run_takes_kubectl_spellings() {
-        use clap::Parser;
-        let parse = |args: &[&str]| {
-            DryRunCli::try_parse_from(std::iter::once("x").chain(args.iter().copied()))
-                .map(|cli| cli.dry_run.dry_run)
-        };
+        let parse = |args: &[&str]| try_parse::<DryRunArgs>(args).map(|args| args.dry_run);
         assert_eq!(parse(&[]).unwrap(), DryRun::None);
         assert_eq!(parse(&["--dry-run"]).unwrap(), DryRun::Client);
         assert_eq!(parse(&["--dry-run=client"]).unwrap(), DryRun::Client);
@@ -303,17 +303,8 @@ mod tests {
         }
     }
 
-    #[derive(Debug, clap::Parser)]
-    struct JobsCli {
-        #[command(flatten)]
-        jobs: JobSelectionArgs,
-    }
-
     fn jobs(args: &[&str]) -> JobSelectionArgs {
-        use clap::Parser;
-        JobsCli::try_parse_from(std::iter::once("suspend").chain(args.iter().copied()))
-            .unwrap()
-            .jobs
+        try_parse(args).unwrap()
     }
 
     #[test]

@@ -378,32 +378,7 @@ impl Error {
     /// found differences): it is printed as is, without the `error: ` prefix, though the
     /// exit status still tells scripts.
     pub fn is_verdict(&self) -> bool {
-        match self {
-            Error::Differs { .. } => true,
-            Error::Kubeconfig { .. }
-            | Error::NoKubeconfig { .. }
-            | Error::ContextNotFound { .. }
-            | Error::NoCurrentContext { .. }
-            | Error::Credentials { .. }
-            | Error::Unreachable { .. }
-            | Error::Timeout { .. }
-            | Error::Unauthorized { .. }
-            | Error::Forbidden { .. }
-            | Error::NotFound { .. }
-            | Error::Conflict { .. }
-            | Error::Api { .. }
-            | Error::Request { .. }
-            | Error::Docker { .. }
-            | Error::InvalidInput { .. }
-            | Error::ContainerExited { .. }
-            | Error::WorkFailed { .. }
-            | Error::Blocked { .. }
-            | Error::Halted { .. }
-            | Error::Interrupted { .. }
-            | Error::Output { .. }
-            | Error::Startup { .. }
-            | Error::StdoutClosed => false,
-        }
+        matches!(self, Error::Differs { .. })
     }
 
     /// What the user reads on stderr: `error: SENTENCE`, then `hint: ADVICE` where there is

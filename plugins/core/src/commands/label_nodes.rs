@@ -333,18 +333,9 @@ where
 mod tests {
     use super::*;
     use crate::ExitStatus;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Line {
-        #[command(flatten)]
-        args: LabelNodesArgs,
-    }
 
     fn args(words: &[&str]) -> LabelNodesArgs {
-        Line::try_parse_from(std::iter::once("label-nodes").chain(words.iter().copied()))
-            .unwrap()
-            .args
+        crate::cli::try_parse(words).unwrap()
     }
 
     const KEY: &str = "kuul.io/pool";

@@ -377,18 +377,9 @@ async fn delete_orphan(cluster: &Cluster, pod: &OrphanPod) -> Result<Deleted, Er
 mod tests {
     use super::*;
     use crate::pruning::Kept;
-    use clap::Parser;
-
-    #[derive(Parser)]
-    struct Line {
-        #[command(flatten)]
-        args: PruneArgs,
-    }
 
     fn args(words: &[&str]) -> PruneArgs {
-        Line::try_parse_from(std::iter::once("prune").chain(words.iter().copied()))
-            .unwrap()
-            .args
+        crate::cli::try_parse(words).unwrap()
     }
 
     fn run(namespace: &str, job: &str, name: &str) -> Run {

@@ -190,18 +190,9 @@ impl KuulCommand for RbacArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: RbacArgs,
-    }
 
     fn parse(args: &[&str]) -> RbacArgs {
-        Cli::try_parse_from(std::iter::once("rbac").chain(args.iter().copied()))
-            .unwrap()
-            .args
+        crate::cli::try_parse(args).unwrap()
     }
 
     #[test]

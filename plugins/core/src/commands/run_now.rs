@@ -209,18 +209,10 @@ fn print_job(printer: Printer, job: &Job, format: JobFormat) -> Result<(), Error
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
     use std::time::Duration;
 
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: RunNowArgs,
-    }
-
     fn parse(args: &[&str]) -> Result<RunNowArgs, clap::Error> {
-        Cli::try_parse_from(std::iter::once("run-now").chain(args.iter().copied()))
-            .map(|cli| cli.args)
+        crate::cli::try_parse(args)
     }
 
     #[test]

@@ -553,17 +553,9 @@ fn fatal(cluster: &Cluster, error: watcher::Error, namespace: Option<&str>) -> E
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: StatusArgs,
-    }
 
     fn parse(args: &[&str]) -> Result<StatusArgs, clap::Error> {
-        Cli::try_parse_from(std::iter::once("status").chain(args.iter().copied()))
-            .map(|cli| cli.args)
+        crate::cli::try_parse(args)
     }
 
     #[test]
