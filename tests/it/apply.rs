@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, ListParams};
 use kube::config::{Kubeconfig, NamedContext};
-use kuul_tests::{TestNamespace, Via, assert_exit, kubeconfig, kubectl, kuul, text};
+use kuul_tests::{TestNamespace, Via, assert_exit, eventually, kubeconfig, kubectl, kuul, text};
 
 /// Writes `files` (name, text) into a fresh directory.
 fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -273,14 +273,18 @@ async fn prune_deletes_exactly_the_unlisted_jobs_of_the_set() {
         gone.is_none_or(|run| run.metadata.deletion_timestamp.is_some()),
         "--prune-runs deletes the runs before it returns"
     );
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while jobs.get_opt("drop-runs-run").await.unwrap().is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "--prune-runs left the run behind"
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    eventually(
+        Duration::from_secs(60),
+        "the run deleted by --prune-runs gone",
+        || async {
+            jobs.get_opt("drop-runs-run")
+                .await
+                .unwrap()
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -5,12 +5,14 @@
 //! commands live only in the umbrella, so each check runs through kubectl's plugin lookup
 //! and through `kubectl-kuul` itself.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kuul_tests::{FakeNodes, TestNamespace, Via, YEARLY, assert_exit, kuul, kwok_failure, text};
+use kuul_tests::{
+    FakeNodes, Lines, TestNamespace, Via, YEARLY, assert_exit, eventually, kuul, kwok_failure, text,
+};
 use serde_json::{Value, json};
 
 fn cronjob(name: &str, schedule: &str, suspend: bool, pool: &str) -> CronJob {
@@ -51,40 +53,45 @@ async fn create(ns: &TestNamespace, cronjob: &CronJob) {
         .expect("create CronJob");
 }
 
-/// The pod of the Job `job`.
+/// The pod of the Job `job`, once the Job controller has made it.
 async fn pod_of(ns: &TestNamespace, job: &str) -> String {
     let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let list = pods
-            .list(&ListParams::default().labels(&format!("batch.kubernetes.io/job-name={job}")))
-            .await
-            .expect("list pods");
-        if let Some(name) = list.items.into_iter().find_map(|p| p.metadata.name) {
-            return name;
-        }
-        assert!(Instant::now() < deadline, "no pod for job {job}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    let selector = format!("batch.kubernetes.io/job-name={job}");
+    eventually(
+        Duration::from_secs(30),
+        &format!("a pod of job {job}"),
+        || async {
+            let list = pods
+                .list(&ListParams::default().labels(&selector))
+                .await
+                .expect("list pods");
+            list.items.into_iter().find_map(|p| p.metadata.name)
+        },
+    )
+    .await
 }
 
 /// Runs `logs` until its stdout is `expected` (kwok picks up new Logs objects shortly
-/// after they are created).
+/// after they are made).
 async fn logs_eventually(ns: &TestNamespace, args: &[&str], expected: &str) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let output = kuul(Via::Umbrella, "logs", ns, args);
-        if output.status.success() && text(&output.stdout) == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "logs {args:?}: expected {expected:?}\nstdout: {}\nstderr: {}",
-            text(&output.stdout),
-            text(&output.stderr)
-        );
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    }
+    eventually(
+        Duration::from_secs(20),
+        &format!("logs {args:?} printing {expected:?}"),
+        || async {
+            let output = kuul(Via::Umbrella, "logs", ns, args);
+            if output.status.success() && text(&output.stdout) == expected {
+                return Some(());
+            }
+            eprintln!(
+                "logs {args:?}: exit {:?}\nstdout: {}\nstderr: {}",
+                output.status.code(),
+                text(&output.stdout),
+                text(&output.stderr)
+            );
+            None
+        },
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -101,22 +108,24 @@ async fn history_tells_scheduled_runs_from_manual_ones() {
 
     // The controller starts a run at the next full minute.
     let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
-    let deadline = Instant::now() + Duration::from_secs(75);
-    let scheduled = loop {
-        let list = jobs.list(&ListParams::default()).await.expect("list Jobs");
-        let done = list.items.into_iter().find(|j| {
-            j.metadata.name.as_deref() != Some("tick-by-hand")
-                && j.status
-                    .as_ref()
-                    .and_then(|s| s.completion_time.as_ref())
-                    .is_some()
-        });
-        if let Some(job) = done {
-            break job.metadata.name.unwrap();
-        }
-        assert!(Instant::now() < deadline, "no scheduled run within 75s");
-        tokio::time::sleep(Duration::from_secs(1)).await;
-    };
+    let scheduled = eventually(
+        Duration::from_secs(75),
+        "a scheduled run finished",
+        || async {
+            let list = jobs.list(&ListParams::default()).await.expect("list Jobs");
+            list.items
+                .into_iter()
+                .find(|j| {
+                    j.metadata.name.as_deref() != Some("tick-by-hand")
+                        && j.status
+                            .as_ref()
+                            .and_then(|s| s.completion_time.as_ref())
+                            .is_some()
+                })
+                .and_then(|job| job.metadata.name)
+        },
+    )
+    .await;
     Api::<CronJob>::namespaced(ns.client(), ns.name())
         .patch(
             "tick",
@@ -279,11 +288,18 @@ async fn logs_pick_runs_print_all_and_name_the_gone() {
         .await
         .expect("delete pod");
     let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while pods.get_opt(&pod).await.expect("get pod").is_some() {
-        assert!(Instant::now() < deadline, "pod {pod} not deleted");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        &format!("pod {pod} deleted"),
+        || async {
+            pods.get_opt(&pod)
+                .await
+                .expect("get pod")
+                .is_none()
+                .then_some(())
+        },
+    )
+    .await;
     for via in Via::FOR_UMBRELLA_COMMANDS {
         let gone = kuul(via, "logs", &ns, &["report", "--run", "report-run-1"]);
         assert_exit(&gone, 1, &format!("{via:?} gone"));
@@ -316,25 +332,30 @@ async fn follow_waits_for_the_run_to_start_and_streams_it() {
     ns.serve_log(dir.path(), &pod, &["waited for a node", "done"])
         .await;
 
-    // No node is in the pool yet: the run is Pending when -f starts.
-    let follower = Via::Umbrella
+    // No node is in the pool yet: the run is Pending when -f starts, and the node comes
+    // only once -f has said so.
+    let mut follower = Via::Umbrella
         .command("logs")
         .args(["-n", ns.name(), "late", "-f"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start logs -f");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-
+    let mut progress = Lines::of(follower.stderr.take().expect("piped stderr"));
+    progress.until(
+        Duration::from_secs(30),
+        "logs -f telling the run Pending",
+        |line| line.contains("Pending"),
+    );
     let _node = FakeNodes::create(&ns, &["follow"], &json!({ "kuul.io/pool": pool })).await;
 
     let output = tokio::task::spawn_blocking(move || follower.wait_with_output())
         .await
         .expect("join")
         .expect("logs -f output");
-    let stdout = assert_exit(&output, 0, "logs -f");
-    assert_eq!(stdout, "waited for a node\ndone\n");
-    let stderr = text(&output.stderr);
+    let stderr = progress.all();
+    assert_eq!(output.status.code(), Some(0), "logs -f: {stderr}");
+    assert_eq!(text(&output.stdout), "waited for a node\ndone\n");
     assert!(stderr.contains("Pending"), "{stderr}");
     assert!(stderr.contains("job.batch/late-run succeeded"), "{stderr}");
 }

@@ -20,7 +20,8 @@ use bollard::query_parameters::{
 };
 use futures_util::StreamExt;
 use kuul_tests::{
-    TestNamespace, Via, bin, docker, harness_env, image_cmd, image_push, kubeconfig, text, unique,
+    TestNamespace, Via, bin, docker, eventually, harness_env, image_cmd, image_push, kubeconfig,
+    text, unique,
 };
 
 fn run(cmd: &mut Command) -> Output {
@@ -114,6 +115,8 @@ async fn the_template_inits_builds_and_passes_its_own_tests() {
 async fn failing_cases_exit_4_with_their_reasons() {
     let work = tempfile::tempdir().unwrap();
     let name = unique("kuul-it-failing");
+    // too-slow's `sleep 30` is a case under test (work that outlasts its timeout), not a
+    // wait of the test's.
     project_on_base(
         work.path(),
         &name,
@@ -183,6 +186,7 @@ async fn ctrl_c_leaves_no_container_behind() {
     let work = tempfile::tempdir().unwrap();
     let name = unique("kuul-it-ctrl-c");
     let marker = unique("marker");
+    // `sleep 300`: two cases that run until they are interrupted, the case under test.
     project_on_base(
         work.path(),
         &name,
@@ -219,14 +223,12 @@ async fn ctrl_c_leaves_no_container_behind() {
             count
         }
     };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ours(docker.clone()).await < 2 {
-        assert!(
-            Instant::now() < deadline,
-            "the test containers never started"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "both test containers started",
+        || async { (ours(docker.clone()).await >= 2).then_some(()) },
+    )
+    .await;
     let killed = Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
@@ -335,6 +337,9 @@ async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password
 async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() {
     let ns = TestNamespace::new("kuul-image-local").await;
     let job = "local-run";
+    // The job's work; its `sleep 2` keeps the container running while the test
+    // inspects it.
+    let script = "echo \"$GREETING in $(pwd)\"; sleep 2; exit 3";
     let base = harness_env("KUUL_TEST_BASE_IMAGE");
     let new = run(Command::new(bin("kubectl-kuul-new"))
         .env("KUBECONFIG", kubeconfig())
@@ -358,7 +363,7 @@ async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() 
             "--",
             "sh",
             "-c",
-            "echo \"$GREETING in $(pwd)\"; sleep 2; exit 3",
+            script,
         ]));
     assert!(new.status.success(), "new: {}", text(&new.stderr));
     let docker = docker().await;
@@ -372,8 +377,7 @@ async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() 
         .unwrap();
     // Inspect the container while it runs: its config is the CronJob's.
     let filters = HashMap::from([("label", vec![format!("kuul.io/job={job}")])]);
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let info = loop {
+    let info = eventually(Duration::from_secs(20), "the local container", || async {
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&filters)
@@ -394,15 +398,9 @@ async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() 
                 ours = Some(info);
             }
         }
-        if let Some(info) = ours {
-            break info;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the local container never appeared"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        ours
+    })
+    .await;
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "hello-from-cronjob in /tmp\n");
@@ -411,11 +409,7 @@ async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() 
     let config = info.config.unwrap();
     assert_eq!(
         config.entrypoint,
-        Some(vec![
-            "sh".to_owned(),
-            "-c".to_owned(),
-            "echo \"$GREETING in $(pwd)\"; sleep 2; exit 3".to_owned()
-        ])
+        Some(vec!["sh".to_owned(), "-c".to_owned(), script.to_owned()])
     );
     assert_eq!(config.working_dir.as_deref(), Some("/tmp"));
     let host = info.host_config.unwrap();

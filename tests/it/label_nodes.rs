@@ -5,12 +5,12 @@
 //! schedule pods on them at the same time.
 
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Node, Pod};
 use kube::api::{Api, ListParams, PostParams};
-use kuul_tests::{FakeNodes, TestNamespace, Via, YEARLY, assert_exit, text};
+use kuul_tests::{FakeNodes, TestNamespace, Via, YEARLY, assert_exit, eventually, text};
 use serde_json::json;
 
 const KEY: &str = "kuul.io/pool";
@@ -259,30 +259,26 @@ async fn a_dedicated_pool_takes_only_its_own_jobs() {
         .create(&PostParams::default(), &job)
         .await
         .expect("create Job");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let pending = pods
-            .list(&ListParams::default().labels("batch.kubernetes.io/job-name=untolerated"))
-            .await
-            .unwrap()
-            .items
-            .pop()
-            .and_then(|p| p.status)
-            .and_then(|s| s.conditions)
-            .is_some_and(|c| {
-                c.iter().any(|c| {
-                    c.type_ == "PodScheduled" && c.reason.as_deref() == Some("Unschedulable")
+    eventually(
+        Duration::from_secs(30),
+        "the untolerated pod reported unschedulable",
+        || async {
+            pods.list(&ListParams::default().labels("batch.kubernetes.io/job-name=untolerated"))
+                .await
+                .unwrap()
+                .items
+                .pop()
+                .and_then(|p| p.status)
+                .and_then(|s| s.conditions)
+                .is_some_and(|c| {
+                    c.iter().any(|c| {
+                        c.type_ == "PodScheduled" && c.reason.as_deref() == Some("Unschedulable")
+                    })
                 })
-            });
-        if pending {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the untolerated pod was not reported unschedulable"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+                .then_some(())
+        },
+    )
+    .await;
 
     let removed = label_nodes(Via::Kubectl, &["--remove", node]);
     assert_exit(&removed, 0, "--remove a dedicated node");

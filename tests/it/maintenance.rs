@@ -15,8 +15,7 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, ListParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kuul_tests::{
-    AdmissionDenial, TestNamespace, Via, YEARLY, assert_exit, kubeconfig, kubectl, kubectl_ok,
-    kuul, text,
+    AdmissionDenial, TestNamespace, Via, YEARLY, assert_exit, eventually, kubectl_ok, kuul, text,
 };
 
 const REASON: &str = "kuul.io/suspend-reason";
@@ -532,28 +531,19 @@ async fn bad_input_exits_2_and_changes_nothing() {
 }
 
 /// Waits until the API server enforces the policy: a server dry run of an update of
-/// `name` is denied. Policies take effect asynchronously, and there is nothing to watch.
-async fn until_denied(namespace: &str, name: &str) {
-    for _ in 0..100 {
-        let output = std::process::Command::new(kubectl())
-            .env("KUBECONFIG", kubeconfig())
-            .args([
-                "-n",
-                namespace,
-                "annotate",
-                "cronjob",
-                name,
-                "probe=1",
-                "--dry-run=server",
-            ])
-            .output()
-            .expect("run kubectl");
-        if !output.status.success() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the test policy never denied updates of {name}");
+/// `name` is denied.
+async fn until_denied(denial: &AdmissionDenial, namespace: &str, name: &str) {
+    denial
+        .until_enforced(&[
+            "-n",
+            namespace,
+            "annotate",
+            "cronjob",
+            name,
+            "probe=1",
+            "--dry-run=server",
+        ])
+        .await;
 }
 
 #[tokio::test]
@@ -571,7 +561,7 @@ async fn one_failed_write_does_not_stop_the_others_and_a_rerun_finishes() {
             "object.metadata.name != 'locked'",
             "locked is locked by the test",
         );
-        until_denied(n, "locked").await;
+        until_denied(&denial, n, "locked").await;
         let output = kuul(via, "suspend", n, &["--all", "--reason", "partial"]);
         let out = assert_exit(&output, 1, "one job cannot be suspended");
         assert_eq!(
@@ -590,16 +580,20 @@ async fn one_failed_write_does_not_stop_the_others_and_a_rerun_finishes() {
         assert!(!suspended(&get(&ns, "locked").await));
 
         drop(denial);
-        let rerun = || kuul(via, "suspend", n, &["--all", "--reason", "partial"]);
-        let mut finished = rerun();
-        for _ in 0..100 {
-            if finished.status.success() {
-                break;
-            }
-            // The policy's removal also takes effect asynchronously.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-            finished = rerun();
-        }
+        // The policy's removal also takes effect a moment later: rerun until it has.
+        let finished = eventually(
+            Duration::from_secs(30),
+            "a rerun once the policy is gone",
+            || async {
+                let output = kuul(via, "suspend", n, &["--all", "--reason", "partial"]);
+                if output.status.success() {
+                    return Some(output);
+                }
+                eprintln!("rerun: {}", text(&output.stderr));
+                None
+            },
+        )
+        .await;
         let out = assert_exit(&finished, 0, "the rerun finishes");
         assert_eq!(row(&out, "locked"), "locked active suspended partial");
         assert_eq!(

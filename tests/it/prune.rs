@@ -15,7 +15,7 @@ use futures_util::{StreamExt, stream};
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kuul_tests::{TEST_JOB_MANAGER, TestNamespace, Via, assert_exit, merged, text};
+use kuul_tests::{TEST_JOB_MANAGER, TestNamespace, Via, assert_exit, eventually, merged, text};
 use serde_json::{Value, json};
 
 fn prune(via: Via, ns: &TestNamespace, args: &[&str]) -> Output {
@@ -303,19 +303,6 @@ async fn yes_deletes_exactly_the_plan_and_keeps_active_and_manual_runs() {
     );
 }
 
-/// Waits (up to a minute) until `check` holds.
-async fn eventually<F, Fut>(what: &str, check: F)
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = bool>,
-{
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !check().await {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
 fn finished(job: &Job) -> bool {
     job.status
         .as_ref()
@@ -344,17 +331,21 @@ async fn garbage_collector_removes_pods_orphans_go_and_pending_runs_stay() {
         .await
         .expect("create Job");
     }
-    eventually("three Jobs finished", || async {
+    eventually(Duration::from_secs(60), "three Jobs finished", || async {
         let list = jobs.list(&ListParams::default()).await.expect("list Jobs");
-        list.items.iter().filter(|job| finished(job)).count() == 3
+        (list.items.iter().filter(|job| finished(job)).count() == 3).then_some(())
     })
     .await;
     // Leaves the pod behind without an owner, as `kubectl delete job --cascade=orphan` does.
     jobs.delete("orphaned", &DeleteParams::orphan())
         .await
         .expect("delete with orphan");
-    eventually("the orphaned Job is gone", || async {
-        jobs.get_opt("orphaned").await.expect("get Job").is_none()
+    eventually(Duration::from_secs(60), "the orphaned Job gone", || async {
+        jobs.get_opt("orphaned")
+            .await
+            .expect("get Job")
+            .is_none()
+            .then_some(())
     })
     .await;
     let pods_before = ns.names::<Pod>().await;
@@ -388,10 +379,11 @@ async fn garbage_collector_removes_pods_orphans_go_and_pending_runs_stay() {
     );
     assert_eq!(ns.names::<Job>().await, ["pending"]);
     eventually(
-        "the garbage collector removed the pods of the deleted runs",
+        Duration::from_secs(60),
+        "the garbage collector removing the pods of the deleted runs",
         || async {
             let pods = ns.names::<Pod>().await;
-            pods.len() == 1 && pods[0].starts_with("pending-")
+            (pods.len() == 1 && pods[0].starts_with("pending-")).then_some(())
         },
     )
     .await;

@@ -121,6 +121,8 @@ fn newest_run(ns: &TestNamespace, name: &str) -> Value {
     runs[0].clone()
 }
 
+/// The image's entrypoint: its `sleep 1` paces the work under test, so that a follower
+/// can be seen to stream the lines as they come; the test itself does not sleep.
 const TICKS: &str = r#"#!/bin/sh
 # Prints a line a second for five seconds, so that a follower can be seen to stream.
 set -eu
@@ -361,6 +363,8 @@ async fn suspend_stop_running_terminates_a_real_container() {
         "long",
         registry_busybox(),
         &[],
+        // The work under test: a container that runs until it is stopped (300 s is far
+        // longer than the test), not a wait of the test's.
         &[
             "sh",
             "-c",

@@ -6,11 +6,12 @@
 //! not fire during a test, so every Job seen is one a test started.
 
 use std::process::Output;
+use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
 use kube::core::{ApiResource, GroupVersionKind};
-use kuul_tests::{TestNamespace, Via, YEARLY, assert_exit, kwok_failure, merged, text};
+use kuul_tests::{Lines, TestNamespace, Via, YEARLY, assert_exit, kwok_failure, merged, text};
 use serde_json::{Value, json};
 
 /// A suspended `CronJob` named `name` whose pods get the `labels`, `annotations` and
@@ -348,27 +349,38 @@ async fn ctrl_c_stops_waiting_and_leaves_the_run_going() {
         .into_iter()
         .map(|via| {
             let name = format!("stuck-{via:?}").to_lowercase();
-            let child = via
+            let mut child = via
                 .command("run-now")
                 .args(["-n", ns.name(), "stuck", "--name", &name, "--wait"])
                 .stdout(std::process::Stdio::piped())
                 .stderr(std::process::Stdio::piped())
                 .spawn()
                 .expect("start run-now --wait");
-            (via, name, child)
+            let progress = Lines::of(child.stderr.take().expect("piped stderr"));
+            (via, name, child, progress)
         })
         .collect();
-    // Long enough for each to create its Job and start watching.
-    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-    for (via, name, child) in waiting {
+    for (via, name, child, mut progress) in waiting {
+        // Each waits for its run's pod once it has made the Job, and tells the pod's
+        // state once it watches (Ctrl-C is handled from then on).
+        progress.until(
+            Duration::from_secs(30),
+            &format!("{via:?}: run-now --wait telling the pod's state"),
+            |line| line.starts_with("pod/"),
+        );
         let sent = std::process::Command::new("kill")
             .args(["-INT", &child.id().to_string()])
             .status()
             .expect("run kill");
         assert!(sent.success(), "{via:?}: kill -INT");
         let output = child.wait_with_output().expect("run-now ends");
-        assert_exit(&output, 130, &format!("{via:?}: Ctrl-C"));
-        let stderr = text(&output.stderr);
+        let stderr = progress.all();
+        assert_eq!(
+            output.status.code(),
+            Some(130),
+            "{via:?}: Ctrl-C\nstdout:\n{}\nstderr:\n{stderr}",
+            text(&output.stdout)
+        );
         assert!(
             stderr.contains(&format!("error: stopped waiting for job.batch/{name}")),
             "{stderr}"

@@ -21,8 +21,8 @@ use chrono_tz::Tz;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kuul_tests::{
-    AdmissionDenial, TEST_JOB_MANAGER, TestNamespace, Via, YEARLY, assert_exit, kubeconfig,
-    kubectl, kuul, kwok_failure, merged, text,
+    AdmissionDenial, Lines, TEST_JOB_MANAGER, TestNamespace, Via, YEARLY, assert_exit, kuul,
+    kwok_failure, merged, text,
 };
 use serde_json::{Value, json};
 
@@ -95,7 +95,7 @@ fn healths(ns: &TestNamespace, args: &[&str]) -> Vec<(String, String)> {
 }
 
 /// Waits until the policy is enforced: a server dry run of an `overdue-` Job is denied.
-async fn until_jobs_denied(namespace: &str) {
+async fn until_jobs_denied(denial: &AdmissionDenial, namespace: &str) {
     let job = json!({
         "apiVersion": "batch/v1", "kind": "Job", "metadata": { "name": "overdue-probe" },
         "spec": { "template": { "spec": { "restartPolicy": "Never",
@@ -103,19 +103,10 @@ async fn until_jobs_denied(namespace: &str) {
     });
     let path = std::env::temp_dir().join(format!("{namespace}-probe.json"));
     std::fs::write(&path, job.to_string()).expect("write probe");
-    for _ in 0..100 {
-        let output = std::process::Command::new(kubectl())
-            .env("KUBECONFIG", kubeconfig())
-            .args(["-n", namespace, "create", "--dry-run=server", "-f"])
-            .arg(&path)
-            .output()
-            .expect("run kubectl");
-        if !output.status.success() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("the admission policy was not enforced within 10s");
+    let path = path.to_str().expect("utf-8 temp path");
+    denial
+        .until_enforced(&["-n", namespace, "create", "--dry-run=server", "-f", path])
+        .await;
 }
 
 /// A Job of `owner` that the Job controller leaves alone, started `ago` and still active.
@@ -161,14 +152,14 @@ async fn every_health_state_for_real_and_check_exit_codes() {
     let ns = TestNamespace::new("kuul-status-health").await;
     // The overdue job goes first: its first start is the one the test waits for.
     // Refuses every Job named overdue-*, so the controller's starts of `overdue` fail.
-    let _denial = AdmissionDenial::new(
+    let denial = AdmissionDenial::new(
         ns.name(),
         "CREATE",
         "jobs",
         "!object.metadata.name.startsWith('overdue-')",
         "overdue runs are refused by the test",
     );
-    until_jobs_denied(ns.name()).await;
+    until_jobs_denied(&denial, ns.name()).await;
     let overdue = create(
         &ns,
         &cronjob(
@@ -212,6 +203,8 @@ async fn every_health_state_for_real_and_check_exit_codes() {
     let due = (created / 60 + 1) * 60;
     let wait = due + 60 + 3 - Utc::now().timestamp();
     if let Ok(wait) = u64::try_from(wait) {
+        // Time passing, not a wait for a condition: overdue is a verdict on the clock,
+        // due only once the grace has run out, and nothing in the cluster changes then.
         tokio::time::sleep(Duration::from_secs(wait)).await;
     }
 
@@ -472,28 +465,13 @@ async fn watch_prints_a_new_table_per_change_when_not_on_a_terminal() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("start status --watch");
-    let stdout = watcher.stdout.take().expect("piped stdout");
-    let (lines_tx, lines_rx) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        use std::io::BufRead;
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let next_row = |name: &str| -> String {
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        loop {
-            let left = deadline.saturating_duration_since(std::time::Instant::now());
-            let line = lines_rx
-                .recv_timeout(left)
-                .unwrap_or_else(|_| panic!("no new row for {name} within 30s"));
-            if line.starts_with(&format!("{name} ")) {
-                return line;
-            }
-        }
+    let mut rows = Lines::of(watcher.stdout.take().expect("piped stdout"));
+    let mut next_row = |name: &str| -> String {
+        rows.until(
+            Duration::from_secs(30),
+            &format!("a new row for {name}"),
+            |line| line.starts_with(&format!("{name} ")),
+        )
     };
     let first = next_row("nightly");
     assert!(first.trim_end().ends_with(" ok"), "{first}");

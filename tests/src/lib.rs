@@ -1,6 +1,7 @@
 //! Helpers for kuul's integration tests (the modules of the one test binary in
 //! `tests/it`): where the binaries, the test cluster and its kubectl are, a namespace per
-//! test that cleans up after itself, and whatever more than one test module needs.
+//! test that cleans up after itself, waiting for a condition, and whatever more than one
+//! test module needs.
 //!
 //! Integration tests run the real binaries against a real local control plane (see
 //! docs/ARCHITECTURE.md, "Test tiers"). Each test works in its own namespace, and names
@@ -13,8 +14,10 @@ use std::collections::BTreeMap;
 use std::collections::hash_map::RandomState;
 use std::ffi::OsString;
 use std::hash::{BuildHasher, Hasher};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::core::v1::{Namespace, Node};
@@ -133,8 +136,11 @@ fn profile_dir() -> PathBuf {
     }
 }
 
-/// Polls `check` once a second until it yields a value, or panics naming `what` once
-/// `limit` has passed: for what the cluster does in its own time.
+/// Polls `check` until it yields a value, or panics naming `what` once `limit` has
+/// passed: the one way a test waits for what the cluster, Docker or a process does in
+/// its own time. The first polls come quickly, then one a second, so that a quick
+/// change is seen at once and a slow one does not flood the API server. A check may
+/// `eprintln!` what it saw instead; the test harness shows it when the test fails.
 ///
 /// # Panics
 ///
@@ -145,12 +151,73 @@ where
     Fut: std::future::Future<Output = Option<T>>,
 {
     let start = Instant::now();
+    let mut pause = Duration::from_millis(100);
     loop {
         if let Some(value) = check().await {
             return value;
         }
         assert!(start.elapsed() < limit, "{what}: not seen within {limit:?}");
-        tokio::time::sleep(Duration::from_secs(1)).await;
+        // The poll interval, not a wait for anything: the loop checks again after it.
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// The lines a child process writes to one of its pipes, read on a thread of their own,
+/// so that a test can wait for a line while the process runs and still read them all
+/// once it has ended.
+pub struct Lines {
+    lines: mpsc::Receiver<String>,
+    seen: Vec<String>,
+}
+
+impl Lines {
+    /// Starts reading `pipe` (a child's `stdout` or `stderr`, taken from it).
+    pub fn of(pipe: impl Read + Send + 'static) -> Self {
+        let (sender, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                if sender.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            lines,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Blocks until the next line for which `wanted` holds, and returns it.
+    ///
+    /// # Panics
+    ///
+    /// When no such line comes within `limit`, or the pipe closes first, showing the
+    /// lines read so far.
+    pub fn until(&mut self, limit: Duration, what: &str, wanted: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if wanted(&line) {
+                        return line;
+                    }
+                }
+                Err(e) => panic!(
+                    "{what}: not seen within {limit:?} ({e}); the lines so far:\n{}",
+                    self.seen.join("\n")
+                ),
+            }
+        }
+    }
+
+    /// Every line, each with its newline, once the pipe has closed (the process ended).
+    pub fn all(mut self) -> String {
+        self.seen.extend(self.lines.iter());
+        self.seen.iter().map(|line| format!("{line}\n")).collect()
     }
 }
 
@@ -333,8 +400,8 @@ pub fn kubectl_ok(args: &[&str]) -> String {
 /// `UPDATE`) on a batch/v1 `resource` in one namespace wherever the CEL `expression` is
 /// false, so that a test can make a real write fail. It matches only its own namespace,
 /// so tests running in parallel are not affected, and is deleted on drop, so a failing
-/// test does not leave it behind. Policies take effect a moment after they are made: a
-/// test probes until the denial is enforced.
+/// test does not leave it behind. Policies take effect a moment after they are made:
+/// [`AdmissionDenial::until_enforced`] waits until this one is.
 pub struct AdmissionDenial {
     name: String,
 }
@@ -382,6 +449,29 @@ impl AdmissionDenial {
         let denial = Self { name: policy };
         kubectl_ok(&["apply", "-f", path.to_str().expect("utf-8 temp path")]);
         denial
+    }
+
+    /// Waits (up to 30 s) until the API server enforces the policy, which it does a
+    /// moment after it is made, with nothing to watch: until `kubectl PROBE` (a
+    /// server-side dry run of a write the policy denies) fails.
+    ///
+    /// # Panics
+    ///
+    /// When the probe still succeeds after 30 s.
+    pub async fn until_enforced(&self, probe: &[&str]) {
+        eventually(
+            Duration::from_secs(30),
+            &format!("policy {} denying kubectl {probe:?}", self.name),
+            || async {
+                let output = std::process::Command::new(kubectl())
+                    .env("KUBECONFIG", kubeconfig())
+                    .args(probe)
+                    .output()
+                    .expect("run kubectl");
+                (!output.status.success()).then_some(())
+            },
+        )
+        .await;
     }
 }
 
