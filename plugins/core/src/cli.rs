@@ -21,10 +21,17 @@ use crate::maintenance::Selection;
 use crate::selector;
 
 /// How to reach the cluster: kubectl's connection flags.
+///
+/// `--cluster`, `--user` and the flags after them change what the kubeconfig selects, as
+/// kubectl's do (client-go's clientcmd overrides); [`crate::kubeconfig::select`] applies
+/// them. A command whose own `--cluster` or `--user` means something else (`rbac`)
+/// flattens [`KubeconfigEntryArgs`] so that its own flags win, as `kubectl create
+/// rolebinding --user` wins over kubectl's global `--user`.
 #[derive(Debug, Clone, Default, Args)]
 #[command(next_help_heading = "Kubernetes")]
 pub struct KubeArgs {
-    /// Path to the kubeconfig file to use (default: $KUBECONFIG, else ~/.kube/config)
+    /// Path to the kubeconfig file to use (default: $KUBECONFIG, else ~/.kube/config, else
+    /// the pod's service account when run in a pod)
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 
@@ -40,13 +47,202 @@ pub struct KubeArgs {
     /// How long to wait for a single server request before giving up, e.g. 30s, 1m, 2m30s (0: no limit)
     #[arg(long, global = true, value_name = "DURATION", value_parser = parse_request_timeout)]
     pub request_timeout: Option<RequestTimeout>,
+
+    /// The name of the kubeconfig cluster to use (default: the context's)
+    #[arg(id = CLUSTER_ID, long = "cluster", global = true, value_name = "NAME", value_parser = non_empty)]
+    pub cluster: Option<String>,
+
+    /// The name of the kubeconfig user to use (default: the context's)
+    #[arg(id = USER_ID, long = "user", global = true, value_name = "NAME", value_parser = non_empty)]
+    pub user: Option<String>,
+
+    /// The address and port of the Kubernetes API server; HTTPS when only HOST:PORT is given
+    #[arg(short = 's', long, global = true, value_name = "URL", value_parser = non_empty)]
+    pub server: Option<String>,
+
+    /// Path to the certificate authority's certificate file, to check the server's with
+    #[arg(long, global = true, value_name = "PATH")]
+    pub certificate_authority: Option<PathBuf>,
+
+    /// Do not check the server's certificate: the connection is then open to
+    /// man-in-the-middle attacks
+    #[arg(
+        long,
+        global = true,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = false,
+        default_missing_value = "true",
+        hide_default_value = true,
+        hide_possible_values = true,
+        action = clap::ArgAction::Set
+    )]
+    pub insecure_skip_tls_verify: bool,
+
+    /// The name to check the server's certificate against (default: the server's host name)
+    #[arg(long, global = true, value_name = "NAME", value_parser = non_empty)]
+    pub tls_server_name: Option<String>,
+
+    /// Bearer token to authenticate with, in place of the kubeconfig user's token, password
+    /// or login plugin
+    #[arg(long, global = true, value_name = "TOKEN", value_parser = bearer_token)]
+    pub token: Option<BearerToken>,
+
+    /// Path to a client certificate file for TLS (with --client-key)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub client_certificate: Option<PathBuf>,
+
+    /// Path to the client certificate's key file (with --client-certificate)
+    #[arg(long, global = true, value_name = "PATH")]
+    pub client_key: Option<PathBuf>,
+
+    /// Act as this user: a user name, or a service account as
+    /// system:serviceaccount:NAMESPACE:NAME
+    #[arg(long = "as", global = true, value_name = "USER", value_parser = non_empty)]
+    pub impersonate: Option<String>,
+
+    /// Act as a member of this group (repeatable; with --as)
+    #[arg(long = "as-group", global = true, value_name = "GROUP", value_parser = non_empty, action = clap::ArgAction::Append)]
+    pub impersonate_groups: Vec<String>,
+
+    /// Act as the user with this UID (with --as)
+    #[arg(long = "as-uid", global = true, value_name = "UID", value_parser = non_empty)]
+    pub impersonate_uid: Option<String>,
 }
+
+/// The clap id of kubectl's `--cluster`, which [`KubeconfigEntryArgs`] shares.
+const CLUSTER_ID: &str = "kubeconfig-cluster";
+/// The clap id of kubectl's `--user`, which [`KubeconfigEntryArgs`] shares.
+const USER_ID: &str = "kubeconfig-user";
 
 impl KubeArgs {
     /// The context to use: the last `--context` given, as kubectl takes the last value of
     /// a repeated flag. Only `apply` and `diff` use every one (one cluster each).
     pub fn context(&self) -> Option<&str> {
         self.context.last().map(String::as_str)
+    }
+
+    /// Checks what the connection flags say on their own, before anything is read from
+    /// the kubeconfig or sent: flags that go together are given together, and the files
+    /// they name can be read. A mistake is a usage error (exit 2) naming the flag.
+    pub fn check(&self) -> Result<(), Error> {
+        let usage = |message: String, hint: Option<&str>| Error::InvalidInput {
+            message,
+            hint: hint.map(str::to_owned),
+        };
+        match (&self.client_certificate, &self.client_key) {
+            (Some(_), None) => {
+                return Err(usage(
+                    "--client-certificate needs --client-key".to_owned(),
+                    Some("pass the certificate's key file with --client-key PATH"),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(usage(
+                    "--client-key needs --client-certificate".to_owned(),
+                    Some("pass the certificate file with --client-certificate PATH"),
+                ));
+            }
+            _ => {}
+        }
+        if self.certificate_authority.is_some() && self.insecure_skip_tls_verify {
+            return Err(usage(
+                "--certificate-authority and --insecure-skip-tls-verify exclude each other"
+                    .to_owned(),
+                Some(
+                    "check the server's certificate with --certificate-authority, or do not check it",
+                ),
+            ));
+        }
+        for (flag, path) in [
+            ("--certificate-authority", &self.certificate_authority),
+            ("--client-certificate", &self.client_certificate),
+            ("--client-key", &self.client_key),
+        ] {
+            if let Some(path) = path
+                && let Err(error) = std::fs::File::open(path)
+            {
+                return Err(usage(
+                    format!(
+                        "cannot read {flag} {}: {}",
+                        path.display(),
+                        crate::error::io_cause(&error)
+                    ),
+                    None,
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The flags given that pin one cluster or one identity, which cannot apply to several
+    /// contexts at once (`apply -f` with more than one `--context`).
+    pub fn single_cluster_flags(&self) -> Vec<&'static str> {
+        [
+            ("--cluster", self.cluster.is_some()),
+            ("--user", self.user.is_some()),
+            ("--server", self.server.is_some()),
+            (
+                "--certificate-authority",
+                self.certificate_authority.is_some(),
+            ),
+            ("--tls-server-name", self.tls_server_name.is_some()),
+            ("--token", self.token.is_some()),
+            ("--client-certificate", self.client_certificate.is_some()),
+            ("--client-key", self.client_key.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(flag, given)| given.then_some(flag))
+        .collect()
+    }
+}
+
+/// kubectl's `--cluster` and `--user` in a command whose own `--cluster` and `--user`
+/// mean something else (`rbac`: a `ClusterRole`, the user to bind). clap adds a global
+/// flag to a subcommand only when the subcommand has no argument of the same id, so
+/// flattening this (same ids, other names, hidden) lets the command's own flags win
+/// there without a clash; kubectl's flags stay reachable as `--kubeconfig-cluster` and
+/// `--kubeconfig-user`, and before the subcommand.
+#[derive(Debug, Clone, Default, Args)]
+pub struct KubeconfigEntryArgs {
+    /// The name of the kubeconfig cluster to use
+    #[arg(id = CLUSTER_ID, long = "kubeconfig-cluster", hide = true, value_name = "NAME", value_parser = non_empty)]
+    pub cluster: Option<String>,
+
+    /// The name of the kubeconfig user to use
+    #[arg(id = USER_ID, long = "kubeconfig-user", hide = true, value_name = "NAME", value_parser = non_empty)]
+    pub user: Option<String>,
+}
+
+/// A `--token` value, kept out of debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct BearerToken(String);
+
+impl BearerToken {
+    /// The token itself, to send.
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for BearerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("BearerToken(..)")
+    }
+}
+
+fn bearer_token(text: &str) -> Result<BearerToken, String> {
+    non_empty(text).map(BearerToken)
+}
+
+/// A flag value that must not be empty: `--token "$TOKEN"` with TOKEN unset would
+/// otherwise quietly fall back to the kubeconfig's credentials.
+fn non_empty(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        Err("the value is empty".to_owned())
+    } else {
+        Ok(text.to_owned())
     }
 }
 
@@ -301,6 +497,114 @@ mod tests {
         for bad in ["", "s", "10x", "1.5s", "-1", "m10"] {
             assert!(parse_request_timeout(bad).is_err(), "{bad:?} accepted");
         }
+    }
+
+    fn kube(args: &[&str]) -> KubeArgs {
+        try_parse(args).unwrap()
+    }
+
+    #[test]
+    fn connection_flags_take_kubectl_spellings() {
+        let args = kube(&[
+            "-s",
+            "https://10.0.0.1:6443",
+            "--as=bob",
+            "--as-group",
+            "ops",
+            "--as-group=dev",
+            "--insecure-skip-tls-verify",
+        ]);
+        assert_eq!(args.server.as_deref(), Some("https://10.0.0.1:6443"));
+        assert_eq!(args.impersonate.as_deref(), Some("bob"));
+        assert_eq!(args.impersonate_groups, ["ops", "dev"]);
+        assert!(args.insecure_skip_tls_verify);
+        assert!(!kube(&["--insecure-skip-tls-verify=false"]).insecure_skip_tls_verify);
+        assert!(!kube(&[]).insecure_skip_tls_verify);
+    }
+
+    #[test]
+    fn empty_connection_values_are_refused() {
+        // `--token "$TOKEN"` with TOKEN unset must not fall back to the kubeconfig's user.
+        for flag in ["--token", "--as", "--server", "--cluster", "--user"] {
+            let error = try_parse::<KubeArgs>(&[flag, ""]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{flag}");
+        }
+    }
+
+    #[test]
+    fn a_token_stays_out_of_debug_output() {
+        let args = kube(&["--token", "s3cr3t"]);
+        assert_eq!(args.token.as_ref().unwrap().secret(), "s3cr3t");
+        assert!(!format!("{args:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn certificate_and_key_go_together() {
+        let error = kube(&["--client-certificate", "/c.crt"])
+            .check()
+            .unwrap_err();
+        assert_eq!(error.to_string(), "--client-certificate needs --client-key");
+        assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
+        let error = kube(&["--client-key", "/c.key"]).check().unwrap_err();
+        assert_eq!(error.to_string(), "--client-key needs --client-certificate");
+    }
+
+    #[test]
+    fn a_ca_and_insecure_exclude_each_other() {
+        let error = kube(&[
+            "--certificate-authority",
+            "/ca",
+            "--insecure-skip-tls-verify",
+        ])
+        .check()
+        .unwrap_err();
+        assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
+        assert!(error.to_string().contains("exclude each other"), "{error}");
+    }
+
+    #[test]
+    fn files_the_flags_name_must_be_readable() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.crt");
+        let present = dir.path().join("present.crt");
+        std::fs::write(&present, "pem").unwrap();
+        let (missing, present) = (missing.to_str().unwrap(), present.to_str().unwrap());
+        for (words, flag) in [
+            (
+                vec!["--certificate-authority", missing],
+                "--certificate-authority",
+            ),
+            (
+                vec!["--client-certificate", missing, "--client-key", present],
+                "--client-certificate",
+            ),
+            (
+                vec!["--client-certificate", present, "--client-key", missing],
+                "--client-key",
+            ),
+        ] {
+            let error = kube(&words).check().unwrap_err();
+            assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
+            assert_eq!(
+                error.to_string(),
+                format!("cannot read {flag} {missing}: no such file or directory")
+            );
+        }
+        let fine = ["--client-certificate", present, "--client-key", present];
+        assert!(kube(&fine).check().is_ok());
+    }
+
+    #[test]
+    fn flags_that_pin_one_cluster() {
+        assert!(
+            kube(&["--as", "bob", "-n", "ops"])
+                .single_cluster_flags()
+                .is_empty()
+        );
+        assert_eq!(
+            kube(&["--server", "https://x", "--token", "t"]).single_cluster_flags(),
+            ["--server", "--token"]
+        );
     }
 
     fn jobs(args: &[&str]) -> JobSelectionArgs {

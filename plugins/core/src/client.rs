@@ -1,27 +1,28 @@
 //! Connecting to the cluster the way kubectl does.
 //!
 //! Operators switch between clusters with `--kubeconfig`, `KUBECONFIG` (a list of files,
-//! merged, first definition wins) and `--context`, and log in through exec plugins of
-//! their cloud. kuul must pick the same cluster and credentials kubectl would, and say
-//! exactly which file or context is wrong when it cannot. No API discovery happens here:
-//! commands use typed APIs, so connecting costs no round trip.
+//! merged, first definition wins), `--context` and kubectl's other connection flags, log
+//! in through exec plugins of their cloud, and run kuul in pods with nothing but a
+//! service account. kuul must pick the same cluster and credentials kubectl would
+//! ([`crate::kubeconfig`] works them out), and say exactly which file or context is wrong
+//! when it cannot. No API discovery happens here: commands use typed APIs, so connecting
+//! costs no round trip.
 
 use std::collections::HashMap;
-use std::env;
-use std::path::{Path, PathBuf};
 
 use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Event, Node};
 use kube::api::{ListParams, PostParams};
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::KubeConfigOptions;
 use kube::{Api, Client, Config, Resource};
 use serde::de::DeserializeOwned;
 
 use crate::blocked::Blocker;
 use crate::cli::KubeArgs;
 use crate::error::{Endpoint, Error, Operation};
+use crate::kubeconfig;
 use crate::printer::Printer;
 
 /// How many objects one list request asks for.
@@ -36,22 +37,23 @@ pub struct Cluster {
 }
 
 impl Cluster {
-    /// Builds a client from the flags: kubeconfig, context, namespace, request timeout.
+    /// Builds a client from the flags: the kubeconfig (or the pod's service account), the
+    /// context, kubectl's overrides (`--server`, `--token`, `--as`, ...), the namespace and
+    /// the request timeout.
     ///
-    /// Runs the context's exec credential plugin, if any, but sends no request.
+    /// Checks the flags and runs the context's exec credential plugin, if any, but sends no
+    /// request.
     pub async fn connect(args: &KubeArgs) -> Result<Self, Error> {
-        let (kubeconfig, origin) = load_kubeconfig(args.kubeconfig.as_deref())?;
-        let context = select_context(&kubeconfig, args.context(), &origin)?;
-        let options = KubeConfigOptions {
-            context: Some(context.clone()),
-            ..Default::default()
-        };
-        let mut config = Config::from_custom_kubeconfig(kubeconfig, &options)
-            .await
-            .map_err(|source| Error::Kubeconfig {
-                origin: origin.clone(),
-                source,
-            })?;
+        args.check()?;
+        let found = kubeconfig::find(args)?;
+        let selected = kubeconfig::select(&found, args)?;
+        let mut config =
+            Config::from_custom_kubeconfig(selected.kubeconfig, &KubeConfigOptions::default())
+                .await
+                .map_err(|source| Error::Kubeconfig {
+                    origin: found.origin.clone(),
+                    source,
+                })?;
         if let Some(timeout) = args.request_timeout {
             config.read_timeout = timeout.0;
             if timeout.0.is_some() {
@@ -60,7 +62,7 @@ impl Cluster {
         }
         let endpoint = Endpoint {
             server: config.cluster_url.to_string(),
-            context,
+            context: selected.context,
         };
         let namespace = args
             .namespace
@@ -288,147 +290,5 @@ impl Cluster {
             .user_info?
             .username
             .filter(|name| !name.is_empty())
-    }
-}
-
-/// The names of the contexts the kubeconfig defines (`--kubeconfig`, else as kubectl
-/// finds it), sorted: what `apply --contexts GLOB` matches against.
-pub fn context_names(kubeconfig: Option<&Path>) -> Result<Vec<String>, Error> {
-    let (config, _) = load_kubeconfig(kubeconfig)?;
-    let mut names: Vec<String> = config.contexts.into_iter().map(|c| c.name).collect();
-    names.sort();
-    Ok(names)
-}
-
-/// Reads the kubeconfig as kubectl does; also returns how to name its origin in errors.
-fn load_kubeconfig(flag: Option<&Path>) -> Result<(Kubeconfig, String), Error> {
-    if let Some(path) = flag {
-        let origin = format!("kubeconfig {}", path.display());
-        return read(path, &origin).map(|config| (config, origin));
-    }
-    if let Some(value) = env::var_os("KUBECONFIG") {
-        let paths: Vec<PathBuf> = env::split_paths(&value)
-            .filter(|p| !p.as_os_str().is_empty())
-            .collect();
-        if !paths.is_empty() {
-            let origin = format!("KUBECONFIG={}", value.to_string_lossy());
-            // kubectl skips listed files that do not exist; so do we.
-            let existing: Vec<&PathBuf> = paths.iter().filter(|p| p.exists()).collect();
-            if existing.is_empty() {
-                return Err(Error::NoKubeconfig {
-                    searched: format!("none of the files in {origin} exist"),
-                });
-            }
-            let mut merged = Kubeconfig::default();
-            for path in existing {
-                let next = read(path, &origin)?;
-                merged = merged.merge(next).map_err(|source| Error::Kubeconfig {
-                    origin: origin.clone(),
-                    source,
-                })?;
-            }
-            return Ok((merged, origin));
-        }
-    }
-    let Some(home) = env::home_dir() else {
-        return Err(Error::NoKubeconfig {
-            searched: "KUBECONFIG is not set and the home directory is unknown".to_owned(),
-        });
-    };
-    let path = home.join(".kube").join("config");
-    if !path.exists() {
-        return Err(Error::NoKubeconfig {
-            searched: format!(
-                "KUBECONFIG is not set and {} does not exist",
-                path.display()
-            ),
-        });
-    }
-    let origin = format!("kubeconfig {}", path.display());
-    read(&path, &origin).map(|config| (config, origin))
-}
-
-fn read(path: &Path, origin: &str) -> Result<Kubeconfig, Error> {
-    Kubeconfig::read_from(path).map_err(|source| Error::Kubeconfig {
-        origin: origin.to_owned(),
-        source,
-    })
-}
-
-/// The context to use: `--context`, else `current-context`; it must exist.
-fn select_context(
-    kubeconfig: &Kubeconfig,
-    wanted: Option<&str>,
-    origin: &str,
-) -> Result<String, Error> {
-    let mut available: Vec<String> = kubeconfig.contexts.iter().map(|c| c.name.clone()).collect();
-    available.sort();
-    let Some(name) = wanted
-        .or(kubeconfig.current_context.as_deref())
-        .filter(|n| !n.is_empty())
-    else {
-        return Err(Error::NoCurrentContext {
-            origin: origin.to_owned(),
-            available,
-        });
-    };
-    if available.iter().any(|a| a == name) {
-        Ok(name.to_owned())
-    } else {
-        Err(Error::ContextNotFound {
-            context: name.to_owned(),
-            origin: origin.to_owned(),
-            available,
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const TWO_CONTEXTS: &str = r"
-apiVersion: v1
-kind: Config
-current-context: a
-clusters:
-- name: c
-  cluster:
-    server: https://127.0.0.1:1
-contexts:
-- name: b
-  context: {cluster: c, user: u}
-- name: a
-  context: {cluster: c, user: u, namespace: ops}
-users:
-- name: u
-  user: {token: t}
-";
-
-    #[test]
-    fn context_defaults_to_current_context() {
-        let config = Kubeconfig::from_yaml(TWO_CONTEXTS).unwrap();
-        assert_eq!(select_context(&config, None, "k").unwrap(), "a");
-        assert_eq!(select_context(&config, Some("b"), "k").unwrap(), "b");
-    }
-
-    #[test]
-    fn unknown_context_lists_the_known_ones_sorted() {
-        let config = Kubeconfig::from_yaml(TWO_CONTEXTS).unwrap();
-        let err = select_context(&config, Some("nope"), "kubeconfig k").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            r#"context "nope" not found in kubeconfig k (available: a, b)"#
-        );
-    }
-
-    #[test]
-    fn no_current_context_is_an_error() {
-        let mut config = Kubeconfig::from_yaml(TWO_CONTEXTS).unwrap();
-        config.current_context = None;
-        assert!(matches!(
-            select_context(&config, None, "k"),
-            Err(Error::NoCurrentContext { .. })
-        ));
     }
 }

@@ -12,7 +12,7 @@ use std::fmt;
 use std::io;
 use std::process::ExitCode;
 
-use kube::config::KubeconfigError;
+use kube::config::{KubeconfigError, LoadDataError};
 
 /// The version every kuul binary reports.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -111,10 +111,23 @@ impl fmt::Display for Operation {
 /// The API server a command talks to, so that connection errors can name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Endpoint {
-    /// The server URL from the kubeconfig cluster.
+    /// The server URL from the kubeconfig cluster, or `--server`.
     pub server: String,
-    /// The kubeconfig context that selected it.
+    /// The kubeconfig context that selected it: `in-cluster` for the pod's service
+    /// account, empty when `--server` alone chose it.
     pub context: String,
+}
+
+impl Endpoint {
+    /// ` of context "ops"` after `lead` (` of`, ` for`), or ` (context "ops")` when `lead`
+    /// is ` (`; nothing when no context chose the server.
+    fn naming(&self, lead: &str) -> String {
+        match (self.context.is_empty(), lead) {
+            (true, _) => String::new(),
+            (false, " (") => format!(" (context {:?})", self.context),
+            (false, lead) => format!("{lead} context {:?}", self.context),
+        }
+    }
 }
 
 /// Everything that can make a kuul command fail.
@@ -143,6 +156,20 @@ pub enum Error {
         available: Vec<String>,
     },
 
+    /// `--cluster` or `--user` names an entry the kubeconfig does not define, or the
+    /// context names a cluster it does not define.
+    #[error(
+        "{kind} {name:?} not found in {origin} (available: {})",
+        list(available)
+    )]
+    EntryNotFound {
+        /// `cluster` or `user`.
+        kind: &'static str,
+        name: String,
+        origin: String,
+        available: Vec<String>,
+    },
+
     /// No `--context` and the kubeconfig sets no `current-context`.
     #[error("{origin} sets no current-context (available: {})", list(available))]
     NoCurrentContext {
@@ -151,7 +178,7 @@ pub enum Error {
     },
 
     /// Credentials could not be obtained (exec plugin, token file, client certificate).
-    #[error("cannot get credentials for context {:?}: {cause}", endpoint.context)]
+    #[error("cannot get credentials{}: {cause}", endpoint.naming(" for"))]
     Credentials {
         endpoint: Endpoint,
         cause: String,
@@ -159,7 +186,7 @@ pub enum Error {
     },
 
     /// The API server could not be reached at all.
-    #[error("cannot reach the Kubernetes API server at {} (context {:?}): {cause}", endpoint.server, endpoint.context)]
+    #[error("cannot reach the Kubernetes API server at {}{}: {cause}", endpoint.server, endpoint.naming(" ("))]
     Unreachable {
         endpoint: Endpoint,
         cause: String,
@@ -167,7 +194,7 @@ pub enum Error {
     },
 
     /// The request did not finish in time.
-    #[error("timed out trying to {operation} at {} (context {:?})", endpoint.server, endpoint.context)]
+    #[error("timed out trying to {operation} at {}{}", endpoint.server, endpoint.naming(" ("))]
     Timeout {
         operation: Operation,
         endpoint: Endpoint,
@@ -175,7 +202,7 @@ pub enum Error {
     },
 
     /// The API server rejected the credentials (401).
-    #[error("the API server at {} rejected the credentials of context {:?} (Unauthorized)", endpoint.server, endpoint.context)]
+    #[error("the API server at {} rejected the credentials{} (Unauthorized)", endpoint.server, endpoint.naming(" of"))]
     Unauthorized {
         endpoint: Endpoint,
         source: Box<kube::Error>,
@@ -292,6 +319,7 @@ impl Error {
             Error::Kubeconfig { .. }
             | Error::NoKubeconfig { .. }
             | Error::ContextNotFound { .. }
+            | Error::EntryNotFound { .. }
             | Error::NoCurrentContext { .. }
             | Error::Credentials { .. }
             | Error::Unreachable { .. }
@@ -322,12 +350,13 @@ impl Error {
     /// What to do about it, printed as a second `hint:` line where there is advice.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::NoKubeconfig { .. } => {
-                Some("pass --kubeconfig PATH or set KUBECONFIG".to_owned())
-            }
+            Error::NoKubeconfig { .. } => Some(
+                "pass --kubeconfig PATH or set KUBECONFIG, or give --server URL and credentials"
+                    .to_owned(),
+            ),
             Error::NoCurrentContext { .. } => Some("pass --context NAME".to_owned()),
             Error::Unreachable { .. } => Some(
-                "check that the cluster is up and that --context or KUBECONFIG select the right one"
+                "check that the cluster is up and that --context, --server or KUBECONFIG select the right one"
                     .to_owned(),
             ),
             Error::Unauthorized { .. } => {
@@ -360,6 +389,7 @@ impl Error {
             // what the server answered, or the work's own failure.
             Error::Kubeconfig { .. }
             | Error::ContextNotFound { .. }
+            | Error::EntryNotFound { .. }
             | Error::Credentials { .. }
             | Error::NotFound { .. }
             | Error::Conflict { .. }
@@ -494,7 +524,14 @@ fn kubeconfig_message(origin: &str, source: &KubeconfigError) -> String {
                 io_cause(io)
             )
         }
-        other => format!("invalid kubeconfig {origin}: {}", short_cause(other)),
+        KubeconfigError::LoadCertificateAuthority(LoadDataError::ReadFile(io, path))
+        | KubeconfigError::LoadClientCertificate(LoadDataError::ReadFile(io, path))
+        | KubeconfigError::LoadClientKey(LoadDataError::ReadFile(io, path)) => format!(
+            "cannot read {}, which {origin} names: {}",
+            path.display(),
+            io_cause(io)
+        ),
+        other => format!("invalid {origin}: {}", short_cause(other)),
     }
 }
 
@@ -800,6 +837,12 @@ mod tests {
                 origin: "kubeconfig /home/op/.kube/config".to_owned(),
                 available: vec!["dev".to_owned(), "staging".to_owned()],
             },
+            Error::EntryNotFound {
+                kind: "user",
+                name: "alice".to_owned(),
+                origin: "kubeconfig /home/op/.kube/config".to_owned(),
+                available: vec!["admin".to_owned()],
+            },
             Error::NoCurrentContext {
                 origin: "kubeconfig /home/op/.kube/config".to_owned(),
                 available: Vec::new(),
@@ -814,6 +857,24 @@ mod tests {
                 cause: "connection refused".to_owned(),
                 source: boxed(),
             },
+            // In a pod, with the service account.
+            Error::Unreachable {
+                endpoint: Endpoint {
+                    server: "https://10.96.0.1:443/".to_owned(),
+                    context: "in-cluster".to_owned(),
+                },
+                cause: "connection refused".to_owned(),
+                source: boxed(),
+            },
+            // --server and --token without a kubeconfig: no context to name.
+            Error::from_kube(
+                api_error(401, "Unauthorized", ""),
+                get_backup(),
+                &Endpoint {
+                    server: "https://10.0.0.1:6443/".to_owned(),
+                    context: String::new(),
+                },
+            ),
             Error::Timeout {
                 operation: Operation::new("list", "cronjobs").in_namespace("ops"),
                 endpoint: endpoint.clone(),

@@ -16,6 +16,7 @@ pub mod health;
 pub mod history;
 pub mod job_runs;
 pub mod job_set;
+pub mod kubeconfig;
 pub mod kuul_job;
 pub mod maintenance;
 pub mod pools;

@@ -20,10 +20,11 @@ use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
 use crate::bulk::Bulk;
 use crate::cli::{DryRun, KubeArgs};
-use crate::client::{Cluster, PAGE, context_names};
+use crate::client::{Cluster, PAGE};
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::job_set::{self, JobSet};
+use crate::kubeconfig::context_names;
 use crate::kuul_job::FIELD_MANAGER;
 use crate::kuul_job::JOB_LABEL;
 use crate::printer::Printer;
@@ -150,8 +151,29 @@ pub async fn run_set(
 }
 
 /// The contexts to work on: `--contexts GLOB`, every `--context`, or `None` for the
-/// kubeconfig's current context.
+/// kubeconfig's current context. Flags that pin one cluster or identity (`--server`,
+/// `--token`, ...) go with one context only: on several, they would send every
+/// context's work to the same place.
 fn clusters(args: &SetArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>, Error> {
+    let contexts = contexts(args, kube)?;
+    let pinned = kube.single_cluster_flags();
+    if contexts.len() > 1 && !pinned.is_empty() {
+        return Err(Error::InvalidInput {
+            message: format!(
+                "{} cannot go with {} contexts: each selects one cluster or user",
+                pinned.join(", "),
+                contexts.len()
+            ),
+            hint: Some(
+                "give one --context with these flags, or set the clusters and users up in the kubeconfig"
+                    .to_owned(),
+            ),
+        });
+    }
+    Ok(contexts)
+}
+
+fn contexts(args: &SetArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>, Error> {
     let Some(glob) = &args.contexts else {
         if kube.context.is_empty() {
             return Ok(vec![None]);
@@ -520,5 +542,38 @@ mod tests {
             error.to_string(),
             "--context and --contexts do not go together"
         );
+    }
+
+    #[test]
+    fn flags_that_pin_one_cluster_go_with_one_context_only() {
+        let set = SetArgs {
+            files: vec![PathBuf::from("jobs.yaml")],
+            contexts: None,
+            prune: false,
+            adopt: false,
+            config: None,
+        };
+        let kube = KubeArgs {
+            context: vec!["eu-1".to_owned(), "eu-2".to_owned()],
+            server: Some("https://10.0.0.1:6443".to_owned()),
+            ..KubeArgs::default()
+        };
+        let error = clusters(&set, &kube).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--server cannot go with 2 contexts: each selects one cluster or user"
+        );
+        assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
+        let one = KubeArgs {
+            context: vec!["eu-1".to_owned()],
+            ..kube.clone()
+        };
+        assert_eq!(clusters(&set, &one).unwrap(), [Some("eu-1".to_owned())]);
+        let everywhere = KubeArgs {
+            server: None,
+            impersonate: Some("bob".to_owned()),
+            ..kube
+        };
+        assert_eq!(clusters(&set, &everywhere).unwrap().len(), 2);
     }
 }

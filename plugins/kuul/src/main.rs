@@ -125,6 +125,44 @@ mod tests {
         assert!(matches!(cli.command, Command::Version(args) if args.client));
     }
 
+    /// rbac's own `--cluster` and `--user` (a `ClusterRole`, who to bind) win over
+    /// kubectl's, as in `kubectl create rolebinding --user`; kubectl's still count before
+    /// the subcommand.
+    #[test]
+    fn rbac_keeps_its_own_cluster_and_user() {
+        let cli = Cli::try_parse_from([
+            "kubectl-kuul",
+            "rbac",
+            "viewer",
+            "--cluster",
+            "--user",
+            "alice",
+        ])
+        .unwrap();
+        assert!(
+            matches!(&cli.command, Command::Rbac(rbac) if rbac.cluster && rbac.user == ["alice"])
+        );
+        assert_eq!(cli.kube.cluster, None);
+        assert_eq!(cli.kube.user, None);
+        let cli = Cli::try_parse_from([
+            "kubectl-kuul",
+            "--user",
+            "admin",
+            "--cluster",
+            "prod",
+            "rbac",
+            "viewer",
+            "--user",
+            "alice",
+        ])
+        .unwrap();
+        assert_eq!(cli.kube.user.as_deref(), Some("admin"));
+        assert_eq!(cli.kube.cluster.as_deref(), Some("prod"));
+        assert!(matches!(&cli.command, Command::Rbac(rbac) if rbac.user == ["alice"]));
+        let cli = Cli::try_parse_from(["kubectl-kuul", "status", "--user", "admin"]).unwrap();
+        assert_eq!(cli.kube.user.as_deref(), Some("admin"));
+    }
+
     /// Every command's `--help`, as users read it and scripts (and completions) rely on
     /// it: a change in the text shows up as a snapshot diff to review.
     #[test]

@@ -212,7 +212,8 @@ pub struct Request {
     pub wanted: Wanted,
     /// The word under the cursor; candidates start with it.
     pub prefix: String,
-    /// The connection flags typed so far (-n, --context, --kubeconfig).
+    /// The connection flags typed so far (-n, --context, --kubeconfig, --as, --token, ...),
+    /// so that names come from the cluster, namespace and identity the command will use.
     pub kube: KubeArgs,
 }
 
@@ -252,7 +253,7 @@ pub fn request(mut root: Command, words: &[String]) -> Request {
     let mut kube = Vec::new();
     for word in typed {
         if let Some(arg) = pending.take() {
-            remember(&mut kube, arg.get_id().as_str(), word);
+            remember(&mut kube, arg.get_id().as_str(), Some(word));
             continue;
         }
         if let Some(long) = word.strip_prefix("--") {
@@ -261,9 +262,13 @@ pub fn request(mut root: Command, words: &[String]) -> Request {
                 .map_or((long, None), |(n, v)| (n, Some(v)));
             if let Some(arg) = command.get_arguments().find(|a| a.get_long() == Some(name)) {
                 match value {
-                    Some(value) => remember(&mut kube, arg.get_id().as_str(), value),
-                    None if takes_value(arg) => pending = Some(arg),
-                    None => {}
+                    Some(value) => remember(&mut kube, arg.get_id().as_str(), Some(value)),
+                    None if takes_value(arg)
+                        && arg.get_num_args().is_none_or(|n| n.min_values() > 0) =>
+                    {
+                        pending = Some(arg);
+                    }
+                    None => remember(&mut kube, arg.get_id().as_str(), None),
                 }
             }
         } else if let Some(shorts) = word.strip_prefix('-').filter(|s| !s.is_empty()) {
@@ -276,7 +281,7 @@ pub fn request(mut root: Command, words: &[String]) -> Request {
                 Some(arg) => remember(
                     &mut kube,
                     arg.get_id().as_str(),
-                    rest.trim_start_matches('='),
+                    Some(rest.trim_start_matches('=')),
                 ),
                 None => {}
             }
@@ -328,15 +333,26 @@ fn takes_value(arg: &clap::Arg) -> bool {
     arg.get_action().takes_values()
 }
 
-/// Keeps a connection flag's value as `--ID=VALUE`, for [`connection`].
-fn remember(kube: &mut Vec<String>, id: &str, value: &str) {
-    if matches!(id, "namespace" | "context" | "kubeconfig") {
-        kube.push(format!("--{id}={value}"));
-    }
+/// Keeps a connection flag (one of [`KubeArgs`], by its clap id) as `--LONG=VALUE`, or
+/// `--LONG` without a value, for [`connection`]. The long name is [`KubeArgs`]'s own,
+/// also where a command names the flag otherwise (`rbac --kubeconfig-user`).
+fn remember(kube: &mut Vec<String>, id: &str, value: Option<&str>) {
+    let parser = KubeArgs::augment_args(Command::new("kubectl-kuul"));
+    let Some(long) = parser
+        .get_arguments()
+        .find(|arg| arg.get_id() == id)
+        .and_then(clap::Arg::get_long)
+    else {
+        return;
+    };
+    kube.push(match value {
+        Some(value) => format!("--{long}={value}"),
+        None => format!("--{long}"),
+    });
 }
 
-/// The connection flags typed so far, parsed as the commands parse them; flags that do
-/// not parse (a half-typed value) are left out rather than failing the completion.
+/// The connection flags typed so far, parsed as the commands parse them; when they do
+/// not parse (a half-typed value), none are used rather than failing the completion.
 fn connection(flags: &[String]) -> KubeArgs {
     let parser = KubeArgs::augment_args(Command::new("kubectl-kuul"));
     let words = std::iter::once("kubectl-kuul").chain(flags.iter().map(String::as_str));
@@ -577,6 +593,27 @@ mod tests {
                 assert_eq!(request.prefix, "b");
             }
         }
+    }
+
+    /// Names come from the cluster as the command would reach it, so every connection
+    /// flag typed so far goes to the lookup, boolean ones too.
+    #[test]
+    fn connection_flags_typed_anywhere_go_to_the_lookup() {
+        let typed = "--as bob -s https://10.0.0.1:6443 run-now --token=t --as-group ops \
+                     --insecure-skip-tls-verify --dry-run --user admin b";
+        let request = request(root(), &words(typed));
+        assert_eq!(request.wanted, Wanted::CronJobs);
+        assert_eq!(request.prefix, "b");
+        let kube = &request.kube;
+        assert_eq!(kube.impersonate.as_deref(), Some("bob"));
+        assert_eq!(kube.server.as_deref(), Some("https://10.0.0.1:6443"));
+        assert_eq!(
+            kube.token.as_ref().map(crate::cli::BearerToken::secret),
+            Some("t")
+        );
+        assert_eq!(kube.impersonate_groups, ["ops"]);
+        assert!(kube.insecure_skip_tls_verify);
+        assert_eq!(kube.user.as_deref(), Some("admin"));
     }
 
     #[test]

@@ -7,7 +7,7 @@
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::KubeArgs;
+use crate::cli::{KubeArgs, KubeconfigEntryArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::Error;
@@ -41,6 +41,11 @@ pub struct RbacArgs {
     /// Print as yaml (documents) or json (a List)
     #[arg(short = 'o', long = "output", value_enum, default_value_t = RbacFormat::Yaml)]
     pub output: RbacFormat,
+
+    /// `--cluster` and `--user` above are this command's own, as in `kubectl create
+    /// rolebinding`; kubectl's (which kubeconfig cluster and user) give way to them here.
+    #[command(flatten)]
+    pub kubeconfig_entries: KubeconfigEntryArgs,
 }
 
 /// The roles `rbac` prints.
