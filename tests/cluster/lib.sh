@@ -37,6 +37,11 @@ cluster_name=kuul
 kubeconfig="$state_dir/clusters/$cluster_name/kubeconfig.yaml"
 # Fixed so that a busy port can be named; change it with KUUL_CLUSTER_PORT.
 apiserver_port=${KUUL_CLUSTER_PORT:-16443}
+# The fault tests' own cluster (up-faults, down-faults): its API server is killed and
+# restarted (restart-apiserver), so it is never the shared cluster every other test uses.
+# It has no real node, whose bridge, cgroups and iptables rules are the shared cluster's.
+faults_state_dir=${KUUL_FAULTS_CLUSTER_DIR:-$repo_dir/target/kuul-faults-cluster}
+faults_port=${KUUL_FAULTS_CLUSTER_PORT:-16444}
 
 # stop_cluster_processes stops the cluster's components: kwokctl by their pid files, then
 # anything still running from the cluster's own bin folder (a half-deleted cluster).
@@ -50,7 +55,15 @@ stop_cluster_processes() {
       "$bin_dir/kwokctl" -v WARN delete cluster --name "$cluster_name" --kubeconfig "$sink" >&2 ||
       say "kwokctl could not stop the cluster cleanly; stopping its processes directly"
   fi
-  pkill -f "^$state_dir/clusters/$cluster_name/bin/" 2>/dev/null || true
+  local own="^$state_dir/clusters/$cluster_name/bin/" i
+  pkill -f "$own" 2>/dev/null || true
+  # An API server that restart-apiserver started is not kwokctl's, and its graceful
+  # shutdown waits for the etcd kwokctl has stopped: what is left after 5s is killed.
+  for ((i = 0; i < 50; i++)); do
+    pgrep -f "$own" >/dev/null || return 0
+    sleep 0.1
+  done
+  pkill -KILL -f "$own" 2>/dev/null || true
 }
 
 # The real node: a kubelet with containerd, runc and CNI that joins the cluster next to
