@@ -68,7 +68,9 @@ impl Cluster {
             .namespace
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
-        let client = Client::try_from(config).map_err(|source| {
+        // Requests ride out 429 and 5xx answers for up to the request timeout (retry.rs).
+        let budget = args.request_timeout.and_then(|timeout| timeout.0);
+        let client = crate::retry::client(config, budget).map_err(|source| {
             Error::from_kube(
                 source,
                 Operation::new("connect to", "the API server"),

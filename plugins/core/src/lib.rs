@@ -24,6 +24,7 @@ pub mod printer;
 pub mod pruning;
 pub mod quantity;
 pub mod rbac;
+pub mod retry;
 pub mod run;
 pub mod runs;
 pub mod schedule;
