@@ -355,6 +355,13 @@ impl Error {
                     .to_owned(),
             ),
             Error::NoCurrentContext { .. } => Some("pass --context NAME".to_owned()),
+            // rustls's words for a server certificate that does not check out.
+            Error::Unreachable { cause, .. } if cause.starts_with("invalid peer certificate") => {
+                Some(
+                    "check the server's certificate against its CA with --certificate-authority, and --tls-server-name if it is issued for another name"
+                        .to_owned(),
+                )
+            }
             Error::Unreachable { .. } => Some(
                 "check that the cluster is up and that --context, --server or KUBECONFIG select the right one"
                     .to_owned(),
@@ -855,6 +862,11 @@ mod tests {
             Error::Unreachable {
                 endpoint: endpoint.clone(),
                 cause: "connection refused".to_owned(),
+                source: boxed(),
+            },
+            Error::Unreachable {
+                endpoint: endpoint.clone(),
+                cause: "invalid peer certificate: UnknownIssuer".to_owned(),
                 source: boxed(),
             },
             // In a pod, with the service account.
