@@ -14,6 +14,7 @@
 //! `tests/integration -- status::` runs one module.
 
 mod apply;
+mod archive;
 mod blocked;
 mod cli;
 mod cluster;

@@ -818,6 +818,166 @@ fn unique_name(prefix: &str) -> String {
     format!("{}-{suffix}", prefix.trim_matches('-'))
 }
 
+/// A prefix of its own in the bucket of the test harness's S3-compatible store
+/// (`tests/objstore/up`, which exports `KUUL_TEST_S3_*`), so that tests running in
+/// parallel never see each other's objects. `tests/objstore/down` removes them all.
+pub struct TestBucket {
+    endpoint: String,
+    bucket: String,
+    access_key: String,
+    secret_key: String,
+    prefix: String,
+}
+
+impl TestBucket {
+    /// A new prefix, `<prefix>-<unique>`, in the harness's bucket.
+    ///
+    /// # Panics
+    ///
+    /// When the harness's variables are not set.
+    pub fn new(prefix: &str) -> Self {
+        Self {
+            endpoint: harness_env("KUUL_TEST_S3_ENDPOINT"),
+            bucket: harness_env("KUUL_TEST_S3_BUCKET"),
+            access_key: harness_env("KUUL_TEST_S3_ACCESS_KEY"),
+            secret_key: harness_env("KUUL_TEST_S3_SECRET_KEY"),
+            prefix: unique(prefix),
+        }
+    }
+
+    /// `s3://BUCKET/PREFIX`.
+    pub fn url(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
+    }
+
+    /// The store's endpoint, `http://127.0.0.1:PORT`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Gives `cmd` the AWS environment of the harness's identity that may write: keys,
+    /// endpoint and region, and no shared files or profile of the machine's user.
+    pub fn credentials<'a>(
+        &self,
+        cmd: &'a mut std::process::Command,
+    ) -> &'a mut std::process::Command {
+        self.credentials_of(cmd, &self.access_key, &self.secret_key)
+    }
+
+    /// [`TestBucket::credentials`] with other keys: a wrong secret, or the harness's
+    /// identity that may only read (`KUUL_TEST_S3_READER_*`).
+    pub fn credentials_of<'a>(
+        &self,
+        cmd: &'a mut std::process::Command,
+        access_key: &str,
+        secret_key: &str,
+    ) -> &'a mut std::process::Command {
+        cmd.env("AWS_ACCESS_KEY_ID", access_key)
+            .env("AWS_SECRET_ACCESS_KEY", secret_key)
+            .env("AWS_ENDPOINT_URL", &self.endpoint)
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent")
+            .env("AWS_CONFIG_FILE", "/nonexistent")
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+    }
+
+    fn client(&self) -> object_store::aws::AmazonS3 {
+        // reqwest takes the process's TLS provider (see kuul-core's archive store).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        object_store::aws::AmazonS3Builder::new()
+            .with_endpoint(&self.endpoint)
+            .with_allow_http(true)
+            .with_region("us-east-1")
+            .with_bucket_name(&self.bucket)
+            .with_access_key_id(&self.access_key)
+            .with_secret_access_key(&self.secret_key)
+            .build()
+            .expect("an S3 client for the test store")
+    }
+
+    /// Every object under the prefix, by its path below it, with its ETag and size: what
+    /// a test compares to prove that nothing was written again.
+    ///
+    /// # Panics
+    ///
+    /// When the store cannot be listed.
+    pub async fn objects(&self) -> BTreeMap<String, String> {
+        use futures_util::TryStreamExt;
+        use object_store::ObjectStore;
+        let prefix = object_store::path::Path::from(self.prefix.as_str());
+        let objects: Vec<object_store::ObjectMeta> = self
+            .client()
+            .list(Some(&prefix))
+            .try_collect()
+            .await
+            .unwrap_or_else(|e| panic!("list {}: {e}", self.url()));
+        objects
+            .into_iter()
+            .map(|object| {
+                let path = object.location.as_ref();
+                let below = path
+                    .strip_prefix(&format!("{}/", self.prefix))
+                    .unwrap_or(path)
+                    .to_owned();
+                let version = format!("{} {}", object.e_tag.unwrap_or_default(), object.size);
+                (below, version)
+            })
+            .collect()
+    }
+
+    /// The object at `path` below the prefix.
+    ///
+    /// # Panics
+    ///
+    /// When it cannot be read.
+    pub async fn get(&self, path: &str) -> Vec<u8> {
+        use object_store::ObjectStoreExt;
+        let location = object_store::path::Path::from(format!("{}/{path}", self.prefix));
+        let url = self.url();
+        let result = self
+            .client()
+            .get(&location)
+            .await
+            .unwrap_or_else(|e| panic!("get {url}/{path}: {e}"));
+        result
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("read {url}/{path}: {e}"))
+            .to_vec()
+    }
+}
+
+/// The real node of the test cluster (pool `real`, tainted `kuul.io/pool=real:NoSchedule`),
+/// where containers really run.
+pub const REAL_NODE: &str = "kuul-real-1";
+
+/// Fails the calling test at once, saying why, unless the real node is Ready: a test
+/// that needs it must not wait out its timeouts, nor pass without having run, when the
+/// cluster was started without it (`KUUL_REAL_NODE=0`) or it is down.
+///
+/// # Panics
+///
+/// When the real node is missing or not Ready.
+pub async fn require_real_node() {
+    let nodes: Api<Node> = Api::all(client().await);
+    let ready = match nodes.get_opt(REAL_NODE).await {
+        Ok(Some(node)) => node
+            .status
+            .and_then(|status| status.conditions)
+            .unwrap_or_default()
+            .iter()
+            .any(|condition| condition.type_ == "Ready" && condition.status == "True"),
+        Ok(None) => false,
+        Err(error) => panic!("cannot read the real node {REAL_NODE}: {error}"),
+    };
+    assert!(
+        ready,
+        "this test needs the real node {REAL_NODE}, which is not Ready: tests/cluster/up starts it \
+         (as root, without KUUL_REAL_NODE=0); tests/cluster/node-up starts it on a running cluster"
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

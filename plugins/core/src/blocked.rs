@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use k8s_openapi::api::core::v1::{ContainerStatus, Event, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::time::rfc3339;
 
@@ -52,7 +52,7 @@ const CONFIG_REASONS: [&str; 5] = [
 ];
 
 /// What kind of thing keeps a run from starting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum BlockerKind {
     /// The scheduler finds no node for the pod (resources, selector, taints).
@@ -66,7 +66,7 @@ pub enum BlockerKind {
 }
 
 /// Why a run cannot start.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Blocker {
     pub kind: BlockerKind,

@@ -32,6 +32,8 @@ pub struct ConfigFile {
     pub resources: Option<Resources>,
     pub history_limits: Option<HistoryLimits>,
     pub starting_deadline_seconds: Option<i64>,
+    /// The store `archive` writes to when `--to` is not given, e.g. `s3://bucket/prefix`.
+    pub archive: Option<String>,
 }
 
 /// Default CPU and memory (requests and limits alike).
@@ -55,6 +57,8 @@ pub struct HistoryLimits {
 pub struct Config {
     pub defaults: Defaults,
     pub namespace: Option<String>,
+    /// The archive's store URL, unchecked (`archive` checks it as it checks `--to`).
+    pub archive: Option<String>,
 }
 
 impl Config {
@@ -84,6 +88,7 @@ impl Config {
         Self {
             defaults,
             namespace: first(files, |f| f.namespace.clone()),
+            archive: first(files, |f| f.archive.clone()),
         }
     }
 
@@ -183,6 +188,10 @@ mod tests {
         assert_eq!(config.defaults.history_success, 3);
         assert_eq!(config.defaults.starting_deadline_seconds, 60);
         assert_eq!(config.namespace.as_deref(), Some("ops"));
+        assert_eq!(config.archive, None);
+        let archive = file("archive: s3://kuul-logs/prod\n");
+        let config = Config::merge(&[file("namespace: ops\n"), archive]);
+        assert_eq!(config.archive.as_deref(), Some("s3://kuul-logs/prod"));
     }
 
     #[test]

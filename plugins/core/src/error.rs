@@ -255,6 +255,21 @@ pub enum Error {
         source: Box<dyn StdError + Send + Sync>,
     },
 
+    /// The archive's store (a folder, S3-compatible object storage) failed a read or a
+    /// write, or refused the credentials.
+    #[error("cannot {operation} {object} in the store {store}: {cause}")]
+    Store {
+        operation: &'static str,
+        /// The store's URL.
+        store: String,
+        /// The object's path in the store, or `the store` itself.
+        object: String,
+        cause: String,
+        /// Whether the store refused the credentials: every other write would fail alike.
+        denied: bool,
+        source: Box<dyn StdError + Send + Sync>,
+    },
+
     /// The user asked for something that cannot be done as asked.
     #[error("{message}")]
     InvalidInput {
@@ -334,7 +349,8 @@ impl Error {
             | Error::Request { .. }
             | Error::Output { .. }
             | Error::Startup { .. }
-            | Error::Docker { .. } => ExitStatus::Failed,
+            | Error::Docker { .. }
+            | Error::Store { .. } => ExitStatus::Failed,
         }
     }
 
@@ -390,6 +406,10 @@ impl Error {
                 Some("start Docker (e.g. `sudo systemctl start docker`), or set DOCKER_HOST to its socket".to_owned())
             }
             Error::Timeout { .. } => Some("raise --request-timeout, or retry".to_owned()),
+            Error::Store { denied: true, .. } => Some(
+                "check the store's credentials: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+                    .to_owned(),
+            ),
             Error::InvalidInput { hint, .. } | Error::Halted { hint, .. } => hint.clone(),
             Error::Interrupted { hint, .. } | Error::Blocked { hint, .. } => Some(hint.clone()),
             // The sentence says it all: what was wrong with the file, which context exists,
@@ -402,6 +422,7 @@ impl Error {
             | Error::Conflict { .. }
             | Error::Api { .. }
             | Error::Request { .. }
+            | Error::Store { denied: false, .. }
             | Error::ContainerExited { .. }
             | Error::WorkFailed { .. }
             | Error::Differs { .. }
@@ -509,6 +530,26 @@ impl Error {
             operation: operation.into(),
             host: host.into(),
             cause,
+            source: Box::new(source),
+        }
+    }
+
+    /// A failed read or write of the archive's store: `cause` says why in a few words, or
+    /// else the innermost error of `source` does.
+    pub fn store(
+        operation: &'static str,
+        store: impl Into<String>,
+        object: impl Into<String>,
+        denied: bool,
+        cause: Option<String>,
+        source: impl StdError + Send + Sync + 'static,
+    ) -> Self {
+        Error::Store {
+            operation,
+            store: store.into(),
+            object: object.into(),
+            cause: cause.unwrap_or_else(|| short_cause(&source)),
+            denied,
             source: Box::new(source),
         }
     }
@@ -913,6 +954,22 @@ mod tests {
             Error::docker(
                 "build image kuul/backup:1",
                 "unix:///var/run/docker.sock",
+                io::Error::from_raw_os_error(111),
+            ),
+            Error::store(
+                "write",
+                "s3://kuul-logs/prod",
+                "kuul/ops/backup/backup-29012345/run.json",
+                true,
+                Some("access denied (SignatureDoesNotMatch)".to_owned()),
+                io::Error::from_raw_os_error(13),
+            ),
+            Error::store(
+                "list",
+                "s3://kuul-logs/prod",
+                "kuul/ops/backup",
+                false,
+                None,
                 io::Error::from_raw_os_error(111),
             ),
             Error::InvalidInput {

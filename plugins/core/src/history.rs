@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, ContainerStatus, Pod};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::blocked::Blocker;
 use crate::pruning::{self, Ending};
@@ -25,7 +25,7 @@ use crate::time::rfc3339;
 pub const SCHEDULED_ANNOTATION: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
 /// What started a run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Trigger {
     /// The `CronJob` controller, for the scheduled time `at` (when the Job records it).
@@ -75,7 +75,7 @@ impl Trigger {
 }
 
 /// Where a run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunResult {
     /// Created; no pod runs yet (or it waits for a node).
     Pending,
@@ -97,8 +97,8 @@ impl std::fmt::Display for RunResult {
     }
 }
 
-/// One run of a Kuul job.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One run of a Kuul job; `run.json` in the archive holds it too ([`crate::archive`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RunRecord {
     /// The Job's name.

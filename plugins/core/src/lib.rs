@@ -5,6 +5,7 @@
 //! to [`run::plugin`]; the umbrella `kubectl-kuul` wires all of them. Keeping the
 //! substance here means a command behaves the same whichever binary kubectl finds.
 
+pub mod archive;
 pub mod blocked;
 pub mod bulk;
 pub mod cli;

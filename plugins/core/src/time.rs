@@ -58,10 +58,11 @@ pub fn stamp(at: DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
-/// Times in `-o json` and `-o yaml` as Kubernetes writes them: RFC 3339 in UTC, or null.
+/// Times in `-o json` and `-o yaml` as Kubernetes writes them: RFC 3339 in UTC, or null;
+/// read back from the archive's records.
 pub(crate) mod rfc3339 {
     use chrono::{DateTime, Utc};
-    use serde::Serializer;
+    use serde::{Deserialize, Deserializer, Serializer};
 
     // serde's `with` hands the field by reference.
     #[allow(clippy::ref_option)]
@@ -73,6 +74,18 @@ pub(crate) mod rfc3339 {
             Some(time) => serializer.serialize_str(&super::stamp(*time)),
             None => serializer.serialize_none(),
         }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        deserializer: D,
+    ) -> Result<Option<DateTime<Utc>>, D::Error> {
+        Option::<String>::deserialize(deserializer)?
+            .map(|text| {
+                DateTime::parse_from_rfc3339(&text)
+                    .map(|time| time.to_utc())
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
     }
 }
 

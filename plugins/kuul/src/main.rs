@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use kuul_core::commands::{
     ApplyArgs, DiffArgs, LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
 };
-use kuul_core::commands::{CompletionArgs, RbacArgs};
+use kuul_core::commands::{ArchiveArgs, CompletionArgs, RbacArgs};
 use kuul_core::commands::{HistoryArgs, LogsArgs, StatusArgs};
 use kuul_core::{KubeArgs, KuulCommand};
 use kuul_sdk::image::ImageArgs;
@@ -50,6 +50,8 @@ enum Command {
     Resume(ResumeArgs),
     #[command(name = PruneArgs::NAME, about = PruneArgs::ABOUT, long_about = PruneArgs::long_help())]
     Prune(PruneArgs),
+    #[command(name = ArchiveArgs::NAME, about = ArchiveArgs::ABOUT, long_about = ArchiveArgs::long_help())]
+    Archive(ArchiveArgs),
     #[command(name = LabelNodesArgs::NAME, about = LabelNodesArgs::ABOUT, long_about = LabelNodesArgs::long_help())]
     LabelNodes(LabelNodesArgs),
     #[command(name = ImageArgs::NAME, about = ImageArgs::ABOUT, long_about = ImageArgs::long_help())]
@@ -78,6 +80,7 @@ fn main() -> std::process::ExitCode {
             Command::Suspend(args) => args.run(kube, printer).await,
             Command::Resume(args) => args.run(kube, printer).await,
             Command::Prune(args) => args.run(kube, printer).await,
+            Command::Archive(args) => args.run(kube, printer).await,
             Command::LabelNodes(args) => args.run(kube, printer).await,
             Command::Image(args) => args.run(kube, printer).await,
             Command::Version(args) => args.run(kube, printer).await,

@@ -14,6 +14,7 @@ use crate::error::Error;
 use crate::printer::Printer;
 
 pub mod apply;
+pub mod archive;
 pub mod completion;
 pub mod diff;
 pub mod history;
@@ -29,6 +30,7 @@ pub mod suspend;
 pub mod version;
 
 pub use apply::ApplyArgs;
+pub use archive::ArchiveArgs;
 pub use completion::CompletionArgs;
 pub use diff::DiffArgs;
 pub use history::HistoryArgs;

@@ -1,0 +1,385 @@
+//! Copying finished runs from the cluster into a store: what `archive` does, and what
+//! `prune --archive` will do before it deletes a run.
+//!
+//! The runs of any number of `CronJob`s are read with two paginated lists (their Jobs and
+//! their Pods), keeping of each object only what a record needs, so that memory grows
+//! with the runs retained, not with their objects. A store is listed once per job to
+//! learn which runs it holds. Each run is then copied on its own ([`copy_run`]): the
+//! logs of its newest pod's containers, then `run.json`, each written only if absent.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
+use kube::Api;
+use kube::api::LogParams;
+
+use super::store::{Created, Store};
+use super::{ArchivedRun, FORMAT, RECORD_FILE, RunFolder, encode_log, kubeconfig_cluster};
+use crate::cli::KubeArgs;
+use crate::client::Cluster;
+use crate::error::{Error, Operation, VERSION};
+use crate::history::{JobFacts, PodFacts, RunRecord};
+use crate::kubeconfig;
+use crate::kuul_job::JOB_LABEL;
+
+/// The cluster's name in the archive: `--cluster-name` (`flag`), else the kubeconfig
+/// cluster the connection flags select. In a pod, or with `--server` alone, there is no
+/// such name, and `--cluster-name` must say it.
+pub fn cluster_name(flag: Option<&str>, kube: &KubeArgs) -> Result<String, Error> {
+    if let Some(name) = flag {
+        return Ok(name.to_owned());
+    }
+    let found = kubeconfig::find(kube)?;
+    kubeconfig_cluster(&found.kubeconfig, kube).ok_or_else(|| Error::InvalidInput {
+        message: format!(
+            "{} names no cluster to file the runs under in the archive",
+            found.origin
+        ),
+        hint: Some("pass --cluster-name NAME, e.g. prod-eu".to_owned()),
+    })
+}
+
+/// One finished run, as read from the cluster, to be archived.
+#[derive(Debug, Clone)]
+pub struct FinishedRun {
+    pub folder: RunFolder,
+    /// The cluster's name as given (the folder's may differ, see [`super::cluster_folder`]).
+    pub cluster: String,
+    /// The Job's uid.
+    pub uid: String,
+    pub record: RunRecord,
+    pub image: Option<String>,
+    pub spec_hash: Option<String>,
+    /// The containers of its newest pod (init containers first), and whether each ran.
+    pub containers: Vec<(String, bool)>,
+}
+
+/// The runs of the selected jobs: the finished ones, and how many are still in progress.
+#[derive(Debug, Default)]
+pub struct Runs {
+    /// Newest first within each job.
+    pub finished: Vec<FinishedRun>,
+    pub in_progress: usize,
+}
+
+/// What is kept of a Job while the lists are read.
+struct JobEntry {
+    namespace: String,
+    facts: JobFacts,
+    image: Option<String>,
+    spec_hash: Option<String>,
+}
+
+/// What is kept of a Pod.
+struct PodEntry {
+    name: String,
+    facts: PodFacts,
+    containers: Vec<(String, bool)>,
+}
+
+/// Reads the runs of `cronjobs` in `scope` (a namespace, or every one): one list of
+/// Jobs and one of Pods, narrowed by the kuul job label when every `CronJob`'s template
+/// carries it. `cluster_name` is the name from [`cluster_name`].
+pub async fn runs_of(
+    cluster: &Cluster,
+    cronjobs: &[CronJob],
+    scope: Option<&str>,
+    cluster_name: &str,
+) -> Result<Runs, Error> {
+    if cronjobs.is_empty() {
+        return Ok(Runs::default());
+    }
+    // The CronJobs by uid: a Job belongs to the one that controls it.
+    let owners: HashMap<&str, &CronJob> = cronjobs
+        .iter()
+        .filter_map(|c| Some((c.metadata.uid.as_deref()?, c)))
+        .collect();
+    let selector = if cronjobs
+        .iter()
+        .all(|c| crate::runs::runs_selector(c).is_some())
+    {
+        JOB_LABEL
+    } else {
+        ""
+    };
+    let (jobs, pods) = tokio::try_join!(
+        cluster.list_selected_map(scope, selector, "jobs", |job: Job| {
+            let facts = JobFacts::of(&job);
+            facts
+                .controller
+                .as_deref()
+                .is_some_and(|uid| owners.contains_key(uid))
+                .then(|| JobEntry {
+                    namespace: job.metadata.namespace.clone().unwrap_or_default(),
+                    image: main_image(&job),
+                    spec_hash: super::spec_hash(&job),
+                    facts,
+                })
+        }),
+        cluster.list_selected_map(scope, selector, "pods", |pod: Pod| PodEntry {
+            name: pod.metadata.name.clone().unwrap_or_default(),
+            facts: PodFacts::of(&pod),
+            containers: containers_of(&pod),
+        }),
+    )?;
+    let mut pods_by_job: HashMap<String, Vec<PodEntry>> = HashMap::new();
+    for pod in pods {
+        if let Some(uid) = pod.facts.job_uid.clone() {
+            pods_by_job.entry(uid).or_default().push(pod);
+        }
+    }
+    let folder_of_cluster = super::cluster_folder(cluster_name);
+    let mut runs = Runs::default();
+    for job in jobs.into_iter().flatten() {
+        if job.facts.in_progress() {
+            runs.in_progress += 1;
+            continue;
+        }
+        let pods = pods_by_job.remove(&job.facts.uid).unwrap_or_default();
+        let facts: Vec<&PodFacts> = pods.iter().map(|p| &p.facts).collect();
+        let record = job.facts.record(&facts);
+        let containers = record
+            .pod
+            .as_deref()
+            .and_then(|name| pods.iter().find(|p| p.name == name))
+            .map(|pod| pod.containers.clone())
+            .unwrap_or_default();
+        let owner = job
+            .facts
+            .controller
+            .as_deref()
+            .and_then(|uid| owners.get(uid))
+            .and_then(|c| c.metadata.name.clone())
+            .unwrap_or_default();
+        runs.finished.push(FinishedRun {
+            folder: RunFolder {
+                cluster: folder_of_cluster.clone(),
+                namespace: job.namespace,
+                job: owner,
+                run: record.run.clone(),
+            },
+            cluster: cluster_name.to_owned(),
+            uid: job.facts.uid.clone(),
+            record,
+            image: job.image,
+            spec_hash: job.spec_hash,
+            containers,
+        });
+    }
+    runs.finished.sort_by(|a, b| {
+        (&a.folder.namespace, &a.folder.job, b.record.created).cmp(&(
+            &b.folder.namespace,
+            &b.folder.job,
+            a.record.created,
+        ))
+    });
+    Ok(runs)
+}
+
+/// The image of the main container of a Job's pod template: the one
+/// `kubectl.kubernetes.io/default-container` names, else the first.
+fn main_image(job: &Job) -> Option<String> {
+    let template = &job.spec.as_ref()?.template;
+    let containers = &template.spec.as_ref()?.containers;
+    let named = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.as_ref())
+        .and_then(|a| a.get("kubectl.kubernetes.io/default-container"));
+    named
+        .and_then(|name| containers.iter().find(|c| &c.name == name))
+        .or_else(|| containers.first())
+        .and_then(|c| c.image.clone())
+}
+
+/// A pod's containers, init containers first, each with whether it ever ran (only those
+/// have logs).
+fn containers_of(pod: &Pod) -> Vec<(String, bool)> {
+    let Some(spec) = &pod.spec else {
+        return Vec::new();
+    };
+    let status = pod.status.as_ref();
+    let ran = |statuses: Option<&Vec<ContainerStatus>>, name: &str| {
+        statuses
+            .into_iter()
+            .flatten()
+            .find(|s| s.name == name)
+            .is_some_and(|s| {
+                let state = s.state.as_ref();
+                state.is_some_and(|s| s.running.is_some() || s.terminated.is_some())
+                    || s.last_state
+                        .as_ref()
+                        .is_some_and(|s| s.terminated.is_some())
+            })
+    };
+    let init = spec.init_containers.iter().flatten().map(|c| {
+        let statuses = status.and_then(|s| s.init_container_statuses.as_ref());
+        (c.name.clone(), ran(statuses, &c.name))
+    });
+    let main = spec.containers.iter().map(|c| {
+        let statuses = status.and_then(|s| s.container_statuses.as_ref());
+        (c.name.clone(), ran(statuses, &c.name))
+    });
+    init.chain(main).collect()
+}
+
+/// The runs of one job folder the store holds complete (their `run.json` is there),
+/// listing only from `oldest` on: the runs the cluster retains sort there or later.
+pub async fn archived_runs(
+    store: &Store,
+    folder: &RunFolder,
+    oldest: &str,
+) -> Result<HashSet<String>, Error> {
+    let names = store.list(&folder.job_parts(), Some(oldest)).await?;
+    Ok(names
+        .iter()
+        .filter_map(|name| name.strip_suffix(&format!("/{RECORD_FILE}")))
+        .filter(|run| !run.contains('/'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// What [`copy_run`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Copied {
+    /// The run is in the store now; `logs` were copied, and `lost` says why any are
+    /// missing.
+    Archived { logs: usize, lost: Option<String> },
+    /// Another archiver wrote it meanwhile.
+    AlreadyThere,
+}
+
+/// Copies one finished run into the store: each log of its newest pod's containers that
+/// ran, then `run.json`, each only if absent. A run killed half-way has no `run.json`,
+/// so it is copied again next time; its logs already there stay as they are.
+pub async fn copy_run(
+    cluster: &Cluster,
+    store: &Store,
+    run: &FinishedRun,
+) -> Result<Copied, Error> {
+    let mut lost = Vec::new();
+    let mut logs = Vec::new();
+    match &run.record.pod {
+        None => lost.push("its pod was gone when it was archived".to_owned()),
+        Some(pod) => {
+            let api: Api<Pod> = Api::namespaced(cluster.client().clone(), &run.folder.namespace);
+            for (container, ran) in &run.containers {
+                if !ran {
+                    lost.push(format!("container {container} never ran"));
+                    continue;
+                }
+                let params = LogParams {
+                    container: Some(container.clone()),
+                    ..LogParams::default()
+                };
+                match api.logs(pod, &params).await {
+                    Ok(text) => logs.push(encode_log(container, text.as_bytes())),
+                    Err(kube::Error::Api(status)) if status.code == 404 => {
+                        lost.push("its pod was deleted while its logs were read".to_owned());
+                        break;
+                    }
+                    Err(source) => {
+                        return Err(cluster.error(
+                            Operation::new("get logs of", "pods")
+                                .named(pod)
+                                .in_namespace(&run.folder.namespace),
+                            source,
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    let parts = run.folder.parts();
+    let mut entries = Vec::with_capacity(logs.len());
+    for (entry, bytes) in logs {
+        let file = [parts[0], parts[1], parts[2], parts[3], entry.file.as_str()];
+        // A log already there was written whole by an earlier attempt at this run.
+        store.create(&file, bytes).await?;
+        entries.push(entry);
+    }
+    let count = entries.len();
+    let archived = ArchivedRun {
+        format: FORMAT,
+        cluster: run.cluster.clone(),
+        namespace: run.folder.namespace.clone(),
+        job: run.folder.job.clone(),
+        uid: run.uid.clone(),
+        record: run.record.clone(),
+        image: run.image.clone(),
+        spec_hash: run.spec_hash.clone(),
+        logs: entries,
+        logs_lost: (!lost.is_empty()).then(|| lost.join("; ")),
+        archived_at: Some(Utc::now()),
+        archived_by: format!("kuul {VERSION}"),
+    };
+    let record = [parts[0], parts[1], parts[2], parts[3], RECORD_FILE];
+    match store.create(&record, archived.to_json()).await? {
+        Created::Written => Ok(Copied::Archived {
+            logs: count,
+            lost: archived.logs_lost,
+        }),
+        Created::AlreadyThere => Ok(Copied::AlreadyThere),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn containers_that_never_ran_have_no_logs() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": { "name": "b-1-x" },
+            "spec": {
+                "initContainers": [{ "name": "fetch" }],
+                "containers": [{ "name": "work" }, { "name": "sidecar" }]
+            },
+            "status": {
+                "initContainerStatuses": [{ "name": "fetch", "image": "i", "imageID": "",
+                    "ready": false, "restartCount": 0,
+                    "state": { "terminated": { "exitCode": 0 } } }],
+                "containerStatuses": [
+                    { "name": "work", "image": "i", "imageID": "", "ready": false,
+                      "restartCount": 0, "state": { "terminated": { "exitCode": 1 } } },
+                    { "name": "sidecar", "image": "i", "imageID": "", "ready": false,
+                      "restartCount": 0, "state": { "waiting": { "reason": "ErrImagePull" } } }
+                ]
+            }
+        }))
+        .unwrap();
+        assert_eq!(
+            containers_of(&pod),
+            [
+                ("fetch".to_owned(), true),
+                ("work".to_owned(), true),
+                ("sidecar".to_owned(), false)
+            ]
+        );
+    }
+
+    #[test]
+    fn the_main_image_is_the_default_containers() {
+        let job = |annotations: serde_json::Value| -> Job {
+            serde_json::from_value(json!({ "spec": { "template": {
+                "metadata": { "annotations": annotations },
+                "spec": { "containers": [
+                    { "name": "proxy", "image": "envoy:1" },
+                    { "name": "work", "image": "kuul/backup:3" }
+                ]}
+            }}}))
+            .unwrap()
+        };
+        assert_eq!(main_image(&job(json!({}))).as_deref(), Some("envoy:1"));
+        assert_eq!(
+            main_image(&job(
+                json!({ "kubectl.kubernetes.io/default-container": "work" })
+            ))
+            .as_deref(),
+            Some("kuul/backup:3")
+        );
+    }
+}

@@ -1,0 +1,580 @@
+//! `kubectl kuul archive` against the real local cluster and a real S3-compatible store
+//! (SeaweedFS, `tests/objstore/up`), and against a folder: finished runs copied with their
+//! records and logs (served by kwok from CRI-format files), runs in progress left alone,
+//! a run whose pod is gone archived with a note; archiving again, and two archivers at
+//! once, writing nothing twice; a killed archive finished by the next; bad store URLs and
+//! refused credentials, each said in one line.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kuul_tests::{
+    Lines, TestBucket, TestNamespace, Via, YEARLY, assert_exit, eventually, harness_env,
+    kwok_failure, text,
+};
+use serde_json::{Value, json};
+
+/// Where a test archives to: a folder of its own, or a prefix of its own in the bucket.
+enum TestStore {
+    Folder(tempfile::TempDir),
+    S3(TestBucket),
+}
+
+impl TestStore {
+    fn folder() -> Self {
+        Self::Folder(tempfile::tempdir().expect("temp dir"))
+    }
+
+    fn s3(prefix: &str) -> Self {
+        Self::S3(TestBucket::new(prefix))
+    }
+
+    /// What `--to` takes: `file:///...` for the folder, to test that spelling too.
+    fn url(&self) -> String {
+        match self {
+            Self::Folder(dir) => format!("file://{}", dir.path().display()),
+            Self::S3(bucket) => bucket.url(),
+        }
+    }
+
+    /// `kubectl-kuul archive -n NS ARGS --to URL`, with the store's credentials.
+    fn archive(&self, ns: &TestNamespace, args: &[&str]) -> Command {
+        let mut cmd = Via::Umbrella.command("archive");
+        cmd.args(["-n", ns.name()])
+            .args(args)
+            .args(["--to", &self.url()])
+            .env("NO_COLOR", "1");
+        if let Self::S3(bucket) = self {
+            bucket.credentials(&mut cmd);
+        }
+        cmd
+    }
+
+    /// Every object, by its path in the store, with what proves it unchanged: the ETag
+    /// and size in S3, the modification time and size in a folder.
+    async fn objects(&self) -> BTreeMap<String, String> {
+        match self {
+            Self::S3(bucket) => bucket.objects().await,
+            Self::Folder(dir) => {
+                let mut objects = BTreeMap::new();
+                walk(dir.path(), dir.path(), &mut objects);
+                objects
+            }
+        }
+    }
+
+    async fn get(&self, path: &str) -> Vec<u8> {
+        match self {
+            Self::S3(bucket) => bucket.get(path).await,
+            Self::Folder(dir) => {
+                std::fs::read(dir.path().join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"))
+            }
+        }
+    }
+
+    /// The records of the archived runs of `job`, by run name.
+    async fn records(&self, ns: &TestNamespace, job: &str) -> BTreeMap<String, Value> {
+        let folder = format!("kwok-kuul/{}/{job}/", ns.name());
+        let mut records = BTreeMap::new();
+        for path in self.objects().await.keys() {
+            if let Some(run) = path
+                .strip_prefix(&folder)
+                .and_then(|rest| rest.strip_suffix("/run.json"))
+            {
+                let record: Value = serde_json::from_slice(&self.get(path).await)
+                    .unwrap_or_else(|e| panic!("{path} is not JSON: {e}"));
+                records.insert(run.to_owned(), record);
+            }
+        }
+        records
+    }
+}
+
+fn walk(root: &Path, dir: &Path, objects: &mut BTreeMap<String, String>) {
+    for entry in std::fs::read_dir(dir).expect("read the store folder") {
+        let path = entry.expect("a folder entry").path();
+        if path.is_dir() {
+            walk(root, &path, objects);
+        } else {
+            let meta = std::fs::metadata(&path).expect("metadata");
+            let below = path.strip_prefix(root).unwrap().display().to_string();
+            let version = format!("{:?} {}", meta.modified().expect("mtime"), meta.len());
+            objects.insert(below, version);
+        }
+    }
+}
+
+fn cronjob(name: &str, pool: &str) -> CronJob {
+    serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": { "app.kubernetes.io/managed-by": "kuul", "kuul.io/job": name }
+        },
+        "spec": {
+            "schedule": YEARLY,
+            "suspend": true,
+            "successfulJobsHistoryLimit": 100,
+            "failedJobsHistoryLimit": 100,
+            "jobTemplate": {
+                "metadata": { "labels": { "kuul.io/job": name } },
+                "spec": {
+                    "backoffLimit": 0,
+                    "template": {
+                        "metadata": { "labels": { "kuul.io/job": name } },
+                        "spec": {
+                            "restartPolicy": "Never",
+                            "nodeSelector": { "kuul.io/pool": pool },
+                            "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
+                        }
+                    }
+                }
+            }
+        }
+    }))
+    .expect("a valid CronJob")
+}
+
+/// Starts runs `NAME-1` ... `NAME-count` of the `CronJob` as `run-now` would (a Job with
+/// its template and a controller reference), `pod` merged into each pod's metadata.
+async fn start_runs(ns: &TestNamespace, cronjob: &CronJob, names: &[String], pod: &Value) {
+    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
+    let mut template = serde_json::to_value(&cronjob.spec.job_template).expect("template");
+    let metadata = &mut template["spec"]["template"]["metadata"];
+    for key in ["labels", "annotations"] {
+        if let Some(extra) = pod[key].as_object() {
+            if !metadata[key].is_object() {
+                metadata[key] = json!({});
+            }
+            if let Some(into) = metadata[key].as_object_mut() {
+                into.extend(extra.clone());
+            }
+        }
+    }
+    for name in names {
+        let job: Job = serde_json::from_value(json!({
+            "metadata": {
+                "name": name,
+                "labels": template["metadata"]["labels"],
+                "annotations": { "cronjob.kubernetes.io/instantiate": "manual" },
+                "ownerReferences": [{
+                    "apiVersion": "batch/v1", "kind": "CronJob",
+                    "name": cronjob.metadata.name, "uid": cronjob.metadata.uid,
+                    "controller": true
+                }]
+            },
+            "spec": template["spec"]
+        }))
+        .expect("a valid Job");
+        jobs.create(&PostParams::default(), &job)
+            .await
+            .unwrap_or_else(|e| panic!("create Job {name}: {e}"));
+    }
+}
+
+async fn create_cronjob(ns: &TestNamespace, name: &str, pool: &str) -> CronJob {
+    Api::<CronJob>::namespaced(ns.client(), ns.name())
+        .create(&PostParams::default(), &cronjob(name, pool))
+        .await
+        .expect("create CronJob")
+}
+
+/// Waits until every Job of `names` has finished, and returns each one's pod.
+async fn finished(ns: &TestNamespace, names: &[String]) -> BTreeMap<String, String> {
+    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
+    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    eventually(
+        Duration::from_secs(90),
+        &format!("{} runs finished with their pods", names.len()),
+        || async {
+            let list = jobs.list(&ListParams::default()).await.expect("list Jobs");
+            let done = names.iter().all(|name| {
+                list.items.iter().any(|job| {
+                    job.metadata.name.as_ref() == Some(name)
+                        && job.status.as_ref().is_some_and(|s| {
+                            s.conditions.iter().flatten().any(|c| {
+                                (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
+                            })
+                        })
+                })
+            });
+            if !done {
+                return None;
+            }
+            let list = pods.list(&ListParams::default()).await.expect("list Pods");
+            let mut by_run = BTreeMap::new();
+            for pod in list.items {
+                let labels = pod.metadata.labels.unwrap_or_default();
+                if let (Some(run), Some(name)) = (
+                    labels.get("batch.kubernetes.io/job-name"),
+                    pod.metadata.name,
+                ) {
+                    by_run.insert(run.clone(), name);
+                }
+            }
+            names
+                .iter()
+                .all(|name| by_run.contains_key(name))
+                .then_some(by_run)
+        },
+    )
+    .await
+}
+
+/// `count` finished runs of a new job `name` on the kwok nodes of pool prod, each pod
+/// serving the log `RUN says hello` (kwok serves it shortly after; wait with
+/// [`logs_served`]). Returns the run names, oldest first.
+async fn runs_with_logs(
+    ns: &TestNamespace,
+    name: &str,
+    count: usize,
+    logs: &Path,
+) -> (CronJob, Vec<String>) {
+    let cronjob = create_cronjob(ns, name, "prod").await;
+    let names: Vec<String> = (1..=count).map(|n| format!("{name}-{n:03}")).collect();
+    start_runs(ns, &cronjob, &names, &json!({})).await;
+    let pods = finished(ns, &names).await;
+    for (run, pod) in &pods {
+        ns.serve_log(logs, pod, &[&format!("{run} says hello")])
+            .await;
+    }
+    (cronjob, names)
+}
+
+/// Waits until kwok serves the log of each run's pod (`logs --all` shows them all).
+async fn logs_served(ns: &TestNamespace, job: &str, runs: &[String]) {
+    eventually(
+        Duration::from_secs(30),
+        &format!("kwok serving the logs of {job}'s runs"),
+        || async {
+            let output = kuul_tests::kuul(Via::Umbrella, "logs", ns, &[job, "--all"]);
+            let out = text(&output.stdout);
+            runs.iter()
+                .all(|run| out.contains(&format!("{run} says hello")))
+                .then_some(())
+        },
+    )
+    .await;
+}
+
+/// The lines `archived ...` of an archive's stdout, as run names.
+fn archived_lines(stdout: &str) -> Vec<String> {
+    stdout
+        .lines()
+        .filter_map(|line| line.strip_prefix("archived kwok-kuul/"))
+        .filter_map(|rest| rest.split_whitespace().next())
+        .filter_map(|path| path.rsplit('/').next().map(str::to_owned))
+        .collect()
+}
+
+fn summary(stdout: &str) -> &str {
+    stdout.lines().last().unwrap_or_default()
+}
+
+/// Archive to `store`, then again: the first copies every finished run (records and
+/// logs; a failed run's exit code; the run whose pod is gone with a note), leaves the run
+/// in progress alone; the second writes nothing.
+async fn archive_then_again(store: TestStore, prefix: &str) {
+    let ns = TestNamespace::new(prefix).await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let (cronjob, mut runs) = runs_with_logs(&ns, "nightly", 2, logs.path()).await;
+    // A failed run, exit code 3.
+    let failed = vec!["nightly-fail".to_owned()];
+    start_runs(&ns, &cronjob, &failed, &kwok_failure(3)).await;
+    let pod = finished(&ns, &failed).await["nightly-fail"].clone();
+    ns.serve_log(
+        logs.path(),
+        &pod,
+        &["nightly-fail says hello", "then it failed"],
+    )
+    .await;
+    runs.extend(failed);
+    // A finished run whose pod is gone.
+    let gone = vec!["nightly-gone".to_owned()];
+    start_runs(&ns, &cronjob, &gone, &json!({})).await;
+    let gone_pod = finished(&ns, &gone).await["nightly-gone"].clone();
+    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    pods.delete(&gone_pod, &DeleteParams::default().grace_period(0))
+        .await
+        .expect("delete the pod");
+    eventually(Duration::from_secs(30), "the pod gone", || async {
+        pods.get_opt(&gone_pod)
+            .await
+            .expect("get pod")
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    // A run that cannot start: no node has this pool.
+    let stuck = create_cronjob(&ns, "stuck", &format!("nowhere-{}", ns.suffix())).await;
+    start_runs(&ns, &stuck, &["stuck-1".to_owned()], &json!({})).await;
+    logs_served(&ns, "nightly", &runs).await;
+
+    let first = store
+        .archive(&ns, &["--all"])
+        .output()
+        .expect("run archive");
+    let stdout = assert_exit(&first, 0, "the first archive");
+    let mut archived = archived_lines(&stdout);
+    archived.sort();
+    assert_eq!(
+        archived,
+        ["nightly-001", "nightly-002", "nightly-fail", "nightly-gone"],
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("archived kwok-kuul/")
+            && stdout.contains("nightly-gone (no logs: its pod was gone"),
+        "{stdout}"
+    );
+    assert_eq!(
+        summary(&stdout),
+        format!(
+            "archived 4 runs to {}; 1 in progress, not archived",
+            store.url().trim_start_matches("file://")
+        ),
+        "{stdout}"
+    );
+
+    let records = store.records(&ns, "nightly").await;
+    assert_eq!(records.len(), 4, "{records:?}");
+    let ok = &records["nightly-001"];
+    assert_eq!(ok["format"], json!(1));
+    assert_eq!(ok["cluster"], json!("kwok-kuul"));
+    assert_eq!(ok["namespace"], json!(ns.name()));
+    assert_eq!(ok["job"], json!("nightly"));
+    assert_eq!(ok["run"], json!("nightly-001"));
+    assert_eq!(ok["result"], json!("Succeeded"));
+    assert_eq!(ok["trigger"]["kind"], json!("manual"));
+    assert_eq!(ok["image"], json!("kuul-base:busybox"));
+    assert!(
+        ok["specHash"].as_str().unwrap().starts_with("sha256:"),
+        "{ok}"
+    );
+    assert_eq!(ok["specHash"], records["nightly-002"]["specHash"]);
+    assert!(
+        ok["uid"].as_str().is_some_and(|uid| !uid.is_empty()),
+        "{ok}"
+    );
+    assert_eq!(
+        ok["logs"],
+        json!([{ "container": "work", "file": "work.log", "gzip": false, "bytes": 23 }])
+    );
+    assert_eq!(ok["logsLost"], Value::Null);
+    let log = store
+        .get(&format!(
+            "kwok-kuul/{}/nightly/nightly-001/work.log",
+            ns.name()
+        ))
+        .await;
+    assert_eq!(text(&log), "nightly-001 says hello\n");
+    let fail = &records["nightly-fail"];
+    assert_eq!(fail["result"], json!("Failed"));
+    assert_eq!(fail["exitCode"], json!(3));
+    let log = store
+        .get(&format!(
+            "kwok-kuul/{}/nightly/nightly-fail/work.log",
+            ns.name()
+        ))
+        .await;
+    assert_eq!(text(&log), "nightly-fail says hello\nthen it failed\n");
+    let gone = &records["nightly-gone"];
+    assert_eq!(gone["pod"], Value::Null);
+    assert_eq!(gone["logs"], json!([]));
+    assert!(
+        gone["logsLost"]
+            .as_str()
+            .unwrap()
+            .contains("its pod was gone"),
+        "{gone}"
+    );
+    assert!(store.records(&ns, "stuck").await.is_empty());
+
+    let before = store.objects().await;
+    assert_eq!(before.len(), 4 + 3, "{before:?}");
+    let again = store
+        .archive(&ns, &["--all"])
+        .output()
+        .expect("run archive");
+    let stdout = assert_exit(&again, 0, "the second archive");
+    assert!(archived_lines(&stdout).is_empty(), "{stdout}");
+    assert!(
+        summary(&stdout).starts_with("archived 0 runs to ")
+            && summary(&stdout).ends_with("; 4 already there; 1 in progress, not archived"),
+        "{stdout}"
+    );
+    assert_eq!(store.objects().await, before, "nothing is written again");
+}
+
+#[tokio::test]
+async fn archive_to_a_folder_then_again_writes_nothing_twice() {
+    archive_then_again(TestStore::folder(), "kuul-archive-folder").await;
+}
+
+#[tokio::test]
+async fn archive_to_s3_then_again_writes_nothing_twice() {
+    archive_then_again(TestStore::s3("archive-again"), "kuul-archive-s3").await;
+}
+
+/// Every run has a complete folder: its `run.json`, and each log file it lists.
+async fn complete(store: &TestStore, ns: &TestNamespace, job: &str, runs: &[String]) {
+    let records = store.records(ns, job).await;
+    let names: Vec<&String> = records.keys().collect();
+    assert_eq!(names, runs.iter().collect::<Vec<_>>());
+    let objects = store.objects().await;
+    for (run, record) in &records {
+        for log in record["logs"].as_array().expect("logs") {
+            let file = log["file"].as_str().expect("file");
+            let path = format!("kwok-kuul/{}/{job}/{run}/{file}", ns.name());
+            assert!(objects.contains_key(&path), "{path} missing: {objects:?}");
+            assert_eq!(text(&store.get(&path).await), format!("{run} says hello\n"));
+        }
+        assert_eq!(record["logs"].as_array().map(Vec::len), Some(1), "{record}");
+    }
+}
+
+#[tokio::test]
+async fn two_archivers_at_once_write_each_run_once() {
+    let ns = TestNamespace::new("kuul-archive-two").await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let (_, runs) = runs_with_logs(&ns, "busy", 24, logs.path()).await;
+    logs_served(&ns, "busy", &runs).await;
+    for store in [TestStore::folder(), TestStore::s3("archive-two")] {
+        let spawn = || {
+            store
+                .archive(&ns, &["busy"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start archive")
+        };
+        let (one, two) = (spawn(), spawn());
+        let one = one.wait_with_output().expect("the first archiver ends");
+        let two = two.wait_with_output().expect("the second archiver ends");
+        let outputs: [&Output; 2] = [&one, &two];
+        let mut archived = Vec::new();
+        for (n, output) in outputs.iter().enumerate() {
+            let stdout = assert_exit(output, 0, &format!("archiver {n}"));
+            archived.extend(archived_lines(&stdout));
+        }
+        // Each run was archived by one of them; the other found it there.
+        archived.sort();
+        assert_eq!(
+            archived,
+            runs,
+            "{}\n{}",
+            text(&one.stdout),
+            text(&two.stdout)
+        );
+        complete(&store, &ns, "busy", &runs).await;
+    }
+}
+
+#[tokio::test]
+async fn a_killed_archive_is_finished_by_the_next() {
+    let ns = TestNamespace::new("kuul-archive-kill").await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let (_, runs) = runs_with_logs(&ns, "many", 40, logs.path()).await;
+    logs_served(&ns, "many", &runs).await;
+    for store in [TestStore::folder(), TestStore::s3("archive-kill")] {
+        let mut child = store
+            .archive(&ns, &["many"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start archive");
+        let mut lines = Lines::of(child.stdout.take().expect("stdout"));
+        lines.until(Duration::from_secs(60), "a first archived run", |line| {
+            line.starts_with("archived kwok-kuul/")
+        });
+        child.kill().expect("kill the archiver");
+        child.wait().expect("the archiver ends");
+        let first = archived_lines(&lines.all());
+        // Whatever the killed one left, the next finishes, and a run written whole is
+        // not written again.
+        let rerun = store
+            .archive(&ns, &["many"])
+            .output()
+            .expect("archive again");
+        let stdout = assert_exit(&rerun, 0, "the archive after the kill");
+        let second = archived_lines(&stdout);
+        assert!(
+            first.iter().all(|run| !second.contains(run)),
+            "{first:?} then {second:?}"
+        );
+        complete(&store, &ns, "many", &runs).await;
+    }
+}
+
+#[tokio::test]
+async fn bad_urls_and_refused_credentials_are_one_line() {
+    let ns = TestNamespace::new("kuul-archive-bad").await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let (_, runs) = runs_with_logs(&ns, "lone", 1, logs.path()).await;
+    logs_served(&ns, "lone", &runs).await;
+    let error_lines = |output: &Output| -> Vec<String> {
+        text(&output.stderr)
+            .lines()
+            .filter(|line| line.starts_with("error: "))
+            .map(str::to_owned)
+            .collect()
+    };
+    for url in [
+        "gs://bucket/x",
+        "s3://Bad_Bucket",
+        "s3://kuul-archive//x",
+        "file://host/x",
+    ] {
+        let output = Via::Umbrella
+            .command("archive")
+            .args(["-n", ns.name(), "--all", "--to", url])
+            .output()
+            .expect("run archive");
+        assert_exit(&output, 2, url);
+        let errors = error_lines(&output);
+        assert_eq!(errors.len(), 1, "{}", text(&output.stderr));
+        assert!(errors[0].contains(url), "{errors:?}");
+    }
+
+    let bucket = TestBucket::new("archive-refused");
+    let readers = (
+        harness_env("KUUL_TEST_S3_READER_ACCESS_KEY"),
+        harness_env("KUUL_TEST_S3_READER_SECRET_KEY"),
+    );
+    for (key, secret, what) in [
+        (
+            harness_env("KUUL_TEST_S3_ACCESS_KEY"),
+            "wrong-secret".to_owned(),
+            "a wrong secret",
+        ),
+        (
+            "AKIDNOSUCHKEY".to_owned(),
+            "secret".to_owned(),
+            "an unknown key",
+        ),
+        (
+            readers.0.clone(),
+            readers.1.clone(),
+            "a key that may only read",
+        ),
+    ] {
+        let mut cmd = Via::Umbrella.command("archive");
+        cmd.args(["-n", ns.name(), "--all", "--to", &bucket.url()]);
+        let output = bucket
+            .credentials_of(&mut cmd, &key, &secret)
+            .output()
+            .expect("run archive");
+        assert_exit(&output, 1, what);
+        let errors = error_lines(&output);
+        assert_eq!(errors.len(), 1, "{what}: {}", text(&output.stderr));
+        assert!(
+            errors[0].contains(&format!("in the store {}: access denied", bucket.url())),
+            "{what}: {errors:?}"
+        );
+        assert!(bucket.objects().await.is_empty(), "{what} wrote nothing");
+    }
+}
