@@ -129,14 +129,11 @@ fn retry_after(response: &Response<Body>) -> Option<Duration> {
     Some(Duration::from_secs(seconds))
 }
 
-/// Whether an answer says to try again later: 429 (throttled) and the 5xx of a server
-/// that is overloaded, restarting or cut off from etcd. 501 and 505 say the request
-/// itself will never work.
-fn is_transient(status: StatusCode) -> bool {
-    status == StatusCode::TOO_MANY_REQUESTS
-        || (status.is_server_error()
-            && status != StatusCode::NOT_IMPLEMENTED
-            && status != StatusCode::HTTP_VERSION_NOT_SUPPORTED)
+/// Whether an answer with HTTP status `code` says to try again later: 429 (throttled)
+/// and the 5xx of a server that is overloaded, restarting or cut off from etcd. 501 and
+/// 505 say the request itself will never work.
+pub fn is_transient(code: u16) -> bool {
+    code == 429 || ((500..=599).contains(&code) && code != 501 && code != 505)
 }
 
 /// The pause before sending a request again after `status`, or `None` when the answer
@@ -147,7 +144,7 @@ fn pause(
     retry_after: Option<Duration>,
     backoff: &mut Backoff,
 ) -> Option<Duration> {
-    if !is_transient(status) {
+    if !is_transient(status.as_u16()) {
         return None;
     }
     let step = backoff.step();
@@ -243,10 +240,10 @@ mod tests {
     #[test]
     fn throttling_and_server_trouble_are_retried_but_not_a_bad_request() {
         for code in [429, 500, 502, 503, 504] {
-            assert!(is_transient(StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(is_transient(code), "{code}");
         }
         for code in [200, 201, 400, 401, 403, 404, 409, 410, 422, 501, 505] {
-            assert!(!is_transient(StatusCode::from_u16(code).unwrap()), "{code}");
+            assert!(!is_transient(code), "{code}");
         }
         let mut backoff = Backoff::new(REQUEST_INITIAL, REQUEST_MAX);
         assert_eq!(pause(StatusCode::CONFLICT, None, &mut backoff), None);

@@ -6,6 +6,14 @@
 //! spinner on a terminal, plain lines otherwise), streams logs to stdout, and turns the
 //! end into an outcome: success, the work failed (exit 4), or kuul stopped waiting
 //! (timeout, Ctrl-C, the Job deleted) while the run goes on.
+//!
+//! A wait can be long, and the API server may restart meanwhile (an upgrade), drop the
+//! connection, or answer 410 Gone for an expired resource version. None of that ends the
+//! wait: the watches resume with backoff ([`Backoff`]), a line on stderr says that kuul
+//! is reconnecting ([`Reconnecting`], which `status --watch` uses too), and a log stream
+//! that was cut is opened again from the time of its last line, skipping the lines
+//! already printed ([`Position`]). Errors that no retry mends (403, a namespace that does
+//! not exist) end the wait with the usual sentence.
 
 use std::collections::HashSet;
 use std::pin::pin;
@@ -17,6 +25,7 @@ use futures_util::{AsyncBufReadExt, StreamExt, TryStreamExt, stream};
 use indicatif::ProgressBar;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::{Event as KubeEvent, Pod};
+use k8s_openapi::jiff::Timestamp;
 use kube::Api;
 use kube::api::{ListParams, LogParams};
 use kube::runtime::WatchStreamExt;
@@ -27,6 +36,7 @@ use crate::blocked::{self, Blocker};
 use crate::client::Cluster;
 use crate::error::{Error, Operation};
 use crate::printer::Printer;
+use crate::retry::{Backoff, is_transient};
 use crate::runs::{self, CONTROLLER_UID_LABEL, Finished, PodProgress};
 
 /// How long logs may keep arriving after the run has finished.
@@ -71,7 +81,7 @@ pub async fn until_finished(
             job.metadata.uid.as_deref().unwrap_or_default()
         ),
     };
-    let progress = Progress::new(printer, &run.name);
+    let progress = Progress::new(printer, &run.name, Reconnecting::new(cluster));
     let pods: Api<Pod> = Api::namespaced(cluster.client().clone(), &run.namespace);
     let mut logs = Logs::new(pods.clone(), progress.clone(), options.follow);
     let started = Instant::now();
@@ -85,18 +95,11 @@ pub async fn until_finished(
     };
 
     // The pod watch may lag behind the Job's: read the pods once more, for their logs
-    // and for what failed.
-    let final_pods = pods
-        .list(&ListParams::default().labels(&run.pod_selector))
-        .await
-        .map_err(|source| {
-            cluster.error(
-                Operation::new("list", "pods").in_namespace(&run.namespace),
-                source,
-            )
-        });
+    // and for what failed. The server that just answered the watch may be restarting:
+    // this read is retried while it cannot be reached.
+    let final_pods = final_pods(cluster, &pods, &run, &progress).await;
     let final_pods = match final_pods {
-        Ok(list) => list.items,
+        Ok(pods) => pods,
         Err(error) => {
             progress.clear();
             return Err(error);
@@ -119,6 +122,37 @@ pub async fn until_finished(
         Finished::Failed { reason, .. } => Err(Error::WorkFailed {
             message: runs::describe_failure(&run.name, reason.as_deref(), &final_pods),
         }),
+    }
+}
+
+/// The run's pods as they are now, read again while the API server cannot be reached.
+async fn final_pods(
+    cluster: &Cluster,
+    pods: &Api<Pod>,
+    run: &Run,
+    progress: &Progress,
+) -> Result<Vec<Pod>, Error> {
+    let mut backoff = Backoff::for_watches();
+    loop {
+        match pods
+            .list(&ListParams::default().labels(&run.pod_selector))
+            .await
+        {
+            Ok(list) => {
+                progress.back();
+                return Ok(list.items);
+            }
+            Err(source) => {
+                let Some(cause) = outage(&source) else {
+                    return Err(cluster.error(
+                        Operation::new("list", "pods").in_namespace(&run.namespace),
+                        source,
+                    ));
+                };
+                progress.lost(&cause);
+                tokio::time::sleep(backoff.step()).await;
+            }
+        }
     }
 }
 
@@ -258,6 +292,7 @@ async fn watch(
         tokio::select! {
             event = events.next() => match event {
                 Some(Ok(seen)) => {
+                    progress.back();
                     if let Seen::Pod(event) = &seen
                         && let Event::Apply(pod) | Event::InitApply(pod) = event.as_ref()
                     {
@@ -272,19 +307,20 @@ async fn watch(
                             progress.warn(&format!("job.batch/{name} cannot start: {cause}"));
                         }
                         Next::EventsUnreadable(error) => {
-                            if let Some(error) = fatal(cluster, *error, &run.namespace) {
-                                progress.warn(&format!(
-                                    "{error}; if the Job cannot create its pod, kuul cannot say why"
-                                ));
-                            }
+                            let error = failure(cluster, watch_operation(&run.namespace), *error);
+                            progress.warn(&format!(
+                                "{error}; if the Job cannot create its pod, kuul cannot say why"
+                            ));
                         }
                     }
                 }
-                Some(Err(error)) => {
-                    if let Some(error) = fatal(cluster, error, &run.namespace) {
-                        return Err(error);
+                Some(Err(error)) => match interruption(&error) {
+                    Some(Interruption::Outage(cause)) => progress.lost(&cause),
+                    Some(Interruption::Expired) => {}
+                    None => {
+                        return Err(failure(cluster, watch_operation(&run.namespace), error));
                     }
-                }
+                },
                 None => {
                     return Err(Error::Halted {
                         message: format!("the watch of job.batch/{name} ended before it finished"),
@@ -320,14 +356,17 @@ fn watches(
         Api::<Job>::namespaced(client.clone(), &run.namespace),
         watcher::Config::default().fields(&format!("metadata.name={}", run.name)),
     )
+    .backoff(Backoff::for_watches())
     .map_ok(|event| Seen::Job(Box::new(event)));
     let pod_events = watcher(
         Api::<Pod>::namespaced(client.clone(), &run.namespace),
         watcher::Config::default().labels(&run.pod_selector),
     )
+    .backoff(Backoff::for_watches())
     .map_ok(|event| Seen::Pod(Box::new(event)));
     // Why the Job has no pod, when it has none: its FailedCreate events. Reading them
-    // is a help, not a need: an error here is told once and the wait goes on.
+    // is a help, not a need: an error here (other than an outage, which all the watches
+    // ride out) is told once and the wait goes on.
     let create_events = watcher(
         Api::<KubeEvent>::namespaced(client, &run.namespace),
         watcher::Config::default().fields(&format!(
@@ -336,9 +375,10 @@ fn watches(
             run.uid
         )),
     )
-    .default_backoff()
+    .backoff(Backoff::for_watches())
     .map(|event| match event {
         Ok(event) => Ok(Seen::FailedCreate(Box::new(event))),
+        Err(error) if interruption(&error).is_some() => Err(error),
         Err(error) => Ok(Seen::EventsUnreadable(Box::new(error))),
     });
     stream::select(stream::select(job_events, pod_events), create_events)
@@ -446,20 +486,123 @@ enum Seen {
     EventsUnreadable(Box<watcher::Error>),
 }
 
-/// A watch error that ends the wait, or `None` for one the watcher recovers from by
-/// itself (a dropped connection, an expired resource version).
-fn fatal(cluster: &Cluster, error: watcher::Error, namespace: &str) -> Option<Error> {
-    let operation = Operation::new("watch", "jobs and pods").in_namespace(namespace);
+/// How a watch error is taken when the watch goes on by itself.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Interruption {
+    /// 410 Gone: the resource version the watch resumed from has expired, and the
+    /// watcher lists again at once. Routine (it follows most restarts), so not told.
+    Expired,
+    /// The API server cannot be reached, or answers 429 or 5xx, for now: the watch
+    /// resumes with backoff, and [`Reconnecting`] says so once. Holds the cause in a few
+    /// words.
+    Outage(String),
+}
+
+/// What a watch error means: an [`Interruption`] the watch recovers from, or `None` for
+/// an error that ends it (403, 404 of the namespace, 401, an answer kuul cannot read).
+pub fn interruption(error: &watcher::Error) -> Option<Interruption> {
     match error {
-        watcher::Error::InitialListFailed(source) | watcher::Error::WatchStartFailed(source) => {
-            Some(cluster.error(operation, source))
+        watcher::Error::WatchError(status) if status.code == 410 => Some(Interruption::Expired),
+        watcher::Error::WatchError(status) => {
+            is_transient(status.code).then(|| Interruption::Outage(status_cause(status)))
         }
-        watcher::Error::WatchError(status) if status.code != 410 => {
-            Some(cluster.error(operation, kube::Error::Api(status)))
+        watcher::Error::InitialListFailed(source)
+        | watcher::Error::WatchStartFailed(source)
+        | watcher::Error::WatchFailed(source) => match source {
+            kube::Error::Api(status) if status.code == 410 => Some(Interruption::Expired),
+            source => outage(source).map(Interruption::Outage),
+        },
+        watcher::Error::NoResourceVersion => None,
+    }
+}
+
+/// The cause, in a few words, when a request failed because the API server cannot be
+/// reached or is overloaded for now: worth trying again after a pause.
+pub fn outage(error: &kube::Error) -> Option<String> {
+    match error {
+        kube::Error::Api(status) => is_transient(status.code).then(|| status_cause(status)),
+        kube::Error::HyperError(_) | kube::Error::Service(_) => {
+            let mut cause: &(dyn std::error::Error + 'static) = error;
+            let mut io = None;
+            while let Some(next) = cause.source() {
+                // Credentials that cannot be had do not come back by waiting.
+                if next.is::<kube::client::AuthError>() {
+                    return None;
+                }
+                if let Some(found) = next.downcast_ref::<std::io::Error>() {
+                    io = Some(found);
+                }
+                cause = next;
+            }
+            Some(io.map_or_else(|| cause.to_string(), crate::error::io_cause))
         }
-        watcher::Error::WatchError(_)
-        | watcher::Error::WatchFailed(_)
-        | watcher::Error::NoResourceVersion => None,
+        _ => None,
+    }
+}
+
+fn status_cause(status: &kube::core::Status) -> String {
+    if status.message.is_empty() {
+        format!("{} {}", status.code, status.reason)
+    } else {
+        format!("{} {}", status.code, status.message)
+    }
+}
+
+/// The operation a failed watch of the run names.
+fn watch_operation(namespace: &str) -> Operation {
+    Operation::new("watch", "jobs and pods").in_namespace(namespace)
+}
+
+/// A watch error that ends a watch, as the error the command reports.
+pub fn failure(cluster: &Cluster, operation: Operation, error: watcher::Error) -> Error {
+    match error {
+        watcher::Error::InitialListFailed(source)
+        | watcher::Error::WatchStartFailed(source)
+        | watcher::Error::WatchFailed(source) => cluster.error(operation, source),
+        watcher::Error::WatchError(status) => cluster.error(operation, kube::Error::Api(status)),
+        watcher::Error::NoResourceVersion => Error::Halted {
+            message: format!(
+                "cannot {operation}: the API server sent a watch event without a resourceVersion"
+            ),
+            hint: None,
+        },
+    }
+}
+
+/// Says once per outage that the watches are reconnecting, and when they are back.
+pub struct Reconnecting {
+    server: String,
+    since: Option<Instant>,
+}
+
+impl Reconnecting {
+    /// For the watches of `cluster`.
+    pub fn new(cluster: &Cluster) -> Self {
+        Self {
+            server: cluster.endpoint().server.clone(),
+            since: None,
+        }
+    }
+
+    /// A watch or read failed for `cause`: the line to print, the first time in an outage.
+    pub fn lost(&mut self, cause: &str) -> Option<String> {
+        if self.since.is_some() {
+            return None;
+        }
+        self.since = Some(Instant::now());
+        Some(format!(
+            "reconnecting to the API server at {} ({cause}) ...",
+            self.server
+        ))
+    }
+
+    /// An event arrived: when it ends an outage, the line that says so.
+    pub fn back(&mut self) -> Option<String> {
+        let since = self.since.take()?;
+        Some(format!(
+            "reconnected to the API server after {}",
+            crate::time::elapsed_tenths(since.elapsed())
+        ))
     }
 }
 
@@ -470,10 +613,12 @@ struct Progress {
     printer: Printer,
     spinner: Option<ProgressBar>,
     last: Arc<Mutex<Option<String>>>,
+    /// One outage of the API server for the watches and the log streams alike.
+    reconnecting: Arc<Mutex<Reconnecting>>,
 }
 
 impl Progress {
-    fn new(printer: Printer, job: &str) -> Self {
+    fn new(printer: Printer, job: &str, reconnecting: Reconnecting) -> Self {
         let spinner = printer.spinner(
             "{spinner} {msg} ({elapsed})",
             format!("job.batch/{job}: waiting for its pod"),
@@ -485,6 +630,31 @@ impl Progress {
             printer,
             spinner,
             last: Arc::default(),
+            reconnecting: Arc::new(Mutex::new(reconnecting)),
+        }
+    }
+
+    /// A watch or a log stream lost the API server for `cause`: said once an outage.
+    fn lost(&self, cause: &str) {
+        let line = self
+            .reconnecting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .lost(cause);
+        if let Some(line) = line {
+            self.warn(&line);
+        }
+    }
+
+    /// A watch or a log stream has the API server again.
+    fn back(&self) {
+        let line = self
+            .reconnecting
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .back();
+        if let Some(line) = line {
+            self.info(&line);
         }
     }
 
@@ -513,6 +683,13 @@ impl Progress {
         match &self.spinner {
             Some(spinner) => spinner.suspend(|| self.printer.warn(message)),
             None => self.printer.warn(message),
+        }
+    }
+
+    fn info(&self, message: &str) {
+        match &self.spinner {
+            Some(spinner) => spinner.suspend(|| self.printer.info(message)),
+            None => self.printer.info(message),
         }
     }
 
@@ -553,21 +730,16 @@ impl Logs {
             return;
         }
         self.started.insert(name.clone());
-        let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
-        let params = LogParams {
+        let log = PodLog {
+            pods: self.pods.clone(),
             container: runs::log_container(pod),
-            follow: !matches!(phase, Some("Succeeded" | "Failed")),
-            ..LogParams::default()
+            follow: !finished(pod),
+            progress: self.progress.clone(),
+            last_line: Arc::clone(&self.last_line),
+            position: Position::default(),
+            name,
         };
-        let pods = self.pods.clone();
-        let progress = self.progress.clone();
-        let last_line = Arc::clone(&self.last_line);
-        self.streams.spawn(async move {
-            let log = stream_log(&pods, &name, &params, &progress, &last_line).await;
-            if let Err(error) = log {
-                progress.warn(&format!("cannot stream the logs of pod {name}: {error}"));
-            }
-        });
+        self.streams.spawn(log.stream());
     }
 
     /// Lets the streams deliver what is left: until they end, fall quiet, or the grace
@@ -599,19 +771,164 @@ impl Logs {
     }
 }
 
-async fn stream_log(
-    pods: &Api<Pod>,
-    pod: &str,
-    params: &LogParams,
-    progress: &Progress,
-    last_line: &Mutex<Instant>,
-) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
-    let mut lines = pods.log_stream(pod, params).await?.lines();
-    while let Some(line) = lines.next().await {
-        progress.data_line(&line?)?;
-        *last_line.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+/// Whether the pod's containers have ended, so that its log is complete.
+fn finished(pod: &Pod) -> bool {
+    let phase = pod.status.as_ref().and_then(|s| s.phase.as_deref());
+    matches!(phase, Some("Succeeded" | "Failed"))
+}
+
+/// One pod's log, streamed to stdout until it is complete, opened again from where it
+/// was cut when the connection drops.
+struct PodLog {
+    pods: Api<Pod>,
+    name: String,
+    container: Option<String>,
+    /// Whether the pod still runs, so that its log is followed as it grows.
+    follow: bool,
+    progress: Progress,
+    last_line: Arc<Mutex<Instant>>,
+    position: Position,
+}
+
+/// How one attempt at reading a log ended.
+enum Cut {
+    /// The API server could not be reached, or the connection dropped: try again.
+    Lost(String),
+    /// An error no retry mends (the pod is gone, the log cannot be read).
+    Failed(String),
+    /// stdout is closed: nobody reads any more.
+    Closed,
+}
+
+impl PodLog {
+    /// Streams the log until it is complete; says why when it cannot.
+    async fn stream(mut self) {
+        let mut backoff = Backoff::for_watches();
+        loop {
+            let read = self.read().await;
+            match read {
+                // A log read whole, or a follow stream the kubelet closed because the
+                // container ended, or one a server going away closed: the pod says which.
+                Ok(()) if !self.follow => return,
+                Ok(()) => {}
+                Err(Cut::Lost(cause)) => self.progress.lost(&cause),
+                Err(Cut::Failed(error)) => {
+                    self.progress.warn(&format!(
+                        "cannot stream the logs of pod {}: {error}",
+                        self.name
+                    ));
+                    return;
+                }
+                Err(Cut::Closed) => return,
+            }
+            tokio::time::sleep(backoff.step()).await;
+            match self.pods.get(&self.name).await {
+                // The rest of a finished pod's log is read once more, whole.
+                Ok(pod) => self.follow = !finished(&pod),
+                Err(error) => {
+                    if let Some(cause) = outage(&error) {
+                        self.progress.lost(&cause);
+                        continue;
+                    }
+                    self.progress.warn(&format!(
+                        "cannot stream the logs of pod {}: {error}",
+                        self.name
+                    ));
+                    return;
+                }
+            }
+            self.progress.back();
+            kube::runtime::utils::Backoff::reset(&mut backoff);
+        }
     }
-    Ok(())
+
+    /// One request for the log, from where the last one got to, printing the lines not
+    /// printed before.
+    async fn read(&mut self) -> Result<(), Cut> {
+        let params = LogParams {
+            container: self.container.clone(),
+            follow: self.follow,
+            timestamps: true,
+            since_time: self.position.resume(),
+            ..LogParams::default()
+        };
+        let stream = self.pods.log_stream(&self.name, &params).await;
+        let mut lines = match stream {
+            Ok(stream) => stream.lines(),
+            Err(error) => {
+                return Err(match outage(&error) {
+                    Some(cause) => Cut::Lost(cause),
+                    None => Cut::Failed(error.to_string()),
+                });
+            }
+        };
+        while let Some(line) = lines.next().await {
+            let line = line.map_err(|error| Cut::Lost(crate::error::io_cause(&error)))?;
+            if let Some(text) = self.position.take(&line) {
+                if self.progress.data_line(text).is_err() {
+                    return Err(Cut::Closed);
+                }
+                *self
+                    .last_line
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Instant::now();
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Where a log got to, so that a log opened again prints no line twice. Lines come with
+/// the time the container wrote them (`timestamps=true`); a log is opened again from the
+/// second of the last line printed (the API takes whole seconds), and of the lines it
+/// sends again, those older than the last one printed and the first as many of its time
+/// as were printed are skipped.
+#[derive(Debug, Default)]
+struct Position {
+    /// The time of the last line printed.
+    last: Option<Timestamp>,
+    /// How many lines with exactly that time were printed.
+    at_last: usize,
+    /// How many lines with exactly that time are still to be skipped in this read.
+    skip: usize,
+}
+
+impl Position {
+    /// The `sinceTime` to open the log with: nothing the first time, then the second of
+    /// the last line printed. Also starts skipping what that read sends again.
+    fn resume(&mut self) -> Option<Timestamp> {
+        let last = self.last?;
+        self.skip = self.at_last;
+        Timestamp::from_second(last.as_second()).ok()
+    }
+
+    /// The text of `line` (`TIME TEXT`) to print, or `None` when it was printed before.
+    fn take<'a>(&mut self, line: &'a str) -> Option<&'a str> {
+        let Some((time, text)) = line
+            .split_once(' ')
+            .and_then(|(time, text)| Some((time.parse::<Timestamp>().ok()?, text)))
+        else {
+            // Without a time (which the API always sends) the line cannot be placed.
+            return Some(line);
+        };
+        match self.last {
+            Some(last) if time < last => None,
+            Some(last) if time == last && self.skip > 0 => {
+                self.skip -= 1;
+                None
+            }
+            Some(last) if time == last => {
+                self.at_last += 1;
+                Some(text)
+            }
+            _ => {
+                self.last = Some(time);
+                self.at_last = 1;
+                self.skip = 0;
+                Some(text)
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -802,5 +1119,107 @@ mod tests {
             wait.take(Seen::Job(Box::new(job(None)))),
             Next::Wait
         ));
+    }
+
+    fn status(code: u16, reason: &str) -> Box<kube::core::Status> {
+        kube::core::Status::failure("the server says so", reason)
+            .with_code(code)
+            .boxed()
+    }
+
+    #[test]
+    fn outages_and_410_are_ridden_out_but_403_and_404_end_the_watch() {
+        let refused = || {
+            kube::Error::Service(Box::new(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            )))
+        };
+        assert_eq!(
+            interruption(&watcher::Error::WatchStartFailed(refused())),
+            Some(Interruption::Outage("connection refused".to_owned()))
+        );
+        assert_eq!(
+            interruption(&watcher::Error::WatchFailed(refused())),
+            Some(Interruption::Outage("connection refused".to_owned()))
+        );
+        assert_eq!(
+            interruption(&watcher::Error::WatchError(status(410, "Expired"))),
+            Some(Interruption::Expired)
+        );
+        assert_eq!(
+            interruption(&watcher::Error::InitialListFailed(kube::Error::Api(
+                status(503, "ServiceUnavailable")
+            ))),
+            Some(Interruption::Outage("503 the server says so".to_owned()))
+        );
+        assert!(matches!(
+            interruption(&watcher::Error::WatchError(status(429, "TooManyRequests"))),
+            Some(Interruption::Outage(_))
+        ));
+        for code in [401, 403, 404] {
+            let error = watcher::Error::InitialListFailed(kube::Error::Api(status(code, "No")));
+            assert_eq!(interruption(&error), None, "{code}");
+        }
+        assert_eq!(interruption(&watcher::Error::NoResourceVersion), None);
+    }
+
+    #[test]
+    fn an_outage_is_told_once_and_its_end_once() {
+        let mut reconnecting = Reconnecting {
+            server: "https://127.0.0.1:16444".to_owned(),
+            since: None,
+        };
+        assert_eq!(reconnecting.back(), None, "nothing was lost");
+        assert_eq!(
+            reconnecting.lost("connection refused").as_deref(),
+            Some(
+                "reconnecting to the API server at https://127.0.0.1:16444 (connection refused) ..."
+            )
+        );
+        assert_eq!(reconnecting.lost("connection refused"), None);
+        assert!(
+            reconnecting
+                .back()
+                .unwrap()
+                .starts_with("reconnected to the API server after ")
+        );
+        assert_eq!(reconnecting.back(), None);
+        assert!(reconnecting.lost("503 the server says so").is_some());
+    }
+
+    #[test]
+    fn a_log_opened_again_prints_no_line_twice_and_loses_none() {
+        let mut position = Position::default();
+        assert_eq!(
+            position.resume(),
+            None,
+            "the first read starts at the beginning"
+        );
+        let first = [
+            "2026-03-02T07:00:00.100000000Z one",
+            "2026-03-02T07:00:01.200000000Z earlier in the second",
+            "2026-03-02T07:00:01.500000000Z two",
+            "2026-03-02T07:00:01.500000000Z two again",
+        ];
+        let printed: Vec<&str> = first.iter().filter_map(|l| position.take(l)).collect();
+        assert_eq!(
+            printed,
+            ["one", "earlier in the second", "two", "two again"]
+        );
+        // Cut here; the log is opened again from the second of the last line.
+        assert_eq!(
+            position.resume(),
+            Some("2026-03-02T07:00:01Z".parse().unwrap())
+        );
+        let again = [
+            "2026-03-02T07:00:01.200000000Z earlier in the second",
+            "2026-03-02T07:00:01.500000000Z two",
+            "2026-03-02T07:00:01.500000000Z two again",
+            "2026-03-02T07:00:01.500000000Z a third at the same time",
+            "2026-03-02T07:00:02.000000000Z three",
+        ];
+        let printed: Vec<&str> = again.iter().filter_map(|l| position.take(l)).collect();
+        assert_eq!(printed, ["a third at the same time", "three"]);
+        assert_eq!(position.take("no time here"), Some("no time here"));
     }
 }

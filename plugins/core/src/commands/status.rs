@@ -33,7 +33,9 @@ use crate::health::{self, Health, JobStatus, Layout};
 use crate::history::{JobFacts, PodFacts, RunRecord};
 use crate::kuul_job::{JOB_LABEL, MANAGED_BY, MANAGER, check_job_name, check_pool};
 use crate::printer::Printer;
+use crate::retry::Backoff;
 use crate::selector;
+use crate::watch::{Interruption, Reconnecting, failure, interruption};
 
 /// How long `--watch` lets changes settle before it redraws.
 const SETTLE: Duration = Duration::from_millis(300);
@@ -393,7 +395,8 @@ fn not_found(missing: &[String], namespace: Option<&str>) -> Error {
 
 /// `--watch`: keeps `CronJob`s, Jobs, Pods, Nodes and the Jobs' `FailedCreate` events in
 /// memory by watch and redraws when they change (and, on a terminal, every [`REFRESH`]
-/// so ages stay true).
+/// so ages stay true). A restarting API server, a dropped connection or 410 Gone do not
+/// end it: the watches resume with backoff, and a line on stderr says so once.
 async fn watch(
     args: &StatusArgs,
     cluster: &Cluster,
@@ -407,6 +410,13 @@ async fn watch(
     let (pods, pod_writer) = reflector::store::<Pod>();
     let (nodes, node_writer) = reflector::store::<Node>();
     let (failed_create_events, event_writer) = reflector::store::<Event>();
+    let stores = Stores {
+        cronjobs,
+        jobs,
+        pods,
+        nodes,
+        failed_create_events,
+    };
     let cronjob_api: Api<CronJob> = scoped(&client, namespace);
     let job_api: Api<Job> = scoped(&client, namespace);
     let pod_api: Api<Pod> = scoped(&client, namespace);
@@ -437,15 +447,19 @@ async fn watch(
     let mut events = pin!(events);
     let terminal = printer.redraws();
     let mut last = String::new();
-    // Each watch says once when its first full list has arrived; draw only after all five.
-    let mut lists_done = 0;
     let mut interrupted = pin!(tokio::signal::ctrl_c());
+    let mut watching = Watching {
+        cluster,
+        namespace,
+        printer,
+        reconnecting: Reconnecting::new(cluster),
+        lists_done: 0,
+    };
     loop {
         let wait = tokio::time::sleep(if terminal { REFRESH } else { Duration::MAX / 4 });
         tokio::select! {
             event = events.next() => match event {
-                Some(Ok(init_done)) => lists_done += usize::from(init_done),
-                Some(Err(error)) => return Err(fatal(cluster, error, namespace)),
+                Some(event) => watching.take(event)?,
                 None => return Ok(()),
             },
             () = wait => {}
@@ -457,38 +471,16 @@ async fn watch(
         loop {
             tokio::select! {
                 event = events.next() => match event {
-                    Some(Ok(init_done)) => lists_done += usize::from(init_done),
-                    Some(Err(error)) => return Err(fatal(cluster, error, namespace)),
+                    Some(event) => watching.take(event)?,
                     None => break,
                 },
                 () = &mut settle => break,
             }
         }
-        if lists_done < 5 {
+        if watching.lists_done < 5 {
             continue;
         }
-        let (cronjobs, nodes) = (owned(&cronjobs), owned(&nodes));
-        let jobs: Vec<JobFacts> = jobs.state().iter().map(|j| JobFacts::of(j)).collect();
-        let pods: Vec<PodFacts> = pods.state().iter().map(|p| PodFacts::of(p)).collect();
-        let failed_creates = blocked::failed_creates(&owned(&failed_create_events));
-        let picture = Picture {
-            cronjobs: &cronjobs,
-            jobs: &jobs,
-            pods: &pods,
-            nodes: Some(&nodes),
-            failed_creates: &failed_creates,
-        };
-        let statuses = args.statuses(picture, pool_key);
-        let text = if statuses.is_empty() {
-            format!("{}\n", args.nothing_found())
-        } else {
-            health::table(
-                &statuses,
-                args.layout(args.output.output, printer),
-                Utc::now(),
-            )
-            .to_string()
-        };
+        let text = stores.text(args, pool_key, printer);
         if terminal {
             // Clear the screen and draw from its top left.
             printer.data(&format!("\x1b[2J\x1b[H{text}"))?;
@@ -508,7 +500,7 @@ fn init_done<K: 'static + Send>(
     events: impl futures_util::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static,
 ) -> futures_util::stream::BoxStream<'static, Result<bool, watcher::Error>> {
     events
-        .default_backoff()
+        .backoff(Backoff::for_watches())
         .map(|e| e.map(|event| matches!(event, watcher::Event::InitDone)))
         .boxed()
 }
@@ -531,22 +523,86 @@ where
     store.state().iter().map(|k| K::clone(k)).collect()
 }
 
-/// A watch error that ends `--watch`: the watcher retries everything else by itself.
-fn fatal(cluster: &Cluster, error: watcher::Error, namespace: Option<&str>) -> Error {
+/// The objects `--watch` keeps in memory, as its watches last told.
+struct Stores {
+    cronjobs: Store<CronJob>,
+    jobs: Store<Job>,
+    pods: Store<Pod>,
+    nodes: Store<Node>,
+    failed_create_events: Store<Event>,
+}
+
+impl Stores {
+    /// The table (or the sentence that nothing matched) of the jobs as they are now.
+    fn text(&self, args: &StatusArgs, pool_key: &str, printer: Printer) -> String {
+        let (cronjobs, nodes) = (owned(&self.cronjobs), owned(&self.nodes));
+        let jobs: Vec<JobFacts> = self.jobs.state().iter().map(|j| JobFacts::of(j)).collect();
+        let pods: Vec<PodFacts> = self.pods.state().iter().map(|p| PodFacts::of(p)).collect();
+        let failed_creates = blocked::failed_creates(&owned(&self.failed_create_events));
+        let picture = Picture {
+            cronjobs: &cronjobs,
+            jobs: &jobs,
+            pods: &pods,
+            nodes: Some(&nodes),
+            failed_creates: &failed_creates,
+        };
+        let statuses = args.statuses(picture, pool_key);
+        if statuses.is_empty() {
+            return format!("{}\n", args.nothing_found());
+        }
+        health::table(
+            &statuses,
+            args.layout(args.output.output, printer),
+            Utc::now(),
+        )
+        .to_string()
+    }
+}
+
+/// What `--watch` keeps between events, besides the objects.
+struct Watching<'a> {
+    cluster: &'a Cluster,
+    namespace: Option<&'a str>,
+    printer: Printer,
+    reconnecting: Reconnecting,
+    /// Each watch says once when its first full list has arrived; draw only after all five.
+    lists_done: usize,
+}
+
+impl Watching<'_> {
+    /// Takes in one event: counts a full list, and tells when an outage starts (once) and
+    /// ends; 410 Gone is routine and not told. The watches ride both out by themselves;
+    /// an error that no retry mends ends `--watch`.
+    fn take(&mut self, event: Result<bool, watcher::Error>) -> Result<(), Error> {
+        match event {
+            Ok(init_done) => {
+                self.lists_done += usize::from(init_done);
+                if let Some(line) = self.reconnecting.back() {
+                    self.printer.info(line);
+                }
+            }
+            Err(error) => match interruption(&error) {
+                Some(Interruption::Outage(cause)) => {
+                    if let Some(line) = self.reconnecting.lost(&cause) {
+                        self.printer.warn(line);
+                    }
+                }
+                Some(Interruption::Expired) => {}
+                None => {
+                    return Err(failure(self.cluster, operation(self.namespace), error));
+                }
+            },
+        }
+        Ok(())
+    }
+}
+
+/// What a failed watch of `--watch` names.
+fn operation(namespace: Option<&str>) -> Operation {
     let operation = Operation::new("watch", "cronjobs, jobs, pods, nodes and events");
-    let operation = match namespace {
+    match namespace {
         Some(ns) => operation.in_namespace(ns),
         None => operation,
-    };
-    match error {
-        watcher::Error::InitialListFailed(source)
-        | watcher::Error::WatchStartFailed(source)
-        | watcher::Error::WatchFailed(source) => cluster.error(operation, source),
-        watcher::Error::WatchError(status) => cluster.error(operation, kube::Error::Api(status)),
-        watcher::Error::NoResourceVersion => Error::Halted {
-            message: "the API server sent a watch event without a resourceVersion".to_owned(),
-            hint: None,
-        },
     }
 }
 
