@@ -12,13 +12,24 @@
 //!
 //! A retry calls the operation again from the start, so an operation that reads the
 //! object before writing it sees the winner's version the second time.
+//!
+//! When the API server dies mid-way (or stops answering within the request timeout),
+//! every later write would fail the same way: once one has failed so, no new write is
+//! started, the ones in flight end, and the rest are recorded as not attempted
+//! ([`Attempted::skipped`]). The command then ends within the request timeout, and
+//! [`undone`] says how many of which items were not done, with each distinct cause once.
+//! Each write is one server-side apply, patch or delete, so no object is left half
+//! written, and running the command again does the rest.
 
+use std::collections::BTreeMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use futures_util::stream::{self, StreamExt};
 
 use crate::error::Error;
+use crate::printer::Printer;
 
 /// How many writes are in flight at once unless a command says otherwise. kubectl's
 /// own bulk deletes are sequential; 16 keeps well inside the API server's default
@@ -51,8 +62,24 @@ pub struct Attempted<I, T> {
     pub item: I,
     /// What the operation returned on its last attempt.
     pub result: Result<T, Error>,
-    /// How many times the operation ran (more than 1 after conflicts).
+    /// How many times the operation ran (more than 1 after conflicts; 0 when it was not
+    /// started because the API server had stopped answering).
     pub attempts: u32,
+}
+
+impl<I, T> Attempted<I, T> {
+    /// Whether the operation was never started, because an earlier one found the API
+    /// server gone.
+    pub fn skipped(&self) -> bool {
+        self.attempts == 0
+    }
+
+    /// What came of the item: the operation's value, or why it was not done: its error,
+    /// or `None` when it was never attempted (the form [`undone`] takes).
+    pub fn done(self) -> Result<T, Option<Error>> {
+        let skipped = self.skipped();
+        self.result.map_err(|error| (!skipped).then_some(error))
+    }
 }
 
 impl Bulk {
@@ -73,8 +100,9 @@ impl Bulk {
     }
 
     /// Runs `operation` once per item, at most `concurrency` at a time, retrying
-    /// conflicts, and returns every item's outcome in the items' order. It never stops
-    /// early: a failed item is recorded and the rest go on.
+    /// conflicts, and returns every item's outcome in the items' order. A failed item is
+    /// recorded and the rest go on, unless the failure says that the API server is gone
+    /// ([`server_gone`]): then no further item is started.
     pub async fn run<I, T, F, Fut>(
         &self,
         items: impl IntoIterator<Item = I>,
@@ -86,11 +114,24 @@ impl Bulk {
         Fut: Future<Output = Result<T, Error>>,
     {
         let operation = &operation;
+        // Set by the first write that finds the API server gone.
+        let gone = &AtomicBool::new(false);
         let mut outcomes: Vec<(usize, Attempted<I, T>)> =
             stream::iter(items.into_iter().enumerate())
                 .map(|(index, item)| async move {
                     let mut attempts = 0;
                     loop {
+                        if gone.load(Ordering::Relaxed) {
+                            let result = Err(not_attempted());
+                            return (
+                                index,
+                                Attempted {
+                                    item,
+                                    result,
+                                    attempts,
+                                },
+                            );
+                        }
                         attempts += 1;
                         let result = operation(item.clone()).await;
                         match result {
@@ -98,6 +139,9 @@ impl Bulk {
                                 tokio::time::sleep(RETRY_STEP * attempts).await;
                             }
                             result => {
+                                if result.as_ref().is_err_and(server_gone) {
+                                    gone.store(true, Ordering::Relaxed);
+                                }
                                 return (
                                     index,
                                     Attempted {
@@ -115,6 +159,63 @@ impl Bulk {
                 .await;
         outcomes.sort_by_key(|(index, _)| *index);
         outcomes.into_iter().map(|(_, outcome)| outcome).collect()
+    }
+}
+
+/// Whether a failed write says that the API server is gone: it cannot be reached, or
+/// did not answer within the request timeout. Every later write would fail alike.
+pub fn server_gone(error: &Error) -> bool {
+    matches!(error, Error::Unreachable { .. } | Error::Timeout { .. })
+}
+
+/// The error of an item that was never attempted.
+fn not_attempted() -> Error {
+    Error::Halted {
+        message: "not attempted: the API server had stopped answering".to_owned(),
+        hint: None,
+    }
+}
+
+/// Says what a bulk command left undone, after it has said what it did, and returns the
+/// error that ends it (exit 1): how many of the `total` items (`noun`, e.g. `job(s)`)
+/// it could not `verb`, how many of those were not attempted, and their names. `undone`
+/// holds each item's name and its error, or `None` when it was not attempted. Each
+/// distinct error is printed once, with the number of other items it hit: a dead API
+/// server fails sixteen writes in flight with the same sentence.
+pub fn undone(
+    printer: Printer,
+    verb: &str,
+    noun: &str,
+    total: usize,
+    mut undone: Vec<(String, Option<Error>)>,
+) -> Error {
+    undone.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut by_report: BTreeMap<String, (&Error, usize)> = BTreeMap::new();
+    for error in undone.iter().filter_map(|(_, error)| error.as_ref()) {
+        by_report.entry(error.report()).or_insert((error, 0)).1 += 1;
+    }
+    for (error, count) in by_report.values() {
+        printer.error(error);
+        if *count > 1 {
+            printer.info(format_args!("(the same for {} more {noun})", count - 1));
+        }
+    }
+    let skipped = undone.iter().filter(|(_, error)| error.is_none()).count();
+    let not_attempted = if skipped > 0 {
+        format!(" ({skipped} not attempted once the API server stopped answering)")
+    } else {
+        String::new()
+    };
+    let names: Vec<&str> = undone.iter().map(|(name, _)| name.as_str()).collect();
+    Error::Halted {
+        message: format!(
+            "could not {verb} {} of {total} {noun}{not_attempted}: {}",
+            undone.len(),
+            names.join(", ")
+        ),
+        hint: Some(
+            "fix the cause and run the same command again: it changes only what is left".to_owned(),
+        ),
     }
 }
 
@@ -255,5 +356,66 @@ mod tests {
         let outcomes = runtime()
             .block_on(Bulk::new(0).run(Vec::<u8>::new(), |_| async { Ok::<_, Error>(()) }));
         assert!(outcomes.is_empty());
+    }
+
+    fn unreachable() -> Error {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let endpoint = crate::error::Endpoint {
+            server: "https://127.0.0.1:1".to_owned(),
+            context: "test".to_owned(),
+        };
+        Error::from_kube(
+            kube::Error::Service(Box::new(refused)),
+            Operation::new("apply", "cronjobs"),
+            &endpoint,
+        )
+    }
+
+    #[test]
+    fn once_the_api_server_is_gone_no_further_write_is_started() {
+        let calls = AtomicUsize::new(0);
+        let outcomes = runtime().block_on(Bulk::new(1).run(0..10, |n| {
+            calls.fetch_add(1, Ordering::SeqCst);
+            async move { if n >= 4 { Err(unreachable()) } else { Ok(n) } }
+        }));
+        assert_eq!(calls.load(Ordering::SeqCst), 5, "items 5.. are not sent");
+        assert!(matches!(outcomes[4].result, Err(Error::Unreachable { .. })));
+        assert!(!outcomes[4].skipped());
+        assert!(outcomes[5..].iter().all(Attempted::skipped));
+        assert_eq!(outcomes.len(), 10);
+        let done: Vec<Result<u64, Option<Error>>> =
+            outcomes.into_iter().map(Attempted::done).collect();
+        assert!(done[..4].iter().all(Result::is_ok), "done");
+        assert!(matches!(done[4], Err(Some(_))), "failed");
+        assert!(matches!(done[9], Err(None)), "not attempted");
+    }
+
+    #[test]
+    fn what_was_not_done_is_counted_and_named() {
+        let printer = Printer::with_terminals(false, false, true);
+        let error = undone(
+            printer,
+            "suspend",
+            "job(s)",
+            500,
+            vec![
+                ("ops/c".to_owned(), None),
+                ("ops/a".to_owned(), Some(unreachable())),
+                ("ops/b".to_owned(), Some(unreachable())),
+            ],
+        );
+        assert_eq!(
+            error.to_string(),
+            "could not suspend 3 of 500 job(s) (1 not attempted once the API server stopped answering): ops/a, ops/b, ops/c"
+        );
+        assert_eq!(error.exit_status(), crate::ExitStatus::Failed);
+        let error = undone(
+            printer,
+            "change",
+            "node(s)",
+            2,
+            vec![("n1".to_owned(), Some(api_error(403, "Forbidden")))],
+        );
+        assert_eq!(error.to_string(), "could not change 1 of 2 node(s): n1");
     }
 }

@@ -20,7 +20,7 @@ use kube::{Api, Resource};
 use serde::de::DeserializeOwned;
 use serde_json::json;
 
-use crate::bulk::Bulk;
+use crate::bulk::{self, Bulk};
 use crate::cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
@@ -163,9 +163,10 @@ impl KuulCommand for LabelNodesArgs {
             DryRun::Client => " (dry run)",
             DryRun::Server => " (server dry run)",
         };
-        let mut failed = 0;
+        let mut undone = Vec::new();
         for outcome in outcomes {
-            match outcome.result {
+            let node = outcome.item.node.clone();
+            match outcome.done() {
                 Ok(change) => {
                     printer.line(format_args!(
                         "node/{} {}{suffix}",
@@ -173,20 +174,17 @@ impl KuulCommand for LabelNodesArgs {
                         change.describe(&key)
                     ))?;
                 }
-                Err(error) => {
-                    failed += 1;
-                    printer.error(&error);
-                }
+                Err(failure) => undone.push((node, failure)),
             }
         }
-        if failed > 0 {
-            return Err(Error::Halted {
-                message: format!(
-                    "{failed} of {} nodes could not be changed (see above)",
-                    changes.len()
-                ),
-                hint: Some("run the same command again to finish".to_owned()),
-            });
+        if !undone.is_empty() {
+            return Err(bulk::undone(
+                printer,
+                "change",
+                "node(s)",
+                changes.len(),
+                undone,
+            ));
         }
         Ok(())
     }

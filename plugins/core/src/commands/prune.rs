@@ -20,7 +20,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, Preconditions};
 
-use crate::bulk::Bulk;
+use crate::bulk::{self, Bulk};
 use crate::cli::KubeArgs;
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
@@ -248,33 +248,48 @@ enum Deleted {
     Active,
 }
 
-/// Carries out the plan: deletes concurrently, reports each failure, sums up.
+/// Carries out the plan: deletes concurrently, sums up, and names what was not deleted.
 async fn execute(cluster: &Cluster, plan: &PrunePlan, printer: Printer) -> Result<(), Error> {
     let bulk = Bulk::default();
     let (runs, orphans) = tokio::join!(
         bulk.run(&plan.delete, |run| delete_run(cluster, run)),
         bulk.run(&plan.orphans, |pod| delete_orphan(cluster, pod)),
     );
-    let mut failed = 0;
-    let mut count = |results: Vec<Result<Deleted, Error>>| {
+    let mut undone: Vec<(String, Option<Error>)> = Vec::new();
+    let mut count = |results: Vec<(String, Result<Deleted, Option<Error>>)>| {
         let mut tally = [0usize; 3];
-        for result in results {
+        for (name, result) in results {
             match result {
                 Ok(Deleted::Done) => tally[0] += 1,
                 Ok(Deleted::Gone) => tally[1] += 1,
                 Ok(Deleted::Active) => tally[2] += 1,
-                Err(error) => {
-                    failed += 1;
-                    printer.error(&error);
-                }
+                Err(failure) => undone.push((name, failure)),
             }
         }
         tally
     };
-    let [runs_deleted, runs_gone, runs_active] =
-        count(runs.into_iter().map(|outcome| outcome.result).collect());
-    let [orphans_deleted, orphans_gone, _] =
-        count(orphans.into_iter().map(|outcome| outcome.result).collect());
+    let [runs_deleted, runs_gone, runs_active] = count(
+        runs.into_iter()
+            .map(|o| {
+                (
+                    format!("job {}/{}", o.item.namespace, o.item.name),
+                    o.done(),
+                )
+            })
+            .collect(),
+    );
+    let [orphans_deleted, orphans_gone, _] = count(
+        orphans
+            .into_iter()
+            .map(|o| {
+                (
+                    format!("pod {}/{}", o.item.namespace, o.item.name),
+                    o.done(),
+                )
+            })
+            .collect(),
+    );
+    let failed = undone.len();
     let mut summary = format!(
         "deleted {}{}",
         runs_phrase(runs_deleted, plan.jobs()),
@@ -289,14 +304,12 @@ async fn execute(cluster: &Cluster, plan: &PrunePlan, printer: Printer) -> Resul
     }
     summary.push_str(&kept_clause(plan));
     if failed > 0 {
-        summary = format!("{summary}; {failed} failed");
+        summary = format!("{summary}; {failed} not deleted");
     }
     printer.line(summary)?;
     if failed > 0 {
-        return Err(Error::Halted {
-            message: format!("{failed} of the deletes failed (see above)"),
-            hint: Some("run the same prune again to finish".to_owned()),
-        });
+        let total = plan.delete.len() + plan.orphans.len();
+        return Err(bulk::undone(printer, "delete", "object(s)", total, undone));
     }
     Ok(())
 }

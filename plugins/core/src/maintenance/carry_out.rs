@@ -11,7 +11,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 
 use super::{Done, Layout, MaintenancePlan, MaintenanceStep, Selection};
-use crate::bulk::{Attempted, Bulk};
+use crate::bulk::{self, Attempted, Bulk};
 use crate::cli::DryRun;
 use crate::client::Cluster;
 use crate::error::{Error, Operation};
@@ -83,22 +83,28 @@ pub fn qualified(step: &MaintenanceStep) -> String {
     format!("{}/{}", step.namespace, step.name)
 }
 
-/// Prints the table of what was done, then each failure (jobs that could not be read
-/// as well as writes that failed), and turns any failure into exit 1.
+/// Prints the table of what was done, then what was not (jobs that could not be read,
+/// writes that failed or were not attempted once the API server stopped answering), and
+/// turns anything not done into exit 1.
 pub fn finish(
     printer: Printer,
     verb: &str,
     outcomes: Vec<Attempted<MaintenanceStep, Done>>,
-    mut failures: Vec<(String, Error)>,
+    failures: Vec<(String, Error)>,
     layout: Layout,
 ) -> Result<(), Error> {
     let total = outcomes.len() + failures.len();
+    let mut undone: Vec<(String, Option<Error>)> = failures
+        .into_iter()
+        .map(|(name, error)| (name, Some(error)))
+        .collect();
     let mut rows = Vec::new();
     for outcome in outcomes {
+        let skipped = outcome.skipped();
         match outcome.result {
             Ok(done) => rows.push((outcome.item, done)),
             Err(error) => {
-                failures.push((qualified(&outcome.item), error));
+                undone.push((qualified(&outcome.item), (!skipped).then_some(error)));
                 rows.push((outcome.item, Done::Failed));
             }
         }
@@ -106,24 +112,10 @@ pub fn finish(
     if !rows.is_empty() {
         printer.data(&super::table(&rows, layout).to_string())?;
     }
-    if failures.is_empty() {
+    if undone.is_empty() {
         return Ok(());
     }
-    failures.sort_by(|a, b| a.0.cmp(&b.0));
-    for (_, error) in &failures {
-        printer.error(error);
-    }
-    let names: Vec<&str> = failures.iter().map(|(name, _)| name.as_str()).collect();
-    Err(Error::Halted {
-        message: format!(
-            "could not {verb} {} of {total} job(s): {}",
-            failures.len(),
-            names.join(", ")
-        ),
-        hint: Some(
-            "fix the cause and run the same command again: it changes only what is left".to_owned(),
-        ),
-    })
+    Err(bulk::undone(printer, verb, "job(s)", total, undone))
 }
 
 /// How a step that went through ended: written, or only a dry run.
