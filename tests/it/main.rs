@@ -19,6 +19,7 @@ mod blocked;
 mod cli;
 mod cluster;
 mod completion;
+mod connection;
 mod docker;
 mod history_logs;
 mod image;

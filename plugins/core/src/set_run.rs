@@ -516,15 +516,20 @@ mod tests {
         assert_eq!(differs.exit_status(), crate::error::ExitStatus::Failed);
     }
 
-    #[test]
-    fn every_context_is_a_cluster_and_contexts_is_a_glob_instead() {
-        let set = SetArgs {
+    /// `-f jobs.yaml` and nothing else.
+    fn one_file() -> SetArgs {
+        SetArgs {
             files: vec![PathBuf::from("jobs.yaml")],
             contexts: None,
             prune: false,
             adopt: false,
             config: None,
-        };
+        }
+    }
+
+    #[test]
+    fn every_context_is_a_cluster_and_contexts_is_a_glob_instead() {
+        let set = one_file();
         let kube = KubeArgs {
             context: vec!["eu-1".to_owned(), "eu-2".to_owned()],
             ..KubeArgs::default()
@@ -546,13 +551,7 @@ mod tests {
 
     #[test]
     fn flags_that_pin_one_cluster_go_with_one_context_only() {
-        let set = SetArgs {
-            files: vec![PathBuf::from("jobs.yaml")],
-            contexts: None,
-            prune: false,
-            adopt: false,
-            config: None,
-        };
+        let set = one_file();
         let kube = KubeArgs {
             context: vec!["eu-1".to_owned(), "eu-2".to_owned()],
             server: Some("https://10.0.0.1:6443".to_owned()),
