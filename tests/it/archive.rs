@@ -309,6 +309,10 @@ async fn archive_then_again(store: TestStore, prefix: &str) {
             .then_some(())
     })
     .await;
+    // A finished run whose node keeps no log for it (kwok without a Logs object).
+    let no_log = vec!["nightly-nolog".to_owned()];
+    start_runs(&ns, &cronjob, &no_log, &json!({})).await;
+    finished(&ns, &no_log).await;
     // A run that cannot start: no node has this pool.
     let stuck = create_cronjob(&ns, "stuck", &format!("nowhere-{}", ns.suffix())).await;
     start_runs(&ns, &stuck, &["stuck-1".to_owned()], &json!({})).await;
@@ -323,7 +327,13 @@ async fn archive_then_again(store: TestStore, prefix: &str) {
     archived.sort();
     assert_eq!(
         archived,
-        ["nightly-001", "nightly-002", "nightly-fail", "nightly-gone"],
+        [
+            "nightly-001",
+            "nightly-002",
+            "nightly-fail",
+            "nightly-gone",
+            "nightly-nolog"
+        ],
         "{stdout}"
     );
     assert!(
@@ -334,14 +344,14 @@ async fn archive_then_again(store: TestStore, prefix: &str) {
     assert_eq!(
         summary(&stdout),
         format!(
-            "archived 4 runs to {}; 1 in progress, not archived",
+            "archived 5 runs to {}; 1 in progress, not archived",
             store.url().trim_start_matches("file://")
         ),
         "{stdout}"
     );
 
     let records = store.records(&ns, "nightly").await;
-    assert_eq!(records.len(), 4, "{records:?}");
+    assert_eq!(records.len(), 5, "{records:?}");
     let ok = &records["nightly-001"];
     assert_eq!(ok["format"], json!(1));
     assert_eq!(ok["cluster"], json!("kwok-kuul"));
@@ -392,10 +402,19 @@ async fn archive_then_again(store: TestStore, prefix: &str) {
             .contains("its pod was gone"),
         "{gone}"
     );
+    let no_log = &records["nightly-nolog"];
+    assert_eq!(no_log["logs"], json!([]));
+    assert!(
+        no_log["logsLost"]
+            .as_str()
+            .unwrap()
+            .starts_with("container work: "),
+        "{no_log}"
+    );
     assert!(store.records(&ns, "stuck").await.is_empty());
 
     let before = store.objects().await;
-    assert_eq!(before.len(), 4 + 3, "{before:?}");
+    assert_eq!(before.len(), 5 + 3, "{before:?}");
     let again = store
         .archive(&ns, &["--all"])
         .output()
@@ -404,7 +423,7 @@ async fn archive_then_again(store: TestStore, prefix: &str) {
     assert!(archived_lines(&stdout).is_empty(), "{stdout}");
     assert!(
         summary(&stdout).starts_with("archived 0 runs to ")
-            && summary(&stdout).ends_with("; 4 already there; 1 in progress, not archived"),
+            && summary(&stdout).ends_with("; 5 already there; 1 in progress, not archived"),
         "{stdout}"
     );
     assert_eq!(store.objects().await, before, "nothing is written again");
@@ -478,7 +497,7 @@ async fn two_archivers_at_once_write_each_run_once() {
 async fn a_killed_archive_is_finished_by_the_next() {
     let ns = TestNamespace::new("kuul-archive-kill").await;
     let logs = tempfile::tempdir().expect("temp dir");
-    let (_, runs) = runs_with_logs(&ns, "many", 40, logs.path()).await;
+    let (_, runs) = runs_with_logs(&ns, "many", 60, logs.path()).await;
     logs_served(&ns, "many", &runs).await;
     for store in [TestStore::folder(), TestStore::s3("archive-kill")] {
         let mut child = store
@@ -502,6 +521,10 @@ async fn a_killed_archive_is_finished_by_the_next() {
             .expect("archive again");
         let stdout = assert_exit(&rerun, 0, "the archive after the kill");
         let second = archived_lines(&stdout);
+        assert!(
+            !second.is_empty(),
+            "the kill came after the first archiver had finished: {first:?}"
+        );
         assert!(
             first.iter().all(|run| !second.contains(run)),
             "{first:?} then {second:?}"

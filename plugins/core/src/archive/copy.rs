@@ -280,6 +280,11 @@ pub async fn copy_run(
                         lost.push("its pod was deleted while its logs were read".to_owned());
                         break;
                     }
+                    // The node has no log for it (removed, never kept): asking again
+                    // would not help, so the run is archived without it.
+                    Err(kube::Error::Api(status)) if status.code == 400 => {
+                        lost.push(format!("container {container}: {}", status.message));
+                    }
                     Err(source) => {
                         return Err(cluster.error(
                             Operation::new("get logs of", "pods")
