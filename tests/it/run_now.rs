@@ -92,6 +92,7 @@ fn decided_by_client(job: &Job) -> Value {
     }
     if let Some(annotations) = value["metadata"]["annotations"].as_object_mut() {
         annotations.remove("kuul.io/triggered-by");
+        annotations.remove("kuul.io/run-id");
     }
     if let Some(spec) = value["spec"].as_object_mut() {
         spec.remove("selector");

@@ -20,6 +20,11 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference}
 pub const INSTANTIATE_ANNOTATION: &str = "cronjob.kubernetes.io/instantiate";
 /// Who started a manual run, when the API server told us.
 pub const TRIGGERED_BY_ANNOTATION: &str = "kuul.io/triggered-by";
+/// A random id `run-now` gives each Job it creates. A create sent again after its answer
+/// was lost (a 5xx, a throttled retry that had gone through) is refused with 409
+/// `AlreadyExists`; the Job found under the name is this very run only if it carries the
+/// same id, so one `run-now` never starts two runs and never takes another's run for its own.
+pub const RUN_ID_ANNOTATION: &str = "kuul.io/run-id";
 pub use crate::kuul_job::JOB_LABEL;
 /// The label the Job controller puts on a Job's pods, with the Job's uid.
 pub const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
@@ -70,6 +75,28 @@ pub fn manual_job(cronjob: &CronJob, name: &str, triggered_by: Option<&str>) -> 
         spec: template.spec.clone(),
         status: None,
     }
+}
+
+/// Marks `job` as the run with the id `run_id` ([`RUN_ID_ANNOTATION`]).
+pub fn mark_run(job: &mut Job, run_id: &str) {
+    job.metadata
+        .annotations
+        .get_or_insert_with(BTreeMap::new)
+        .insert(RUN_ID_ANNOTATION.to_owned(), run_id.to_owned());
+}
+
+/// Whether `job` is the run marked with `run_id`.
+pub fn is_run(job: &Job, run_id: &str) -> bool {
+    job.metadata
+        .annotations
+        .as_ref()
+        .and_then(|annotations| annotations.get(RUN_ID_ANNOTATION))
+        .is_some_and(|id| id == run_id)
+}
+
+/// A new run id: fifteen random name characters.
+pub fn new_run_id() -> String {
+    (0..3).map(|_| random_suffix()).collect()
 }
 
 /// `CRONJOB-manual-SUFFIX`, with the `CronJob`'s name cut so the whole fits in 63
@@ -486,6 +513,21 @@ mod tests {
         let name = manual_run_name(&long, "x2k9p");
         assert_eq!(name.len(), 63);
         assert_eq!(name, format!("{}-manual-x2k9p", "a".repeat(50)));
+    }
+
+    #[test]
+    fn a_run_is_recognised_by_its_id_only() {
+        let mut job = manual_job(&cronjob(Some("Forbid")), "backup-db-manual-x2k9p", None);
+        let before = job.metadata.annotations.clone().unwrap();
+        assert!(!is_run(&job, "abc"), "an unmarked Job is nobody's run");
+        let id = new_run_id();
+        assert_eq!(id.len(), 15);
+        mark_run(&mut job, &id);
+        assert!(is_run(&job, &id));
+        assert!(!is_run(&job, &new_run_id()));
+        let mut after = job.metadata.annotations.unwrap();
+        after.remove(RUN_ID_ANNOTATION);
+        assert_eq!(after, before, "the other annotations stay");
     }
 
     #[test]

@@ -153,7 +153,9 @@ impl KuulCommand for RunNowArgs {
             .job_name
             .clone()
             .unwrap_or_else(|| runs::manual_run_name(&self.name, &runs::random_suffix()));
-        let job = runs::manual_job(&cronjob, &job_name, user.as_deref());
+        let mut job = runs::manual_job(&cronjob, &job_name, user.as_deref());
+        let run_id = runs::new_run_id();
+        runs::mark_run(&mut job, &run_id);
         if self.dry_run.dry_run == DryRun::Client {
             return print_job(printer, &job, self.output.unwrap_or(JobFormat::Yaml));
         }
@@ -163,14 +165,7 @@ impl KuulCommand for RunNowArgs {
             dry_run: self.dry_run.dry_run == DryRun::Server,
             ..PostParams::default()
         };
-        let created = jobs.create(&params, &job).await.map_err(|source| {
-            cluster.error(
-                Operation::new("create", "jobs")
-                    .named(&job_name)
-                    .in_namespace(&namespace),
-                source,
-            )
-        })?;
+        let created = create_once(&cluster, &jobs, &params, &job, &run_id).await?;
         match (self.output, self.dry_run.dry_run) {
             (Some(format), _) => print_job(printer, &created, format)?,
             (None, DryRun::Server) => print_job(printer, &created, JobFormat::Yaml)?,
@@ -185,6 +180,36 @@ impl KuulCommand for RunNowArgs {
             blocked_timeout: self.blocked.blocked_timeout.0,
         };
         watch::until_finished(&cluster, &created, options, printer).await
+    }
+}
+
+/// Creates the run's Job. The client sends a create again when the API server answers
+/// 429 or 5xx, and a create that went through although its answer was lost is then
+/// refused with 409 `AlreadyExists`: the Job found under the name is taken as created
+/// only when it carries this run's id, so that the run exists once, and a Job of the same
+/// name made by anyone else is still refused.
+async fn create_once(
+    cluster: &Cluster,
+    jobs: &Api<Job>,
+    params: &PostParams,
+    job: &Job,
+    run_id: &str,
+) -> Result<Job, Error> {
+    let name = job.metadata.name.clone().unwrap_or_default();
+    let operation = || {
+        Operation::new("create", "jobs")
+            .named(&name)
+            .in_namespace(jobs.namespace().unwrap_or_default())
+    };
+    match jobs.create(params, job).await {
+        Ok(created) => Ok(created),
+        Err(kube::Error::Api(status)) if status.is_already_exists() && !params.dry_run => {
+            match jobs.get_opt(&name).await {
+                Ok(Some(existing)) if runs::is_run(&existing, run_id) => Ok(existing),
+                _ => Err(cluster.error(operation(), kube::Error::Api(status))),
+            }
+        }
+        Err(source) => Err(cluster.error(operation(), source)),
     }
 }
 
