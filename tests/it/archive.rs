@@ -595,7 +595,9 @@ async fn bad_urls_and_refused_credentials_are_one_line() {
         let errors = error_lines(&output);
         assert_eq!(errors.len(), 1, "{what}: {}", text(&output.stderr));
         assert!(
-            errors[0].contains(&format!("in the store {}: access denied", bucket.url())),
+            errors[0].starts_with("error: cannot ")
+                && errors[0].contains(&bucket.url())
+                && errors[0].contains(": access denied ("),
             "{what}: {errors:?}"
         );
         assert!(bucket.objects().await.is_empty(), "{what} wrote nothing");

@@ -257,13 +257,11 @@ pub enum Error {
 
     /// The archive's store (a folder, S3-compatible object storage) failed a read or a
     /// write, or refused the credentials.
-    #[error("cannot {operation} {object} in the store {store}: {cause}")]
+    #[error("cannot {operation} {location}: {cause}")]
     Store {
         operation: &'static str,
-        /// The store's URL.
-        store: String,
-        /// The object's path in the store, or `the store` itself.
-        object: String,
+        /// The store's URL, or an object's: the store's URL and the object's path in it.
+        location: String,
         cause: String,
         /// Whether the store refused the credentials: every other write would fail alike.
         denied: bool,
@@ -538,16 +536,14 @@ impl Error {
     /// else the innermost error of `source` does.
     pub fn store(
         operation: &'static str,
-        store: impl Into<String>,
-        object: impl Into<String>,
+        location: impl Into<String>,
         denied: bool,
         cause: Option<String>,
         source: impl StdError + Send + Sync + 'static,
     ) -> Self {
         Error::Store {
             operation,
-            store: store.into(),
-            object: object.into(),
+            location: location.into(),
             cause: cause.unwrap_or_else(|| short_cause(&source)),
             denied,
             source: Box::new(source),
@@ -958,16 +954,14 @@ mod tests {
             ),
             Error::store(
                 "write",
-                "s3://kuul-logs/prod",
-                "kuul/ops/backup/backup-29012345/run.json",
+                "s3://kuul-logs/prod/kuul/ops/backup/backup-29012345/run.json",
                 true,
                 Some("access denied (SignatureDoesNotMatch)".to_owned()),
                 io::Error::from_raw_os_error(13),
             ),
             Error::store(
                 "list",
-                "s3://kuul-logs/prod",
-                "kuul/ops/backup",
+                "s3://kuul-logs/prod/kuul/ops/backup",
                 false,
                 None,
                 io::Error::from_raw_os_error(111),

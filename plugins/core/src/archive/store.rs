@@ -31,6 +31,9 @@ use crate::error::Error;
 const RETRY_TIMEOUT: Duration = Duration::from_secs(20);
 const MAX_RETRIES: usize = 3;
 
+/// What [`Store::check`] reads: an object no archive holds.
+const PROBE: &str = ".kuul-check";
+
 /// An open store.
 #[derive(Clone)]
 pub struct Store {
@@ -55,10 +58,10 @@ impl Store {
         let inner: Arc<dyn ObjectStore> = match url {
             StoreUrl::Folder(folder) => {
                 std::fs::create_dir_all(folder).map_err(|source| {
-                    Error::store("create", &name, "the folder", false, None, source)
+                    Error::store("create the folder", &name, false, None, source)
                 })?;
                 let local = LocalFileSystem::new_with_prefix(folder).map_err(|source| {
-                    Error::store("open", &name, "the folder", false, None, source)
+                    Error::store("open the folder", &name, false, None, source)
                 })?;
                 Arc::new(local)
             }
@@ -68,7 +71,7 @@ impl Store {
                 let s3 = s3_builder(bucket, endpoint, &|name| std::env::var(name).ok())
                     .build()
                     .map_err(|source| {
-                        Error::store("open", &name, "the bucket", false, None, source)
+                        Error::store("open the bucket", &name, false, None, source)
                     })?;
                 if prefix.is_empty() {
                     Arc::new(s3)
@@ -144,14 +147,24 @@ impl Store {
         Ok(names)
     }
 
+    /// Whether the store answers and takes the credentials: a read of an object that is
+    /// not there, one request, so that a refusal is said once before any work.
+    pub async fn check(&self) -> Result<(), Error> {
+        // A GET rather than a HEAD: S3 explains a refusal in the body of its answer.
+        match self.inner.get(&path(&[PROBE])).await {
+            Ok(_) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(self.error("reach", &[], source)),
+        }
+    }
+
     fn error(&self, operation: &'static str, parts: &[&str], source: object_store::Error) -> Error {
-        let object = if parts.is_empty() {
-            "the store".to_owned()
+        let location = if parts.is_empty() {
+            self.url.clone()
         } else {
-            parts.join("/")
+            format!("{}/{}", self.url.trim_end_matches('/'), parts.join("/"))
         };
         let (denied, cause) = describe(&source);
-        Error::store(operation, &self.url, object, denied, cause, source)
+        Error::store(operation, location, denied, cause, source)
     }
 }
 

@@ -76,7 +76,7 @@ impl KuulCommand for ArchiveArgs {
         let store = Store::open(&url, self.endpoint.as_deref())?;
         let cluster = Cluster::connect(&kube).await?;
         // A refused credential says so once, before anything is read.
-        store.get(&[".kuul-archive-check"]).await?;
+        store.check().await?;
 
         let (cronjobs, mut failures) =
             select(&cluster, &selection, self.jobs.all_namespaces).await?;
