@@ -14,10 +14,11 @@ use bollard::query_parameters::{BuildImageOptionsBuilder, TagImageOptionsBuilder
 use clap::Args;
 use futures_util::StreamExt;
 use indicatif::ProgressBar;
+use kuul_core::kuul_job::check_registry;
 use kuul_core::{Error, Printer};
 
 use crate::docker;
-use crate::dockerignore::DockerIgnore;
+use crate::dockerignore::{self, DockerIgnore};
 use crate::project::{self, Project};
 
 /// How many lines of the failing step's output the error shows.
@@ -64,6 +65,9 @@ impl BuildArgs {
         }
         if let Some(platform) = &self.platform {
             check_platform(platform)?;
+        }
+        if let Some(registry) = &self.registry {
+            check_registry("--registry", registry)?;
         }
         let context = build_context(&dir)?;
         let repository = project.repository(self.registry.as_deref());
@@ -241,15 +245,19 @@ impl Progress {
 
 /// `NAME=VALUE` of `--build-arg`.
 fn parse_build_arg(arg: &str) -> Result<(String, String), Error> {
-    match arg.split_once('=') {
+    let problem = match arg.split_once('=') {
         Some((name, value)) if project::valid_env_name(name) => {
-            Ok((name.to_owned(), value.to_owned()))
+            return Ok((name.to_owned(), value.to_owned()));
         }
-        _ => Err(Error::InvalidInput {
-            message: format!("invalid --build-arg {arg:?}: use NAME=VALUE"),
-            hint: None,
-        }),
-    }
+        Some((name, _)) => format!(
+            "{name:?} is not a variable name (letters, digits, '_', '-' and '.', not starting with a digit)"
+        ),
+        None => "has no '='".to_owned(),
+    };
+    Err(Error::InvalidInput {
+        message: format!("invalid --build-arg {arg:?}: {problem}"),
+        hint: Some("NAME=VALUE of an ARG of the Dockerfile, e.g. --build-arg BASE_IMAGE=debian:bookworm-slim".to_owned()),
+    })
 }
 
 /// `os/arch[/variant]`, as Docker spells platforms.
@@ -263,10 +271,10 @@ fn check_platform(platform: &str) -> Result<(), Error> {
         Ok(())
     } else {
         Err(Error::InvalidInput {
-            message: format!(
-                "invalid --platform {platform:?}: use OS/ARCH, e.g. linux/amd64 or linux/arm64/v8"
+            message: format!("invalid --platform {platform:?}: is not OS/ARCH[/VARIANT]"),
+            hint: Some(
+                "a platform as Docker names it, e.g. linux/amd64 or linux/arm64/v8".to_owned(),
             ),
-            hint: None,
         })
     }
 }
@@ -298,7 +306,22 @@ pub fn build_context(dir: &Path) -> Result<Vec<u8>, Error> {
     };
     let ignore_path = dir.join(".dockerignore");
     let ignore = match std::fs::read_to_string(&ignore_path) {
-        Ok(text) => DockerIgnore::parse(&text),
+        Ok(text) => {
+            dockerignore::check(&text).map_err(|bad| Error::InvalidInput {
+                message: format!(
+                    "{}:{}: {:?} is not a pattern docker build takes: {}",
+                    ignore_path.display(),
+                    bad.line,
+                    bad.pattern,
+                    bad.why
+                ),
+                hint: Some(
+                    "patterns use *, ?, [a-z] and \\ within a path part, ** across parts, and ! to keep a path; one per line"
+                        .to_owned(),
+                ),
+            })?;
+            DockerIgnore::parse(&text)
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => DockerIgnore::default(),
         Err(e) => return Err(unreadable(&ignore_path, e)),
     };

@@ -63,6 +63,92 @@ impl DockerIgnore {
     }
 }
 
+/// A line of a `.dockerignore` that `docker build` refuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadPattern {
+    /// 1-based.
+    pub line: usize,
+    pub pattern: String,
+    pub why: &'static str,
+}
+
+/// Checks every pattern of a `.dockerignore` as `docker build` does before it builds
+/// (moby's patternmatcher asks Go's `filepath.Match` for its syntax errors): a class
+/// `[...]` must be closed and hold at least one character, a `\` must escape something,
+/// and `!` needs a pattern after it.
+pub fn check(text: &str) -> Result<(), BadPattern> {
+    for (index, line) in text.lines().enumerate() {
+        let pattern = line.trim();
+        if pattern.is_empty() || pattern.starts_with('#') {
+            continue;
+        }
+        let bad = |why| BadPattern {
+            line: index + 1,
+            pattern: pattern.to_owned(),
+            why,
+        };
+        let body = match pattern.strip_prefix('!') {
+            Some("") => return Err(bad("a '!' needs a pattern after it")),
+            Some(rest) => rest.trim(),
+            None => pattern,
+        };
+        pattern_syntax(body.as_bytes()).map_err(bad)?;
+    }
+    Ok(())
+}
+
+/// Go's `filepath.Match` syntax errors of one pattern.
+fn pattern_syntax(mut rest: &[u8]) -> Result<(), &'static str> {
+    let unclosed = "a '[' without its ']'";
+    while let Some((&c, after)) = rest.split_first() {
+        rest = after;
+        match c {
+            b'\\' => match rest.split_first() {
+                Some((_, after)) => rest = after,
+                None => return Err("a '\\' at the end escapes nothing"),
+            },
+            b'[' => {
+                if let Some(after) = rest.strip_prefix(b"^") {
+                    rest = after;
+                }
+                let mut ranges = 0;
+                loop {
+                    match rest.split_first() {
+                        None => return Err(unclosed),
+                        Some((b']', after)) if ranges > 0 => {
+                            rest = after;
+                            break;
+                        }
+                        Some((b']' | b'-', _)) => {
+                            return Err("a class [...] needs a character before ']' or '-'");
+                        }
+                        Some(_) => {}
+                    }
+                    rest = class_member(rest).ok_or(unclosed)?;
+                    if let Some(after) = rest.strip_prefix(b"-") {
+                        if matches!(after.first(), None | Some(b']' | b'-')) {
+                            return Err("a range in [...] needs an end after '-'");
+                        }
+                        rest = class_member(after).ok_or(unclosed)?;
+                    }
+                    ranges += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// One character of a class, maybe escaped; what follows it, which must not be empty
+/// (the class is still open).
+fn class_member(pattern: &[u8]) -> Option<&[u8]> {
+    let ([b'\\', _, rest @ ..] | [_, rest @ ..]) = pattern else {
+        return None;
+    };
+    (!rest.is_empty()).then_some(rest)
+}
+
 /// A pattern's components, cleaned as Go's `filepath.Clean` would (`.` and empty
 /// components dropped, `..` pops), without a leading `/`.
 fn clean(pattern: &str) -> Vec<String> {
@@ -201,6 +287,31 @@ mod tests {
         assert!(!rules.excludes("starry"));
         // A malformed class matches nothing.
         assert!(!ignore("[abc\n").excludes("a"));
+    }
+
+    #[test]
+    fn patterns_docker_refuses_are_named_with_their_line() {
+        for good in [
+            "*.md\n!README.md\n",
+            "[a-c]*.bin\n[^x]y\nstar\\*\n",
+            "# [\n\n**/*.tmp\n",
+        ] {
+            assert_eq!(check(good), Ok(()), "{good}");
+        }
+        for (text, line, why) in [
+            ("build\n[abc\n", 2, "a '[' without its ']'"),
+            (
+                "[]a]\n",
+                1,
+                "a class [...] needs a character before ']' or '-'",
+            ),
+            ("[a-]\n", 1, "a range in [...] needs an end after '-'"),
+            ("tmp\\\n", 1, "a '\\' at the end escapes nothing"),
+            ("!\n", 1, "a '!' needs a pattern after it"),
+        ] {
+            let bad = check(text).unwrap_err();
+            assert_eq!((bad.line, bad.why), (line, why), "{text:?}");
+        }
     }
 
     #[test]

@@ -7,15 +7,16 @@
 //! every container the run started before kuul exits. `--from-cronjob` runs a live
 //! `CronJob`'s container instead ([`crate::local_run`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 use futures_util::StreamExt;
+use kuul_core::kuul_job::{check_image, check_job_name};
 use kuul_core::{Error, KubeArgs, Printer};
 
 use crate::docker;
 use crate::expect::{self, Verdict};
-use crate::project::{self, Project};
+use crate::project::{self, Case, Project};
 use crate::report::{self, CaseResult};
 use crate::runner::{self, ContainerOutcome, Output};
 use crate::spec::ContainerSpec;
@@ -53,41 +54,49 @@ pub struct TestArgs {
 }
 
 impl TestArgs {
-    pub async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
-        if let Some(name) = &self.from_cronjob {
-            return crate::local_run::run(&kube, name, self.env_file.as_deref(), printer).await;
-        }
-        let dir = project::dir_or_current(self.dir.as_deref());
-        let project = Project::load(&dir)?;
-        let cases: Vec<_> = project
-            .tests
-            .iter()
-            .filter(|c| self.cases.is_empty() || self.cases.contains(&c.name))
-            .collect();
+    /// The cases `--case` picks (all without it); each must exist, and there must be one.
+    fn selected_cases<'a>(&self, project: &'a Project, dir: &Path) -> Result<Vec<&'a Case>, Error> {
         if let Some(unknown) = self
             .cases
             .iter()
             .find(|n| !project.tests.iter().any(|c| &c.name == *n))
         {
+            let names: Vec<&str> = project.tests.iter().map(|c| c.name.as_str()).collect();
             return Err(Error::InvalidInput {
-                message: format!("--case {unknown:?}: kuul-image.yaml has no such test case"),
-                hint: Some(format!(
-                    "its cases: {}",
-                    project
-                        .tests
-                        .iter()
-                        .map(|c| c.name.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )),
+                message: format!(
+                    "invalid --case {unknown:?}: kuul-image.yaml has no such test case"
+                ),
+                hint: Some(format!("its cases: {}", names.join(", "))),
             });
         }
+        let cases: Vec<&Case> = project
+            .tests
+            .iter()
+            .filter(|c| self.cases.is_empty() || self.cases.contains(&c.name))
+            .collect();
         if cases.is_empty() {
             return Err(Error::InvalidInput {
                 message: format!("{} has no test cases", dir.join(project::FILE).display()),
-                hint: Some("add some under tests: (see image-template/kuul-image.yaml)".to_owned()),
+                hint: Some(
+                    "add some under tests:, each `- name: NAME` with what it runs and expects; `kubectl kuul image init NAME --dir DIR` writes an example"
+                        .to_owned(),
+                ),
             });
         }
+        Ok(cases)
+    }
+
+    pub async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        if let Some(name) = &self.from_cronjob {
+            check_job_name("--from-cronjob", name)?;
+            return crate::local_run::run(&kube, name, self.env_file.as_deref(), printer).await;
+        }
+        if let Some(image) = &self.image {
+            check_image("--image", image)?;
+        }
+        let dir = project::dir_or_current(self.dir.as_deref());
+        let project = Project::load(&dir)?;
+        let cases = self.selected_cases(&project, &dir)?;
         let image = self.image.clone().unwrap_or_else(|| project.image(None));
         let daemon = docker::connect().await?;
         if daemon.docker.inspect_image(&image).await.is_err() {

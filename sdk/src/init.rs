@@ -61,16 +61,7 @@ pub struct InitArgs {
 
 impl InitArgs {
     pub fn run(self, printer: Printer) -> Result<(), Error> {
-        project::check_image_name(&self.name)
-            .ok()
-            .filter(|()| !self.name.contains('/'))
-            .ok_or_else(|| Error::InvalidInput {
-                message: format!(
-                    "invalid image name {:?}: use lower-case letters, digits, '.', '_' and '-', starting and ending with a letter or digit",
-                    self.name
-                ),
-                hint: None,
-            })?;
+        check_name(&self.name)?;
         let dir = self
             .dir
             .clone()
@@ -96,6 +87,28 @@ impl InitArgs {
         ));
         Ok(())
     }
+}
+
+/// The new image's NAME: an image name of one part, since it names the directory too.
+fn check_name(name: &str) -> Result<(), Error> {
+    let problem = if name.is_empty() {
+        "is empty"
+    } else if name.contains('/') {
+        "has a '/': NAME is one part of an image name, and the project's directory"
+    } else if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        "has upper-case letters"
+    } else if project::check_image_name(name).is_err() {
+        "is not an image name"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidInput {
+        message: format!("invalid NAME {name:?}: {problem}"),
+        hint: Some(
+            "lower-case letters, digits, '.', '_' and '-', starting and ending with a letter or digit, e.g. backup-image"
+                .to_owned(),
+        ),
+    })
 }
 
 /// The template's files with the image name substituted. Pure.

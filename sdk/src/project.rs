@@ -12,11 +12,16 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use kuul_core::cli::parse_request_timeout;
-use kuul_core::{Error, quantity};
+use kuul_core::kuul_job::check_registry;
+use kuul_core::{Error, quantity, yaml};
 use serde::Deserialize;
 
 /// The file name of a Kuul image project's description.
 pub const FILE: &str = "kuul-image.yaml";
+
+/// Where to see every key of the file, as a hint.
+const EXAMPLE: &str =
+    "`kubectl kuul image init NAME --dir DIR` writes an example kuul-image.yaml with every key";
 
 /// A Kuul image project, as described by its `kuul-image.yaml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -133,9 +138,16 @@ pub struct Pattern(pub regex::Regex);
 impl TryFrom<String> for Pattern {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        regex::Regex::new(&text)
-            .map(Pattern)
-            .map_err(|e| format!("invalid regular expression {text:?}: {e}"))
+        regex::Regex::new(&text).map(Pattern).map_err(|e| {
+            // The regex crate draws the pattern with a caret; its last line says why.
+            let why = e.to_string();
+            let why = why
+                .lines()
+                .last()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
+            format!("{text:?} is not a regular expression: {why}")
+        })
     }
 }
 
@@ -147,10 +159,13 @@ pub struct KuulDuration(pub Duration);
 impl TryFrom<String> for KuulDuration {
     type Error = String;
     fn try_from(text: String) -> Result<Self, String> {
-        match parse_request_timeout(&text)? {
-            kuul_core::cli::RequestTimeout(Some(duration)) => Ok(KuulDuration(duration)),
-            kuul_core::cli::RequestTimeout(None) => Err(format!(
-                "invalid duration {text:?}: must be greater than zero"
+        match parse_request_timeout(&text) {
+            Ok(kuul_core::cli::RequestTimeout(Some(duration))) => Ok(KuulDuration(duration)),
+            Ok(kuul_core::cli::RequestTimeout(None)) => Err(format!(
+                "{text:?} is zero: give a duration above zero, such as 30s, 5m or 1h30m"
+            )),
+            Err(_) => Err(format!(
+                "{text:?} is not a duration such as 30s, 5m or 1h30m (or a number of seconds)"
             )),
         }
     }
@@ -216,8 +231,8 @@ impl TryFrom<String> for Tag {
             Ok(Tag(text))
         } else {
             Err(format!(
-                "invalid version {text:?}: a Docker tag is letters, digits, '_', '.' and '-', \
-                 at most 128, not starting with '.' or '-'"
+                "{text:?} is not a Docker tag: letters, digits, '_', '.' and '-', at most 128, \
+                 not starting with '.' or '-', e.g. 1.4.0"
             ))
         }
     }
@@ -243,19 +258,18 @@ pub fn check_image_name(text: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "invalid image name {text:?}: use lower-case letters, digits, '.', '_' and '-' \
-             (start and end with a letter or digit), components separated by '/'"
+            "{text:?} is not an image name: lower-case letters, digits, '.', '_' and '-' \
+             (starting and ending with a letter or digit), parts separated by '/'"
         ))
     }
 }
 
 /// Bytes of a memory quantity (`64Mi`), rounded up as Kubernetes does.
 pub fn parse_memory(text: &str) -> Result<i64, String> {
-    let allowed = "use a positive quantity such as 64Mi, 1Gi or 500M";
-    let value =
-        quantity::value(text).ok_or_else(|| format!("invalid memory {text:?}: {allowed}"))?;
+    let invalid = || format!("{text:?} is not a memory size such as 64Mi, 1Gi or 500M");
+    let value = quantity::value(text).ok_or_else(invalid)?;
     if value < 1.0 {
-        return Err(format!("invalid memory {text:?}: {allowed}"));
+        return Err(invalid());
     }
     // Quantities fit in i64 for any memory a container can have.
     #[allow(clippy::cast_possible_truncation)]
@@ -264,11 +278,12 @@ pub fn parse_memory(text: &str) -> Result<i64, String> {
 
 /// Nano-CPUs of a CPU quantity (`500m` is 500 000 000).
 pub fn parse_cpu(text: &str) -> Result<i64, String> {
-    let allowed = "use a positive quantity such as 250m, 0.5 or 2";
-    let value = quantity::value(text).ok_or_else(|| format!("invalid cpu {text:?}: {allowed}"))?;
+    let invalid =
+        || format!("{text:?} is not a CPU quantity of at least 1m, such as 250m, 0.5 or 2");
+    let value = quantity::value(text).ok_or_else(invalid)?;
     // Kubernetes' CPU resolution is 1m.
     if value < 1e-3 {
-        return Err(format!("invalid cpu {text:?}: {allowed}"));
+        return Err(invalid());
     }
     #[allow(clippy::cast_possible_truncation)]
     Ok((value * 1e9).round() as i64)
@@ -279,7 +294,11 @@ impl Project {
     pub fn load(dir: &Path) -> Result<Self, Error> {
         let path = dir.join(FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::InvalidInput {
-            message: format!("cannot read {}: {}", path.display(), lower(&e.to_string())),
+            message: format!(
+                "cannot read {}: {}",
+                path.display(),
+                kuul_core::error::io_cause(&e)
+            ),
             hint: Some(format!(
                 "run this in a Kuul image project (one with {FILE}), pass --dir, or create one with `kubectl kuul image init NAME`"
             )),
@@ -289,49 +308,107 @@ impl Project {
 
     /// Parses and validates the text of `path`.
     pub fn parse(text: &str, path: &Path) -> Result<Self, Error> {
+        if yaml::is_blank(text) {
+            return Err(Error::InvalidInput {
+                message: format!(
+                    "{}: has no content: the file is empty or only comments",
+                    path.display()
+                ),
+                hint: Some(format!(
+                    "{FILE} needs at least name: and version:; {EXAMPLE}"
+                )),
+            });
+        }
         let project: Project = serde_saphyr::from_str(text).map_err(|error| {
-            let at = error
-                .location()
-                .map(|l| format!(":{}", l.line()))
-                .unwrap_or_default();
-            let first = error.to_string();
-            let first = first.lines().next().unwrap_or_default();
+            let problem = yaml::problem(text, &error);
+            let line = problem.line.map_or_else(String::new, |l| format!(":{l}"));
+            // `tests.expect.exitCode` in case `works` reads as that case's `expect.exitCode`.
+            let (case, key) = match (problem.key.as_deref(), &problem.item) {
+                (Some("tests"), Some(case)) => (Some(case), None),
+                (Some(key), Some(case)) if key.starts_with("tests.") => {
+                    (Some(case), Some(&key["tests.".len()..]))
+                }
+                (key, _) => (None, key),
+            };
+            let for_key = match key {
+                Some("tests") => {
+                    Some("a list of test cases, each `- name: NAME` with what it runs and expects")
+                }
+                Some("command" | "args") => {
+                    Some("a list of words, e.g. command: [/bin/sh, -c, 'echo hi']")
+                }
+                Some("env") => Some("a mapping of NAME: VALUE, e.g. env: {TARGET: staging}"),
+                Some("buildArgs") => Some(
+                    "a mapping of NAME: VALUE, e.g. buildArgs: {BASE_IMAGE: debian:bookworm-slim}",
+                ),
+                Some("expect.exitCode") => {
+                    Some("the exit code the case must end with, e.g. exitCode: 3")
+                }
+                _ => None,
+            };
+            let case = case.map_or_else(String::new, |c| format!(" test case {c:?}:"));
+            let key_text = key.map_or_else(String::new, |k| format!(" {k}:"));
             Error::InvalidInput {
-                message: format!("{}{at}: {}", path.display(), strip_location(first)),
-                hint: Some(format!("see image-template/{FILE} for every key")),
+                message: format!(
+                    "{}{line}:{case}{key_text} {}",
+                    path.display(),
+                    problem.message
+                ),
+                hint: Some(
+                    problem
+                        .allowed
+                        .or_else(|| for_key.map(str::to_owned))
+                        .unwrap_or_else(|| EXAMPLE.to_owned()),
+                ),
             }
         })?;
         project.check(path)?;
         Ok(project)
     }
 
-    /// The checks that span several values.
+    /// The checks that span several values, or need kuul's own validators.
     fn check(&self, path: &Path) -> Result<(), Error> {
+        let invalid = |message: String, hint: &str| Error::InvalidInput {
+            message: format!("{}: {message}", path.display()),
+            hint: Some(hint.to_owned()),
+        };
+        let env_rule = "letters, digits, '_', '-' and '.', not starting with a digit, e.g. DB_HOST";
+        if let Some(registry) = &self.registry {
+            check_registry("registry", registry).map_err(|bad| {
+                invalid(
+                    format!("registry: {:?} {}", bad.value, bad.problem),
+                    &bad.allowed,
+                )
+            })?;
+        }
         let mut seen = std::collections::BTreeSet::new();
         for case in &self.tests {
             if case.name.trim().is_empty() {
-                return Err(invalid(path, "a test case has an empty name"));
+                return Err(invalid(
+                    "a test case has an empty name".to_owned(),
+                    "every case has a name of its own, e.g. name: works",
+                ));
             }
             if !seen.insert(case.name.as_str()) {
                 return Err(invalid(
-                    path,
-                    &format!("test case {:?} is defined twice", case.name),
+                    format!("test case {:?} is defined twice", case.name),
+                    "every case has a name of its own: rename or remove one",
                 ));
             }
             if let Some(bad) = case.env.keys().find(|k| !valid_env_name(k)) {
                 return Err(invalid(
-                    path,
-                    &format!(
-                        "test case {:?}: env name {bad:?} is not valid (letters, digits, '_', '-', '.'; not starting with a digit)",
+                    format!(
+                        "test case {:?}: env: {bad:?} is not a valid variable name",
                         case.name
                     ),
+                    env_rule,
                 ));
             }
         }
         if let Some(bad) = self.build_args.keys().find(|k| !valid_env_name(k)) {
             return Err(invalid(
-                path,
-                &format!("buildArgs: {bad:?} is not a valid name"),
+                format!("buildArgs: {bad:?} is not a valid variable name"),
+                env_rule,
             ));
         }
         Ok(())
@@ -358,35 +435,6 @@ pub fn valid_env_name(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-}
-
-fn invalid(path: &Path, message: &str) -> Error {
-    Error::InvalidInput {
-        message: format!("{}: {message}", path.display()),
-        hint: None,
-    }
-}
-
-/// serde-saphyr puts the location in its message, as `error: line L column C: ...` or
-/// `... at line L column C`; the line is already in front of ours.
-fn strip_location(message: &str) -> &str {
-    let message = message.strip_prefix("error: ").unwrap_or(message);
-    let message = match message.strip_prefix("line ") {
-        Some(rest) if rest.contains(" column ") => {
-            rest.split_once(": ").map_or(message, |(_, after)| after)
-        }
-        _ => message,
-    };
-    message
-        .rfind(" at line ")
-        .map_or(message, |at| &message[..at])
-}
-
-fn lower(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_lowercase().chain(chars).collect()
-    })
 }
 
 /// The project directory from `--dir`, defaulting to the current one.
@@ -456,47 +504,45 @@ tests:
     fn unknown_keys_name_the_key_and_line() {
         let error =
             parse("name: x\nversion: '1'\ntests:\n  - name: a\n    exitcode: 1\n").unwrap_err();
-        assert!(error.starts_with("kuul-image.yaml:5: "), "{error}");
-        assert!(error.contains("exitcode"), "{error}");
+        assert_eq!(
+            error,
+            "kuul-image.yaml:5: test case \"a\": unknown key \"exitcode\""
+        );
     }
 
     #[test]
-    fn invalid_values_name_the_value_and_line() {
-        for (text, line, needle) in [
+    fn invalid_values_name_the_case_key_value_and_line() {
+        for (text, expected) in [
             (
                 "name: x\nversion: '1'\ntests:\n  - name: a\n    resources: {memory: lots}\n",
-                5,
-                "invalid memory \"lots\"",
+                "kuul-image.yaml:5: test case \"a\": resources.memory: \"lots\" is not a memory size such as 64Mi, 1Gi or 500M",
             ),
             (
                 "name: x\nversion: '1'\ntests:\n  - name: a\n    resources:\n      cpu: '-1'\n",
-                6,
-                "invalid cpu",
+                "kuul-image.yaml:6: test case \"a\": resources.cpu: \"-1\" is not a CPU quantity of at least 1m, such as 250m, 0.5 or 2",
             ),
             (
                 "name: x\nversion: '1'\ntests:\n  - name: a\n    timeout: soon\n",
-                5,
-                "invalid duration \"soon\"",
+                "kuul-image.yaml:5: test case \"a\": timeout: \"soon\" is not a duration such as 30s, 5m or 1h30m (or a number of seconds)",
             ),
             (
                 "name: x\nversion: '1'\ntests:\n  - name: a\n    network: host\n",
-                5,
-                "host",
+                "kuul-image.yaml:5: test case \"a\": network: \"host\" is not allowed",
             ),
             (
                 "name: x\nversion: '1'\ntests:\n  - name: a\n    expect:\n      stdout: {matches: ['(']}\n",
-                6,
-                "invalid regular expression",
+                "kuul-image.yaml:6: test case \"a\": expect.stdout.matches: \"(\" is not a regular expression: unclosed group",
             ),
-            ("name: Backup\nversion: '1'\n", 1, "invalid image name"),
-            ("name: x\nversion: -1\n", 2, "invalid version"),
+            (
+                "name: Backup\nversion: '1'\n",
+                "kuul-image.yaml:1: name: \"Backup\" is not an image name: lower-case letters, digits, '.', '_' and '-' (starting and ending with a letter or digit), parts separated by '/'",
+            ),
+            (
+                "name: x\nversion: -1\n",
+                "kuul-image.yaml:2: version: \"-1\" is not a Docker tag: letters, digits, '_', '.' and '-', at most 128, not starting with '.' or '-', e.g. 1.4.0",
+            ),
         ] {
-            let error = parse(text).unwrap_err();
-            assert!(
-                error.starts_with(&format!("kuul-image.yaml:{line}: ")),
-                "{text}: {error}"
-            );
-            assert!(error.contains(needle), "{text}: {error}");
+            assert_eq!(parse(text).unwrap_err(), expected, "{text}");
         }
     }
 
@@ -506,11 +552,25 @@ tests:
         assert_eq!(twice, "kuul-image.yaml: test case \"a\" is defined twice");
         let env =
             parse("name: x\nversion: '1'\ntests:\n  - name: a\n    env: {'1X': y}\n").unwrap_err();
-        assert!(env.contains("env name \"1X\""), "{env}");
-        assert!(parse("version: '1'\n").unwrap_err().contains("name"));
+        assert_eq!(
+            env,
+            "kuul-image.yaml: test case \"a\": env: \"1X\" is not a valid variable name"
+        );
+        assert_eq!(
+            parse("version: '1'\n").unwrap_err(),
+            "kuul-image.yaml:1: missing key \"name\""
+        );
         assert_eq!(
             parse("name: x\nversion: '1'\ntests: {}\n").unwrap_err(),
-            "kuul-image.yaml:3: expected sequence start"
+            "kuul-image.yaml:3: tests: expected a list (`- ITEM` lines, or [A, B]), found a mapping"
+        );
+        assert_eq!(
+            parse("name: x\nversion: '1'\nregistry: https://r.example.com\n").unwrap_err(),
+            "kuul-image.yaml: registry: \"https://r.example.com\" has a scheme: a registry is named without https://"
+        );
+        assert_eq!(
+            parse("# soon\n").unwrap_err(),
+            "kuul-image.yaml: has no content: the file is empty or only comments"
         );
     }
 

@@ -15,6 +15,7 @@ use bollard::query_parameters::{PushImageOptionsBuilder, TagImageOptionsBuilder}
 use clap::Args;
 use futures_util::StreamExt;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use kuul_core::kuul_job::check_registry;
 use kuul_core::{Error, Printer};
 
 use crate::credentials::{self, DockerConfig};
@@ -50,7 +51,7 @@ impl PushArgs {
         let dir = project::dir_or_current(self.dir.as_deref());
         let project = Project::load(&dir)?;
         if let Some(registry) = &self.registry {
-            check_registry(registry)?;
+            check_registry("--registry", registry)?;
         }
         let Some(registry_path) = self.registry.as_deref().or(project.registry.as_deref()) else {
             return Err(Error::InvalidInput {
@@ -377,28 +378,6 @@ fn is_transient(message: &str) -> bool {
 }
 
 /// `HOST[:PORT][/PATH]`.
-fn check_registry(registry: &str) -> Result<(), Error> {
-    let host = registry.split('/').next().unwrap_or_default();
-    let valid = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b':' | b'-'))
-        && registry
-            .split('/')
-            .skip(1)
-            .all(|p| project::check_image_name(p).is_ok());
-    if valid {
-        Ok(())
-    } else {
-        Err(Error::InvalidInput {
-            message: format!(
-                "invalid --registry {registry:?}: use HOST[:PORT][/PATH], e.g. registry.example.com/ops"
-            ),
-            hint: None,
-        })
-    }
-}
-
 fn read_password() -> Result<String, Error> {
     let mut text = String::new();
     std::io::stdin()
@@ -449,9 +428,10 @@ mod tests {
 
     #[test]
     fn registries_are_checked() {
-        assert!(check_registry("127.0.0.1:5000/team").is_ok());
-        assert!(check_registry("registry.example.com").is_ok());
-        assert!(check_registry("https://r.io").is_err());
-        assert!(check_registry("r.io/Team").is_err());
+        let check = |registry| check_registry("--registry", registry);
+        assert!(check("127.0.0.1:5000/team").is_ok());
+        assert!(check("registry.example.com").is_ok());
+        assert!(check("https://r.io").is_err());
+        assert!(check("r.io/Team").is_err());
     }
 }

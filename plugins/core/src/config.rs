@@ -12,7 +12,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 use crate::error::Error;
-use crate::kuul_job::Defaults;
+use crate::kuul_job::{
+    Defaults, Invalid, check_label_key, check_namespace, check_quantity, check_registry,
+};
+use crate::yaml;
 
 /// The file name looked for in the current directory.
 pub const LOCAL_FILE: &str = "kuul.yaml";
@@ -138,23 +141,98 @@ fn read(path: &Path, required: bool) -> Result<Option<ConfigFile>, Error> {
     parse(&text, path).map(Some)
 }
 
-/// Parses one config file; `origin` names it in errors.
+/// What a config file looks like, for the hint of a file that does not read.
+const SHAPE: &str = "a kuul config file is a mapping of settings, e.g. `registry: registry.example.com` and `resources: {cpu: 500m}`";
+
+/// Parses one config file and checks its values; `origin` names it in errors. A file
+/// with nothing but comments sets nothing.
 pub fn parse(text: &str, origin: &Path) -> Result<ConfigFile, Error> {
-    if text.trim().is_empty() {
+    if yaml::is_blank(text) {
         return Ok(ConfigFile::default());
     }
-    serde_saphyr::from_str(text).map_err(|error| Error::InvalidInput {
+    let file: ConfigFile = serde_saphyr::from_str(text).map_err(|error| {
+        let problem = yaml::problem(text, &error);
+        let line = problem.line.map_or_else(String::new, |l| format!(":{l}"));
+        let for_key = match problem.key.as_deref() {
+            Some("resources") => Some("resources: {cpu: 500m, memory: 512Mi}"),
+            Some("historyLimits") => Some("historyLimits: {successful: N, failed: N}"),
+            Some("historyLimits.successful" | "historyLimits.failed") => {
+                Some("the number of runs to keep, 0 or more")
+            }
+            Some("startingDeadlineSeconds") => Some("a whole number of seconds, e.g. 300"),
+            _ => None,
+        };
+        Error::InvalidInput {
+            message: format!("kuul config {}{line}: {problem}", origin.display()),
+            hint: Some(
+                problem
+                    .allowed
+                    .or_else(|| for_key.map(str::to_owned))
+                    .unwrap_or_else(|| SHAPE.to_owned()),
+            ),
+        }
+    })?;
+    file.check().map_err(|invalid| Error::InvalidInput {
         message: format!(
-            "invalid kuul config {}: {}",
+            "kuul config {}: {}: {:?} {}",
             origin.display(),
-            error.to_string().lines().next().unwrap_or_default()
+            invalid.field,
+            invalid.value,
+            invalid.problem
         ),
-        hint: Some(
-            "known keys: registry, namespace, poolLabelKey, resources (cpu, memory), \
-             historyLimits (successful, failed), startingDeadlineSeconds"
-                .to_owned(),
-        ),
-    })
+        hint: Some(invalid.allowed),
+    })?;
+    Ok(file)
+}
+
+impl ConfigFile {
+    /// Checks each value as the flag it stands in for is checked, naming it by its key,
+    /// so that a bad default fails here and not as a flag the user never gave.
+    fn check(&self) -> Result<(), Invalid> {
+        if let Some(registry) = &self.registry {
+            check_registry("registry", registry)?;
+        }
+        if let Some(namespace) = &self.namespace {
+            check_namespace("namespace", namespace)?;
+        }
+        if let Some(key) = &self.pool_label_key {
+            check_label_key("poolLabelKey", key)?;
+        }
+        if let Some(resources) = &self.resources {
+            for (field, value) in [
+                ("resources.cpu", &resources.cpu),
+                ("resources.memory", &resources.memory),
+            ] {
+                if let Some(value) = value {
+                    check_quantity(field, value)?;
+                }
+            }
+        }
+        if let Some(limits) = &self.history_limits {
+            for (field, value) in [
+                ("historyLimits.successful", limits.successful),
+                ("historyLimits.failed", limits.failed),
+            ] {
+                if let Some(n) = value.filter(|n| *n < 0) {
+                    return Err(Invalid {
+                        field: field.to_owned(),
+                        value: n.to_string(),
+                        problem: "is negative".to_owned(),
+                        allowed: "the number of runs to keep, 0 or more".to_owned(),
+                    });
+                }
+            }
+        }
+        if let Some(seconds) = self.starting_deadline_seconds.filter(|s| *s <= 0) {
+            return Err(Invalid {
+                field: "startingDeadlineSeconds".to_owned(),
+                value: seconds.to_string(),
+                problem: "is not a positive number of seconds".to_owned(),
+                allowed: "a whole number of seconds, more than 0, e.g. 300".to_owned(),
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -197,15 +275,44 @@ mod tests {
     #[test]
     fn unknown_keys_are_named() {
         let error = parse("registry: r\nregistery: typo\n", Path::new("/x/kuul.yaml")).unwrap_err();
-        let text = error.to_string();
-        assert!(
-            text.starts_with("invalid kuul config /x/kuul.yaml:"),
-            "{text}"
+        assert_eq!(
+            error.to_string(),
+            "kuul config /x/kuul.yaml:2: unknown key \"registery\""
         );
-        assert!(text.contains("registery"), "{text}");
+        assert!(error.hint().unwrap().contains("registry, namespace"));
         assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
         let nested = parse("resources:\n  gpu: 1\n", Path::new("k")).unwrap_err();
-        assert!(nested.to_string().contains("gpu"), "{nested}");
+        assert_eq!(
+            nested.to_string(),
+            "kuul config k:2: resources: unknown key \"gpu\""
+        );
+    }
+
+    #[test]
+    fn values_are_checked_under_their_keys() {
+        let error = |text: &str| parse(text, Path::new("k")).unwrap_err().to_string();
+        assert_eq!(
+            error("resources: {cpu: lots}\n"),
+            "kuul config k: resources.cpu: \"lots\" is not a Kubernetes quantity"
+        );
+        assert_eq!(
+            error("historyLimits: {failed: -1}\n"),
+            "kuul config k: historyLimits.failed: \"-1\" is negative"
+        );
+        assert_eq!(
+            error("startingDeadlineSeconds: 0\n"),
+            "kuul config k: startingDeadlineSeconds: \"0\" is not a positive number of seconds"
+        );
+        assert_eq!(
+            error("registry: https://r.example.com\n"),
+            "kuul config k: registry: \"https://r.example.com\" has a scheme: a registry is named without https://"
+        );
+        assert!(error("namespace: Ops\n").contains("namespace: \"Ops\""));
+        assert!(error("poolLabelKey: a b\n").contains("poolLabelKey: \"a b\""));
+        assert_eq!(
+            parse("# later\n", Path::new("k")).unwrap(),
+            ConfigFile::default()
+        );
     }
 
     #[test]

@@ -26,6 +26,7 @@ use crate::config::Config;
 use crate::error::Error;
 use crate::kuul_job::{Defaults, Invalid, KuulJob, Request, check_cronjob, check_label_value};
 use crate::template;
+use crate::yaml;
 
 /// The label naming the job set a `CronJob` belongs to.
 pub const SET_LABEL: &str = "kuul.io/set";
@@ -34,7 +35,7 @@ pub const SET_LABEL: &str = "kuul.io/set";
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JobsFile {
-    set: String,
+    set: Spanned<String>,
     #[serde(default)]
     defaults: JobFields,
     #[serde(default)]
@@ -157,7 +158,8 @@ impl fmt::Display for Scalar {
     }
 }
 
-/// One problem in the jobs files: where, which job, which field, what is wrong.
+/// One problem in the jobs files: where, which job, which field, what is wrong, and
+/// what would be right.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetError {
     pub file: PathBuf,
@@ -165,6 +167,7 @@ pub struct SetError {
     pub job: Option<String>,
     pub field: Option<String>,
     pub message: String,
+    pub allowed: Option<String>,
 }
 
 impl fmt::Display for SetError {
@@ -293,19 +296,37 @@ impl TemplateSource {
     }
 }
 
+/// What to read when a problem does not say what would be right.
+const KEYS_HINT: &str = "`kubectl kuul apply --help` shows a jobs file and lists its keys";
+
+/// The error for the problems of a set: one problem in one sentence with what would be
+/// right as the hint; several as a list, each with what would be right.
 fn invalid_set(errors: &[SetError]) -> Error {
-    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
-    let count = errors.len();
-    let noun = if count == 1 { "error" } else { "errors" };
+    if let [error] = errors {
+        return Error::InvalidInput {
+            message: error.to_string(),
+            hint: Some(
+                error
+                    .allowed
+                    .clone()
+                    .unwrap_or_else(|| KEYS_HINT.to_owned()),
+            ),
+        };
+    }
+    let lines: Vec<String> = errors
+        .iter()
+        .map(|error| match &error.allowed {
+            Some(allowed) => format!("{error}; {allowed}"),
+            None => error.to_string(),
+        })
+        .collect();
     Error::InvalidInput {
         message: format!(
-            "the jobs files have {count} {noun}; nothing was applied:\n  {}",
+            "the jobs files have {} errors; nothing was applied:\n  {}",
+            errors.len(),
             lines.join("\n  ")
         ),
-        hint: Some(
-            "fix the files and run again; `kubectl kuul apply --help` lists the keys of a jobs file"
-                .to_owned(),
-        ),
+        hint: Some(format!("fix them and run again; {KEYS_HINT}")),
     }
 }
 
@@ -323,42 +344,49 @@ pub fn build(
         let file = match serde_saphyr::from_str::<JobsFile>(text) {
             Ok(file) => file,
             Err(error) => {
-                errors.push(SetError {
-                    file: path.to_path_buf(),
-                    line: error.location().map(|l| l.line()),
-                    job: None,
-                    field: None,
-                    message: first_line(&error),
-                });
+                errors.push(unreadable_file(path, text, &error));
                 continue;
             }
         };
-        errors.extend(set_errors(&file.set, path, set_name.as_ref()));
+        let set = &file.set;
+        errors.extend(set_errors(
+            &set.value,
+            set.referenced.line(),
+            path,
+            set_name.as_ref(),
+        ));
         if set_name.is_none() {
-            set_name = Some((file.set.clone(), path.to_path_buf()));
+            set_name = Some((set.value.clone(), path.to_path_buf()));
         }
         namespaces.push(file.defaults.namespace.clone());
         for entry in &file.jobs {
             let line = entry.referenced.line();
             let job = &entry.value;
-            let error = |field: Option<String>, message: String| SetError {
+            let error = |problem: FieldProblem| SetError {
                 file: path.to_path_buf(),
                 line: Some(line),
                 job: Some(job.name.clone()),
-                field,
-                message,
+                field: problem.field,
+                message: problem.message,
+                allowed: problem.allowed,
             };
-            match render(job, &file.defaults, &file.set, templates, config) {
+            match render(job, &file.defaults, &set.value, templates, config) {
                 Ok(cronjob) => {
                     let namespace = file.defaults.namespace.clone();
-                    if jobs
+                    if let Some(first) = jobs
                         .iter()
-                        .any(|other| other.name == job.name && other.namespace == namespace)
+                        .find(|other| other.name == job.name && other.namespace == namespace)
                     {
-                        errors.push(error(
-                            Some("name".to_owned()),
-                            "is listed twice; job names are unique within a namespace".to_owned(),
-                        ));
+                        let at = if first.file == *path {
+                            format!("line {}", first.line)
+                        } else {
+                            format!("{}:{}", first.file.display(), first.line)
+                        };
+                        errors.push(error(FieldProblem::new(
+                            "name",
+                            format!("{:?} is listed twice (first at {at})", job.name),
+                            "job names are unique within a namespace: rename or remove one",
+                        )));
                         continue;
                     }
                     jobs.push(DesiredJob {
@@ -369,13 +397,7 @@ pub fn build(
                         line,
                     });
                 }
-                Err(problems) => {
-                    errors.extend(
-                        problems
-                            .into_iter()
-                            .map(|(field, message)| error(field, message)),
-                    );
-                }
+                Err(problems) => errors.extend(problems.into_iter().map(error)),
             }
         }
     }
@@ -391,33 +413,91 @@ pub fn build(
     })
 }
 
-/// What is wrong with a file's `set:`: empty, not a label value, or not the set of the
-/// first file (`first`).
-fn set_errors(set: &str, path: &Path, first: Option<&(String, PathBuf)>) -> Vec<SetError> {
-    let at = |message: String| SetError {
+/// A file the parser could not read into a jobs file: where, and in which job, it
+/// stopped, and why.
+fn unreadable_file(path: &Path, text: &str, error: &serde_saphyr::Error) -> SetError {
+    let problem = yaml::problem(text, error);
+    // `jobs.resources.cpu` in job `a` reads as the job's `resources.cpu`.
+    let (job, field) = match (problem.key.as_deref(), &problem.item) {
+        (Some("jobs"), Some(job)) => (Some(job.clone()), None),
+        (Some(key), Some(job)) if key.starts_with("jobs.") => {
+            (Some(job.clone()), Some(key["jobs.".len()..].to_owned()))
+        }
+        (key, _) => (None, key.map(str::to_owned)),
+    };
+    let allowed = problem.allowed.or_else(|| match &field {
+        Some(field) => key_hint(field).map(str::to_owned),
+        None => job.is_none().then(|| {
+            "a jobs file is a mapping of set:, defaults: and jobs:; `kubectl kuul apply --help` shows one"
+                .to_owned()
+        }),
+    });
+    SetError {
         file: path.to_path_buf(),
-        line: None,
+        line: problem.line,
+        job,
+        field,
+        message: problem.message,
+        allowed,
+    }
+}
+
+/// What a key of a jobs file takes, as the hint when its value has the wrong type or
+/// shape.
+fn key_hint(key: &str) -> Option<&'static str> {
+    Some(match key.strip_prefix("defaults.").unwrap_or(key) {
+        "jobs" => "a list of jobs, each `- name: NAME` with its schedule: and other keys",
+        "defaults" => "a mapping of what every job gets, e.g. defaults: {image: IMAGE, pool: prod}",
+        "historyLimits" => "historyLimits: {successful: N, failed: N}",
+        "historyLimits.successful" | "historyLimits.failed" => {
+            "the number of runs to keep, 0 or more"
+        }
+        "resources" => "resources: {cpu: 500m, memory: 512Mi}",
+        "suspend" => "true (suspended) or false (running); left out, the cluster's value stays",
+        "dedicated" => "true to tolerate the pool's taint, or false",
+        "env" => "a mapping of NAME: VALUE, e.g. env: {REGION: eu}",
+        "labels" => "a mapping of KEY: VALUE, e.g. labels: {team: ops}",
+        "vars" => "a mapping of NAME: VALUE, e.g. vars: {team: ops}",
+        "command" => "a list of words, e.g. command: [./backup.sh, --full]",
+        "args" => "a list of words, e.g. args: [prod-db]",
+        "imagePullSecrets" => "a list of Secret names, e.g. imagePullSecrets: [registry-login]",
+        _ => return None,
+    })
+}
+
+/// What is wrong with a file's `set:` (at `line`): empty, not a label value, or not the
+/// set of the first file (`first`).
+fn set_errors(
+    set: &str,
+    line: u64,
+    path: &Path,
+    first: Option<&(String, PathBuf)>,
+) -> Vec<SetError> {
+    let at = |problem: FieldProblem| SetError {
+        file: path.to_path_buf(),
+        line: Some(line),
         job: None,
-        field: Some("set".to_owned()),
-        message,
+        field: problem.field,
+        message: problem.message,
+        allowed: problem.allowed,
     };
     let mut errors = Vec::new();
     if set.is_empty() {
-        errors.push(at(
-            "is empty; name the job set, e.g. set: team-ops".to_owned()
-        ));
-    } else if let Err(invalid) = check_label_value("set", set) {
-        errors.push(at(format!(
-            "{:?} {}; {}",
-            invalid.value, invalid.problem, invalid.allowed
+        errors.push(at(FieldProblem::new(
+            "set",
+            "is empty".to_owned(),
+            "the name of the job set, e.g. set: team-ops",
         )));
+    } else if let Err(invalid) = check_label_value("set", set) {
+        errors.push(at(FieldProblem::from(invalid)));
     }
     if let Some((name, first)) = first
         && name != set
     {
-        errors.push(at(format!(
-            "is {set:?} but {} says {name:?}; apply one set at a time",
-            first.display()
+        errors.push(at(FieldProblem::new(
+            "set",
+            format!("{set:?} differs from {:?} in {}", name, first.display()),
+            "the files given together make one job set: apply each set on its own",
         )));
     }
     errors
@@ -452,10 +532,52 @@ fn file_key(field: &str) -> String {
     }
 }
 
-type FieldError = (Option<String>, String);
+/// What is wrong with one field of a job (named as the file names it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct FieldProblem {
+    field: Option<String>,
+    message: String,
+    allowed: Option<String>,
+}
+
+impl FieldProblem {
+    fn new(field: &str, message: String, allowed: &str) -> Self {
+        Self {
+            field: Some(field.to_owned()),
+            message,
+            allowed: Some(allowed.to_owned()),
+        }
+    }
+}
+
+impl From<Invalid> for FieldProblem {
+    /// A rejection by [`KuulJob::new`] or [`check_cronjob`], its field named as the file
+    /// names it.
+    fn from(invalid: Invalid) -> Self {
+        Self {
+            field: Some(file_key(&invalid.field)),
+            message: format!("{:?} {}", invalid.value, invalid.problem),
+            allowed: Some(invalid.allowed),
+        }
+    }
+}
+
+impl From<Error> for FieldProblem {
+    /// A template's or its variables' error, which names the template itself.
+    fn from(error: Error) -> Self {
+        let message = error.to_string();
+        Self {
+            field: Some("template".to_owned()),
+            allowed: error.hint(),
+            message: message
+                .strip_prefix("template ")
+                .map_or_else(|| message.clone(), str::to_owned),
+        }
+    }
+}
 
 /// The job's fields over the file's defaults, as the flags of `new` would give them.
-fn request(job: &JobEntry, defaults: &JobFields) -> Result<Request, FieldError> {
+fn request(job: &JobEntry, defaults: &JobFields) -> Result<Request, FieldProblem> {
     let own = &job.fields();
     let pick = |get: fn(&JobFields) -> Option<String>| get(own).or_else(|| get(defaults));
     let mut env: BTreeMap<String, String> = BTreeMap::new();
@@ -464,16 +586,18 @@ fn request(job: &JobEntry, defaults: &JobFields) -> Result<Request, FieldError> 
     }
     let mut labels: BTreeMap<String, String> = defaults.labels.clone();
     labels.extend(own.labels.clone());
-    if labels.contains_key(SET_LABEL) {
-        return Err((
-            Some("labels".to_owned()),
-            format!("{SET_LABEL} is set by kuul from `set:`"),
+    if let Some(value) = labels.get(SET_LABEL) {
+        return Err(FieldProblem::new(
+            "labels",
+            format!("{SET_LABEL}={value} is kuul's label for the job set"),
+            "kuul sets it from `set:`; leave it out of labels",
         ));
     }
     let image = pick(|f| f.image.clone()).ok_or_else(|| {
-        (
-            Some("image".to_owned()),
-            "is missing: give it in the job or in defaults".to_owned(),
+        FieldProblem::new(
+            "image",
+            "is missing".to_owned(),
+            "give image: in the job, or in defaults: for every job",
         )
     })?;
     let resources = |get: fn(&Resources) -> Option<String>| {
@@ -517,7 +641,11 @@ fn request(job: &JobEntry, defaults: &JobFields) -> Result<Request, FieldError> 
         ("historyLimits.failed", request.history_failed),
     ] {
         if let Some(n) = value.filter(|n| *n < 0) {
-            return Err((Some(field.to_owned()), format!("is {n}: must be 0 or more")));
+            return Err(FieldProblem::new(
+                field,
+                format!("{n} is negative"),
+                "the number of runs to keep, 0 or more",
+            ));
         }
     }
     Ok(request)
@@ -530,41 +658,42 @@ fn render(
     set: &str,
     templates: &TemplateSource,
     config: &Config,
-) -> Result<CronJob, Vec<FieldError>> {
+) -> Result<CronJob, Vec<FieldProblem>> {
     let own = &job.fields();
     let pick = |get: fn(&JobFields) -> Option<String>| get(own).or_else(|| get(defaults));
     let request = request(job, defaults).map_err(|problem| vec![problem])?;
     let kuul_job = every_problem(request, &config.defaults).map_err(|problems| {
         problems
             .into_iter()
-            .map(|invalid| {
-                (
-                    Some(file_key(&invalid.field)),
-                    format!(
-                        "{:?} {}; {}",
-                        invalid.value, invalid.problem, invalid.allowed
-                    ),
-                )
-            })
+            .map(FieldProblem::from)
             .collect::<Vec<_>>()
     })?;
     let mut cronjob = if let Some(name) = pick(|f| f.template.clone()) {
-        let (path, source) = templates
-            .read(&name)
-            .map_err(|message| vec![(Some("template".to_owned()), message)])?;
+        let (path, source) = templates.read(&name).map_err(|message| {
+            vec![FieldProblem::new(
+                "template",
+                message,
+                "a Jinja template file, relative to the jobs file",
+            )]
+        })?;
         let mut vars: BTreeMap<String, String> = BTreeMap::new();
         for (key, value) in defaults.vars.iter().chain(&own.vars) {
             vars.insert(key.clone(), value.to_string());
         }
         let items: Vec<String> = vars.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let variables = template::variables(&items)
-            .map_err(|error| vec![(Some("vars".to_owned()), error.to_string())])?;
+        let variables = template::variables(&items).map_err(|error| {
+            vec![FieldProblem {
+                field: Some("vars".to_owned()),
+                ..FieldProblem::from(error)
+            }]
+        })?;
         template::render(&source, &path, &kuul_job, &variables)
-            .map_err(|error| vec![(Some("template".to_owned()), error.to_string())])?
+            .map_err(|error| vec![FieldProblem::from(error)])?
     } else if !own.vars.is_empty() || !defaults.vars.is_empty() {
-        return Err(vec![(
-            Some("vars".to_owned()),
-            "are only for a template: set `template:` too".to_owned(),
+        return Err(vec![FieldProblem::new(
+            "vars",
+            "are given without a template".to_owned(),
+            "vars: are the variables of template:; set template: too, or drop vars:",
         )]);
     } else {
         kuul_job.to_cronjob()
@@ -578,19 +707,15 @@ fn render(
             .and_then(|spec| spec.template.spec.as_mut())
             .and_then(|pod| pod.containers.first_mut())
         else {
-            return Err(vec![(
-                Some("args".to_owned()),
-                "the CronJob has no container".to_owned(),
+            return Err(vec![FieldProblem::new(
+                "args",
+                "has no container to go to: the template renders none".to_owned(),
+                "a template whose CronJob has a container",
             )]);
         };
         container.args = Some(args.clone());
     }
-    check_cronjob(&cronjob).map_err(|invalid| {
-        vec![(
-            Some(invalid.field.clone()),
-            format!("{:?} {}", invalid.value, invalid.problem),
-        )]
-    })?;
+    check_cronjob(&cronjob).map_err(|invalid| vec![FieldProblem::from(invalid)])?;
     cronjob.metadata.namespace = None;
     cronjob
         .metadata
@@ -646,17 +771,6 @@ fn set_aside(request: &mut Request, field: &str) -> bool {
         _ => return false,
     }
     true
-}
-
-fn first_line(error: &dyn fmt::Display) -> String {
-    let text = error.to_string();
-    let line = text.lines().next().unwrap_or_default();
-    let line = line.strip_prefix("error: ").unwrap_or(line);
-    // The parser names the position itself; the file's line is given before it instead.
-    match line.split_once(": ") {
-        Some((position, rest)) if position.starts_with("line ") => rest.to_owned(),
-        _ => line.to_owned(),
-    }
 }
 
 #[cfg(test)]
@@ -758,8 +872,13 @@ jobs:
         assert_eq!(errors.len(), 1);
         let text = errors[0].to_string();
         assert!(
-            text.starts_with("jobs.yaml:5: unknown field `imagee`, expected one of name, schedule"),
+            text.starts_with("jobs.yaml:5: job a: unknown key \"imagee\""),
             "{text}"
+        );
+        let allowed = errors[0].allowed.as_deref().unwrap_or_default();
+        assert!(
+            allowed.starts_with("the keys here are name, schedule"),
+            "{allowed}"
         );
     }
 
@@ -807,7 +926,9 @@ jobs:
             errors[2]
         );
         assert!(
-            errors[3].starts_with("jobs.yaml:14: job ok: name: is listed twice"),
+            errors[3].starts_with(
+                "jobs.yaml:14: job ok: name: \"ok\" is listed twice (first at line 7)"
+            ),
             "{}",
             errors[3]
         );
@@ -858,14 +979,11 @@ jobs:
         let errors: Vec<String> = errors.iter().map(ToString::to_string).collect();
         assert_eq!(errors.len(), 2, "{errors:#?}");
         assert!(
-            errors[0].starts_with("b.yaml: set: is \"web\" but a.yaml says \"ops\""),
+            errors[0].starts_with("b.yaml:1: set: \"web\" differs from \"ops\" in a.yaml"),
             "{}",
             errors[0]
         );
-        assert_eq!(
-            errors[1],
-            "b.yaml:3: job b: image: is missing: give it in the job or in defaults"
-        );
+        assert_eq!(errors[1], "b.yaml:3: job b: image: is missing");
     }
 
     #[test]
@@ -882,7 +1000,7 @@ jobs:
             errors[0]
         );
         assert!(
-            errors[1].contains("job b: labels: kuul.io/set is set by kuul"),
+            errors[1].contains("job b: labels: kuul.io/set=x is kuul's label for the job set"),
             "{}",
             errors[1]
         );
@@ -892,7 +1010,17 @@ jobs:
     fn invalid_sets_exit_2_listing_every_error() {
         let error = invalid_set(&build_one("set: ''\njobs: []\n").unwrap_err());
         assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
-        assert!(error.to_string().contains("jobs.yaml: set: "), "{error}");
+        assert_eq!(error.to_string(), "jobs.yaml:1: set: is empty");
+        assert_eq!(
+            error.hint().as_deref(),
+            Some("the name of the job set, e.g. set: team-ops")
+        );
+        let two = invalid_set(&build_one("set: ''\njobs: [{name: A, schedule: x}]\n").unwrap_err());
+        let text = two.to_string();
+        assert!(
+            text.starts_with("the jobs files have 2 errors; nothing was applied:\n  jobs.yaml:1: set: is empty; the name of the job set"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -189,7 +189,7 @@ impl KuulJob {
     pub fn new(request: Request, defaults: &Defaults) -> Result<Self, Invalid> {
         check_job_name("NAME", &request.name)?;
         if let Some(namespace) = &request.namespace {
-            check_dns_label("--namespace", namespace, 63)?;
+            check_namespace("--namespace", namespace)?;
         }
         let image = with_registry(&request.image, defaults.registry.as_deref());
         check_image("--image", &image)?;
@@ -212,8 +212,8 @@ impl KuulJob {
             return Err(Invalid::new(
                 "--dedicated",
                 "true",
-                "needs --pool",
-                "--pool POOL --dedicated, for a pool made with `kubectl kuul label-nodes POOL --dedicated`",
+                "needs a pool",
+                "name the pool whose taint to tolerate (--pool POOL, pool: in a jobs file), one made with `kubectl kuul label-nodes POOL --dedicated`",
             ));
         }
         check_label_key(
@@ -510,8 +510,22 @@ fn labels(
                 "KEY=VALUE, e.g. team=ops",
             ));
         };
-        check_label_key("--label", key)?;
-        check_label_value("--label", value)?;
+        if let Err(invalid) = check_label_key("--label", key) {
+            return Err(Invalid::new(
+                "--label",
+                item,
+                format!("the key {key:?} {}", invalid.problem),
+                invalid.allowed,
+            ));
+        }
+        if let Err(invalid) = check_label_value("--label", value) {
+            return Err(Invalid::new(
+                "--label",
+                item,
+                format!("the value {value:?} {}", invalid.problem),
+                invalid.allowed,
+            ));
+        }
         if [MANAGED_BY, JOB_LABEL, POOL_LABEL].contains(&key) {
             return Err(Invalid::new(
                 "--label",
@@ -561,6 +575,7 @@ fn deadline_seconds(field: &str, text: &str) -> Result<i64, Invalid> {
     let duration = match text.parse::<u64>() {
         Ok(seconds) => Ok(Duration::from_secs(seconds)),
         Err(_) if text.starts_with('-') => Err("is negative".to_owned()),
+        Err(_) if text.parse::<f64>().is_ok() => Err("is not a whole number of seconds".to_owned()),
         Err(_) => go_duration(text),
     }
     .map_err(|why| Invalid::new(field, text, why, allowed))?;
@@ -736,15 +751,22 @@ fn check_env_name(field: &str, name: &str) -> Result<(), Invalid> {
 }
 
 /// A Kubernetes quantity (`500m`, `0.5`, `512Mi`, `1e3`), greater than zero.
-fn check_quantity(field: &str, text: &str) -> Result<(), Invalid> {
+pub fn check_quantity(field: &str, text: &str) -> Result<(), Invalid> {
     let allowed = "a positive quantity such as 250m or 0.5 (CPU), 512Mi or 1Gi (memory)";
     match quantity::value(text) {
-        None => Err(Invalid::new(
-            field,
-            text,
-            "is not a Kubernetes quantity",
-            allowed,
-        )),
+        None => {
+            let unit = text.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.');
+            let problem = match unit.strip_suffix('B') {
+                // Storage vendors' units, which Kubernetes does not take.
+                Some(prefix @ ("k" | "K" | "M" | "G" | "T" | "P" | "E")) => format!(
+                    "is not a Kubernetes quantity ({unit} is not a unit: {} counts in 1000s, {}i in 1024s)",
+                    prefix.replace('K', "k"),
+                    prefix.to_ascii_uppercase()
+                ),
+                _ => "is not a Kubernetes quantity".to_owned(),
+            };
+            Err(Invalid::new(field, text, problem, allowed))
+        }
         Some(value) if value > 0.0 => Ok(()),
         Some(_) => Err(Invalid::new(
             field,
@@ -770,6 +792,42 @@ fn with_registry(image: &str, registry: Option<&str>) -> String {
 fn image_domain(image: &str) -> Option<&str> {
     let (first, _) = image.split_once('/')?;
     (first.contains(['.', ':']) || first == "localhost").then_some(first)
+}
+
+/// A registry that image references are prefixed with: `HOST[:PORT][/PATH]`, as in
+/// `registry.example.com/ops`.
+pub fn check_registry(field: &str, text: &str) -> Result<(), Invalid> {
+    let allowed =
+        "HOST[:PORT][/PATH] with a lowercase path, e.g. registry.example.com/ops or localhost:5000";
+    let fail = |problem: &str| Err(Invalid::new(field, text, problem, allowed));
+    if text.is_empty() {
+        return fail("is empty");
+    }
+    if text.contains("://") {
+        return fail("has a scheme: a registry is named without https://");
+    }
+    let trimmed = text.trim_end_matches('/');
+    let (host, path) = match trimmed.split_once('/') {
+        Some((host, path)) => (host, Some(path)),
+        None => (trimmed, None),
+    };
+    if !is_registry(host) {
+        return fail("has an invalid host (letters, digits, '.' and '-', then an optional :PORT)");
+    }
+    if path.is_some_and(|path| !path.split('/').all(is_path_component)) {
+        return fail(
+            "has an invalid path (lowercase letters and digits, separated by '.', '_', '__' or '-', and '/')",
+        );
+    }
+    Ok(())
+}
+
+/// A namespace: a DNS-1123 label of at most 63 characters.
+pub fn check_namespace(field: &str, text: &str) -> Result<(), Invalid> {
+    check_dns_label(field, text, 63).map_err(|mut invalid| {
+        invalid.allowed = format!("at most 63 {DNS_LABEL_RULE}, e.g. ops");
+        invalid
+    })
 }
 
 /// An image reference in the Docker reference grammar:
@@ -1034,10 +1092,18 @@ mod tests {
             let err = check_quantity("--cpu", zero).unwrap_err();
             assert_eq!(err.problem, "is not greater than zero", "{zero}");
         }
-        for bad in ["", "m", "1.2.3", "1mi", "1KB", "one", "1 Gi", "1e"] {
+        for bad in ["", "m", "1.2.3", "1mi", "one", "1 Gi", "1e"] {
             let err = check_quantity("--cpu", bad).unwrap_err();
             assert_eq!(err.problem, "is not a Kubernetes quantity", "{bad:?}");
         }
+        assert_eq!(
+            check_quantity("--memory", "512MB").unwrap_err().problem,
+            "is not a Kubernetes quantity (MB is not a unit: M counts in 1000s, Mi in 1024s)"
+        );
+        assert_eq!(
+            check_quantity("--memory", "1KB").unwrap_err().problem,
+            "is not a Kubernetes quantity (KB is not a unit: k counts in 1000s, Ki in 1024s)"
+        );
     }
 
     #[test]

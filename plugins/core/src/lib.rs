@@ -36,6 +36,7 @@ pub mod table;
 pub mod template;
 pub mod time;
 pub mod watch;
+pub mod yaml;
 
 pub use cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};
 pub use client::Cluster;

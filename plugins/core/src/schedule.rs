@@ -193,7 +193,7 @@ fn descriptor(text: &str) -> Result<Kind, ScheduleError> {
         _ => match text.strip_prefix("@every ") {
             Some(duration) => go_duration(duration).map(Kind::Every).map_err(|why| {
                 reject(format!(
-                    "@every takes a Go duration such as 90s, 15m or 1h30m: {why}"
+                    "@every takes a Go duration such as 90s, 15m or 1h30m; {duration:?} {why}"
                 ))
             }),
             None => Err(reject(format!(
@@ -341,9 +341,11 @@ fn number(text: &str, field: &str, item: &str) -> Result<u64, ScheduleError> {
 
 /// A duration in Go's `time.ParseDuration` syntax: `[-+]?([0-9]*(\.[0-9]*)?unit)+` with
 /// units ns, us, µs, μs, ms, s, m, h, or a bare `0`. A negative result is kept as zero,
-/// which robfig turns into one second.
+/// which robfig turns into one second. The error says what is wrong with the text
+/// without repeating it (`has an unknown unit "d" ...`), for a caller that shows it.
 pub(crate) fn go_duration(text: &str) -> Result<Duration, String> {
-    let invalid = || format!("invalid duration {text:?}");
+    let invalid = || "is not a duration".to_owned();
+    let too_long = || "is too long (at most 2562047h, about 292 years)".to_owned();
     let (negative, mut rest) = match text.as_bytes().first() {
         Some(b'-') => (true, &text[1..]),
         Some(b'+') => (false, &text[1..]),
@@ -376,7 +378,7 @@ pub(crate) fn go_duration(text: &str) -> Result<Duration, String> {
             .find(|c: char| c == '.' || c.is_ascii_digit())
             .unwrap_or(rest.len());
         if unit_len == 0 {
-            return Err(format!("missing unit in duration {text:?}"));
+            return Err("has a number without a unit (ns, us, ms, s, m or h)".to_owned());
         }
         let unit: u128 = match &rest[..unit_len] {
             "ns" => 1,
@@ -385,7 +387,11 @@ pub(crate) fn go_duration(text: &str) -> Result<Duration, String> {
             "s" => 1_000_000_000,
             "m" => 60_000_000_000,
             "h" => 3_600_000_000_000,
-            other => return Err(format!("unknown unit {other:?} in duration {text:?}")),
+            other => {
+                return Err(format!(
+                    "has an unknown unit {other:?} (units are ns, us, ms, s, m and h)"
+                ));
+            }
         };
         rest = &rest[unit_len..];
         let whole: u128 = if whole.is_empty() {
@@ -393,7 +399,7 @@ pub(crate) fn go_duration(text: &str) -> Result<Duration, String> {
         } else {
             whole.parse().map_err(|_| invalid())?
         };
-        let mut nanos = whole.checked_mul(unit).ok_or_else(invalid)?;
+        let mut nanos = whole.checked_mul(unit).ok_or_else(too_long)?;
         if !fraction.is_empty() {
             // Go drops digits beyond what fits; 18 are more than enough for nanoseconds.
             let kept = &fraction[..fraction.len().min(18)];
@@ -401,15 +407,15 @@ pub(crate) fn go_duration(text: &str) -> Result<Duration, String> {
             let part: u128 = kept.parse().map_err(|_| invalid())?;
             nanos += part * unit / scale;
         }
-        total = total.checked_add(nanos).ok_or_else(invalid)?;
+        total = total.checked_add(nanos).ok_or_else(too_long)?;
         if total > limit {
-            return Err(invalid());
+            return Err(too_long());
         }
     }
     if negative {
         return Ok(Duration::ZERO);
     }
-    let nanos = u64::try_from(total).map_err(|_| invalid())?;
+    let nanos = u64::try_from(total).map_err(|_| too_long())?;
     Ok(Duration::from_nanos(nanos))
 }
 

@@ -15,6 +15,7 @@ use minijinja::{Environment, UndefinedBehavior};
 
 use crate::error::Error;
 use crate::kuul_job::{KuulJob, check_cronjob, stamp_kuul_labels};
+use crate::yaml;
 
 /// `--set KEY=VALUE` items as template variables; `job` is taken.
 pub fn variables(items: &[String]) -> Result<BTreeMap<String, String>, Error> {
@@ -45,6 +46,12 @@ pub fn variables(items: &[String]) -> Result<BTreeMap<String, String>, Error> {
     Ok(variables)
 }
 
+/// What a template is to produce, as the hint of its errors.
+const SHAPE: &str = "a template renders one batch/v1 CronJob as YAML; `kubectl kuul new` without --template prints one to start from";
+
+/// What a template can use, as the hint of an undefined variable.
+const SEES: &str = "a template sees `job` (name, namespace, image, schedule, timeZone, pool, dedicated, poolLabelKey, cpu, memory, env, workingDir, command, activeDeadlineSeconds, startingDeadlineSeconds, historySuccess, historyFailed, imagePullSecrets, labels) and each --set variable";
+
 /// Renders `source` (the template's text, `origin` its path for errors) for `job`, then
 /// parses and checks the `CronJob` it produced and puts kuul's labels on it.
 pub fn render(
@@ -53,9 +60,9 @@ pub fn render(
     job: &KuulJob,
     variables: &BTreeMap<String, String>,
 ) -> Result<CronJob, Error> {
-    let template_error = |what: &str, detail: String| Error::InvalidInput {
-        message: format!("template {} {what}: {detail}", origin.display()),
-        hint: Some("the template must render one batch/v1 CronJob as YAML".to_owned()),
+    let failed = |what: String, hint: &str| Error::InvalidInput {
+        message: format!("template {}{what}", origin.display()),
+        hint: Some(hint.to_owned()),
     };
     let mut environment = Environment::new();
     // A misspelt variable is an error, not an empty string in a manifest.
@@ -68,11 +75,63 @@ pub fn render(
         "job".to_owned(),
         minijinja::Value::from(minijinja::value::Serde(job)),
     );
-    let rendered = environment
-        .render_str(source, context)
-        .map_err(|error| template_error("cannot be rendered", one_line(&error)))?;
-    let mut cronjob: CronJob = serde_saphyr::from_str(&rendered)
-        .map_err(|error| template_error("did not render a CronJob", one_line(&error)))?;
+    let rendered = environment.render_str(source, context).map_err(|error| {
+        let line = error.line().map_or_else(String::new, |l| format!(":{l}"));
+        let detail = error.detail().map_or_else(String::new, |d| format!(": {d}"));
+        let hint = if error.kind() == minijinja::ErrorKind::UndefinedError {
+            SEES
+        } else {
+            "the template language is Jinja (minijinja): https://docs.rs/minijinja/latest/minijinja/syntax/"
+        };
+        failed(
+            format!("{line} cannot be rendered: {}{detail}", error.kind()),
+            hint,
+        )
+    })?;
+    if yaml::is_blank(&rendered) {
+        return Err(failed(
+            " rendered nothing (only blank lines or comments)".to_owned(),
+            SHAPE,
+        ));
+    }
+    // Where in the output the parser stopped, since the template's own lines differ.
+    let output_line = |problem: &yaml::Problem| {
+        problem
+            .line
+            .map_or_else(String::new, |l| format!(" (line {l} of its output)"))
+    };
+    let object: serde_json::Value = serde_saphyr::from_str(&rendered).map_err(|error| {
+        let problem = yaml::problem(&rendered, &error);
+        failed(
+            format!(": its output {problem}{}", output_line(&problem)),
+            SHAPE,
+        )
+    })?;
+    let field = |name: &str| object.get(name).and_then(serde_json::Value::as_str);
+    let (api_version, kind) = (field("apiVersion"), field("kind"));
+    if (api_version, kind) != (Some("batch/v1"), Some("CronJob")) {
+        let shown = |value: Option<&str>, key: &str| {
+            value.map_or_else(|| format!("no {key}"), |v| format!("{key} {v}"))
+        };
+        return Err(failed(
+            format!(
+                " rendered {}, {}: not a batch/v1 CronJob",
+                shown(api_version, "apiVersion"),
+                shown(kind, "kind")
+            ),
+            SHAPE,
+        ));
+    }
+    let mut cronjob: CronJob = serde_saphyr::from_str(&rendered).map_err(|error| {
+        let problem = yaml::problem(&rendered, &error);
+        failed(
+            format!(
+                " rendered a CronJob that does not read: {problem}{}",
+                output_line(&problem)
+            ),
+            SHAPE,
+        )
+    })?;
     stamp_kuul_labels(&mut cronjob);
     check_cronjob(&cronjob).map_err(|invalid| {
         let mut error = Error::from(invalid);
@@ -82,15 +141,6 @@ pub fn render(
         error
     })?;
     Ok(cronjob)
-}
-
-fn one_line(error: &dyn std::fmt::Display) -> String {
-    error
-        .to_string()
-        .lines()
-        .next()
-        .unwrap_or_default()
-        .to_owned()
 }
 
 #[cfg(test)]
@@ -152,18 +202,30 @@ mod tests {
 
     #[test]
     fn undefined_variables_and_non_cronjobs_are_errors() {
-        let error = render("{{ nope }}", Path::new("t.j2"), &job(), &BTreeMap::new()).unwrap_err();
-        assert!(error.to_string().contains("cannot be rendered"), "{error}");
-        let error = render(
-            "apiVersion: v1\nkind: Pod\n",
-            Path::new("t.j2"),
-            &job(),
-            &BTreeMap::new(),
-        )
-        .unwrap_err();
-        assert!(
-            error.to_string().contains("did not render a CronJob"),
-            "{error}"
+        let error = |source: &str| {
+            render(source, Path::new("t.j2"), &job(), &BTreeMap::new())
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            error("a: 1\nb: {{ nope }}"),
+            "template t.j2:2 cannot be rendered: undefined value: `nope` is undefined"
+        );
+        assert_eq!(
+            error("apiVersion: v1\nkind: Pod\n"),
+            "template t.j2 rendered apiVersion v1, kind Pod: not a batch/v1 CronJob"
+        );
+        assert_eq!(
+            error("{# later #}\n"),
+            "template t.j2 rendered nothing (only blank lines or comments)"
+        );
+        assert_eq!(
+            error("a: 1\n---\nb: 2\n"),
+            "template t.j2: its output holds more than one YAML document (a `---` line) (line 3 of its output)"
+        );
+        assert_eq!(
+            error("apiVersion: batch/v1\nkind: CronJob\nspec: {schedule: [1]}\n"),
+            "template t.j2 rendered a CronJob that does not read: spec.schedule: expected a text value, found a list (line 3 of its output)"
         );
         assert!(variables(&["job=x".to_owned()]).is_err());
         assert!(variables(&["a-b=x".to_owned()]).is_err());

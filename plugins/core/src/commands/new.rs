@@ -125,11 +125,21 @@ pub struct JobFlags {
     pub dedicated: bool,
 
     /// CPU request and limit, e.g. 500m (default: config, else 100m)
-    #[arg(long, value_name = "QUANTITY", help_heading = "Job")]
+    #[arg(
+        long,
+        value_name = "QUANTITY",
+        allow_negative_numbers = true,
+        help_heading = "Job"
+    )]
     pub cpu: Option<String>,
 
     /// Memory request and limit, e.g. 512Mi (default: config, else 128Mi)
-    #[arg(long, value_name = "QUANTITY", help_heading = "Job")]
+    #[arg(
+        long,
+        value_name = "QUANTITY",
+        allow_negative_numbers = true,
+        help_heading = "Job"
+    )]
     pub memory: Option<String>,
 
     /// Environment variable of the container; repeatable
@@ -141,20 +151,30 @@ pub struct JobFlags {
     pub working_dir: Option<String>,
 
     /// Stop a run that takes longer, e.g. 30m or 2h (activeDeadlineSeconds; default: no limit)
-    #[arg(long, value_name = "DURATION", help_heading = "Job")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        allow_negative_numbers = true,
+        help_heading = "Job"
+    )]
     pub active_deadline: Option<String>,
 
     /// Skip a run that could not start within this long of its time, e.g. 300 or 5m
     /// (startingDeadlineSeconds; default: config, else 300)
-    #[arg(long, value_name = "DURATION", help_heading = "Job")]
+    #[arg(
+        long,
+        value_name = "DURATION",
+        allow_negative_numbers = true,
+        help_heading = "Job"
+    )]
     pub starting_deadline: Option<String>,
 
     /// Number of successful runs to keep (default: config, else 3)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..), help_heading = "Job")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..), allow_negative_numbers = true, help_heading = "Job")]
     pub history_success: Option<i32>,
 
     /// Number of failed runs to keep (default: config, else 3)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..), help_heading = "Job")]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..), allow_negative_numbers = true, help_heading = "Job")]
     pub history_failed: Option<i32>,
 
     /// Secret for pulling the image from a private registry; repeatable
@@ -257,15 +277,19 @@ impl KuulCommand for NewArgs {
         let job = KuulJob::new(self.request(kube.namespace.clone()), &config.defaults)?;
         let cronjob = match &self.template {
             Some(path) => {
-                let source =
-                    std::fs::read_to_string(path).map_err(|error| Error::InvalidInput {
+                let source = std::fs::read_to_string(path).map_err(|error| {
+                    Error::InvalidInput {
                         message: format!(
-                            "cannot read template {}: {}",
+                            "cannot read --template {}: {}",
                             path.display(),
                             crate::error::io_cause(&error)
                         ),
-                        hint: Some("check --template".to_owned()),
-                    })?;
+                        hint: Some(
+                            "--template takes a Jinja template file that renders a batch/v1 CronJob"
+                                .to_owned(),
+                        ),
+                    }
+                })?;
                 let variables = template::variables(&self.set)?;
                 template::render(&source, path, &job, &variables)?
             }

@@ -11,6 +11,7 @@ use crate::cli::{KubeArgs, KubeconfigEntryArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::Error;
+use crate::kuul_job::check_namespace;
 use crate::printer::{Printer, to_json, to_yaml};
 use crate::rbac::{Grantee, Manifest, Persona, Reach, manifests};
 
@@ -86,7 +87,17 @@ impl RbacArgs {
         ] {
             for name in names {
                 if name.trim().is_empty() {
-                    return Err(invalid(format!("{flag} needs a name, got {name:?}"), None));
+                    let example = if flag == "--user" {
+                        "alice@example.com"
+                    } else {
+                        "ops-oncall"
+                    };
+                    return Err(invalid(
+                        format!("invalid {flag} {name:?}: is blank"),
+                        Some(format!(
+                            "the name the cluster authenticates, e.g. {flag} {example}"
+                        )),
+                    ));
                 }
                 grantees.push(make(name.clone()));
             }
@@ -109,18 +120,25 @@ fn service_account(text: &str) -> Result<Grantee, Error> {
             && !part.starts_with('-')
             && !part.ends_with('-')
     };
-    match text.split_once(':') {
-        Some((namespace, name)) if dns_label(namespace) && !name.is_empty() => {
-            Ok(Grantee::ServiceAccount {
+    let problem = match text.split_once(':') {
+        None => "has no ':' between NAMESPACE and NAME".to_owned(),
+        Some((namespace, _)) if !dns_label(namespace) => {
+            format!("the namespace {namespace:?} is not a DNS-1123 label")
+        }
+        Some((_, "")) => "has no NAME after the ':'".to_owned(),
+        Some((namespace, name)) => {
+            return Ok(Grantee::ServiceAccount {
                 namespace: namespace.to_owned(),
                 name: name.to_owned(),
-            })
+            });
         }
-        _ => Err(invalid(
-            format!("invalid --serviceaccount {text:?}: expected NAMESPACE:NAME"),
-            Some("for example --serviceaccount ops:kuul-bot".to_owned()),
-        )),
-    }
+    };
+    Err(invalid(
+        format!("invalid --serviceaccount {text:?}: {problem}"),
+        Some(
+            "NAMESPACE:NAME of the service account, e.g. --serviceaccount ops:kuul-bot".to_owned(),
+        ),
+    ))
 }
 
 fn invalid(message: String, hint: Option<String>) -> Error {
@@ -171,9 +189,13 @@ impl KuulCommand for RbacArgs {
         }
         if persona == Persona::LabelNodes && kube.namespace.is_some() {
             return Err(invalid(
-                "label-nodes changes Nodes, which belong to no namespace: drop -n".to_owned(),
-                None,
+                "label-nodes changes Nodes, which belong to no namespace: -n does not apply"
+                    .to_owned(),
+                Some("drop -n: the label-nodes role is a ClusterRole".to_owned()),
             ));
+        }
+        if let Some(namespace) = &kube.namespace {
+            check_namespace("--namespace", namespace)?;
         }
         let reach = if self.cluster || persona == Persona::LabelNodes {
             Reach::Cluster
@@ -232,10 +254,7 @@ mod tests {
             assert_eq!(error.exit_status(), crate::ExitStatus::Usage);
         }
         let blank = parse(&["viewer", "--user", " "]).grantees().unwrap_err();
-        assert!(
-            blank.to_string().starts_with("--user needs a name"),
-            "{blank}"
-        );
+        assert_eq!(blank.to_string(), "invalid --user \" \": is blank");
     }
 
     #[test]
