@@ -8,6 +8,8 @@
 //! - `docker`: the Docker daemon and registry of `tests/docker/up`;
 //! - `image`, `real_node`: those and the local cluster of `tests/cluster/up`;
 //! - `krew`: krew from `tests/krew/build` and the cluster's kubectl;
+//! - `faults`: the fault tests' own cluster of `tests/cluster/up-faults`, whose API
+//!   server they kill and restart, besides the local cluster;
 //! - the others: the local cluster.
 //!
 //! `tests/integration` brings all of it up and passes its arguments on to cargo test:
@@ -21,6 +23,8 @@ mod cluster;
 mod completion;
 mod connection;
 mod docker;
+mod faults;
+mod faults_throttling;
 mod history_logs;
 mod image;
 mod krew;

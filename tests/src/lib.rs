@@ -978,6 +978,330 @@ pub async fn require_real_node() {
     );
 }
 
+/// The fault tests' own cluster (`tests/cluster/up-faults`), whose API server they kill
+/// and restart: `tests/integration` exports its kubeconfig as
+/// `KUUL_TEST_FAULTS_KUBECONFIG` and its state folder as `KUUL_TEST_FAULTS_CLUSTER_DIR`.
+/// No other test uses it, and one fault test at a time has it: [`FaultCluster::take`]
+/// waits for its turn, so that one test's restart does not land in another's run.
+pub struct FaultCluster {
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
+
+/// Whose turn it is on the fault tests' cluster.
+static FAULT_CLUSTER_TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+impl FaultCluster {
+    /// Waits for the cluster, then makes sure its API server runs (a test that failed
+    /// may have left it stopped).
+    ///
+    /// # Panics
+    ///
+    /// When the harness did not set the cluster up, or its API server does not start.
+    pub fn take() -> Self {
+        let turn = FAULT_CLUSTER_TURN
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let cluster = Self { _turn: turn };
+        cluster.apiserver("--start");
+        cluster
+    }
+
+    /// Its kubeconfig.
+    ///
+    /// # Panics
+    ///
+    /// When `KUUL_TEST_FAULTS_KUBECONFIG` is not set.
+    pub fn kubeconfig(&self) -> PathBuf {
+        PathBuf::from(harness_env("KUUL_TEST_FAULTS_KUBECONFIG"))
+    }
+
+    /// A kube client for it.
+    ///
+    /// # Panics
+    ///
+    /// When its kubeconfig cannot be read.
+    pub async fn client(&self) -> Client {
+        client_of(&self.kubeconfig()).await
+    }
+
+    /// `kubectl kuul COMMAND` the given way against this cluster; append the arguments.
+    pub fn command(&self, via: Via, command: &str) -> std::process::Command {
+        let mut cmd = via.command(command);
+        cmd.env("KUBECONFIG", self.kubeconfig()).env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// Kills its API server and starts it again; returns how long it took until the
+    /// server was ready again.
+    pub fn restart_apiserver(&self) -> Duration {
+        let started = Instant::now();
+        self.apiserver("restart");
+        started.elapsed()
+    }
+
+    /// Kills its API server, which stays dead until [`FaultCluster::start_apiserver`] (or
+    /// the next test's [`FaultCluster::take`]).
+    pub fn stop_apiserver(&self) {
+        self.apiserver("--stop");
+    }
+
+    /// Starts its API server and waits until it is ready; returns how long that took.
+    pub fn start_apiserver(&self) -> Duration {
+        let started = Instant::now();
+        self.apiserver("--start");
+        started.elapsed()
+    }
+
+    fn apiserver(&self, action: &str) {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("cluster/restart-apiserver");
+        let output = std::process::Command::new(&script)
+            .arg(action)
+            .env("KUUL_CLUSTER_DIR", harness_env("KUUL_TEST_FAULTS_CLUSTER_DIR"))
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
+        assert_exit(&output, 0, &format!("restart-apiserver {action}"));
+        eprint!("{}", text(&output.stderr));
+    }
+
+    /// A namespace of this cluster for the test, deleted when it ends.
+    ///
+    /// # Panics
+    ///
+    /// When it cannot be created.
+    pub async fn namespace(&self, prefix: &str) -> FaultNamespace {
+        let kubeconfig = self.kubeconfig();
+        let client = client_of(&kubeconfig).await;
+        let name = unique_name(prefix);
+        let namespace: Namespace = serde_json::from_value(json!({
+            "metadata": { "name": name, "labels": { "kuul.io/test": "true" } }
+        }))
+        .expect("a valid Namespace");
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .unwrap_or_else(|e| panic!("cannot create test namespace {name}: {e}"));
+        FaultNamespace {
+            name,
+            client,
+            kubeconfig,
+        }
+    }
+}
+
+/// A kube client for the cluster of `kubeconfig`, its current context.
+async fn client_of(path: &Path) -> Client {
+    let config = Kubeconfig::read_from(path)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let config = Config::from_custom_kubeconfig(config, &KubeConfigOptions::default())
+        .await
+        .unwrap_or_else(|e| panic!("invalid kubeconfig {}: {e}", path.display()));
+    Client::try_from(config).expect("kube client")
+}
+
+/// A namespace of the fault tests' cluster ([`FaultCluster::namespace`]), deleted on drop
+/// as [`TestNamespace`] is on the shared cluster.
+pub struct FaultNamespace {
+    name: String,
+    client: Client,
+    kubeconfig: PathBuf,
+}
+
+impl FaultNamespace {
+    /// The namespace's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A client for the fault tests' cluster.
+    pub fn client(&self) -> Client {
+        self.client.clone()
+    }
+
+    /// Has kwok serve the file `log` as the log of the container `work` of `pod`,
+    /// following it as it grows ([`GrowingLog`]).
+    ///
+    /// # Panics
+    ///
+    /// When the Logs object cannot be made.
+    pub async fn follow_log(&self, pod: &str, log: &GrowingLog) {
+        let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
+        let logs: Api<DynamicObject> = Api::namespaced_with(
+            self.client(),
+            self.name(),
+            &ApiResource::from_gvk_with_plural(&gvk, "logs"),
+        );
+        let object: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "kwok.x-k8s.io/v1alpha1",
+            "kind": "Logs",
+            "metadata": { "name": pod },
+            "spec": { "logs": [{ "containers": ["work"], "logsFile": log.path, "follow": true }] }
+        }))
+        .expect("a valid Logs object");
+        logs.create(&PostParams::default(), &object)
+            .await
+            .unwrap_or_else(|e| panic!("create the Logs object of {pod}: {e}"));
+    }
+}
+
+impl AsRef<str> for FaultNamespace {
+    fn as_ref(&self) -> &str {
+        &self.name
+    }
+}
+
+impl Drop for FaultNamespace {
+    fn drop(&mut self) {
+        // As for TestNamespace: its own thread, runtime and client. The API server may
+        // be the one a failed test left stopped; then the namespace stays, on a cluster
+        // that only fault tests use and that tests/cluster/down removes.
+        let (name, kubeconfig) = (self.name.clone(), self.kubeconfig.clone());
+        let deleted = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async {
+                Api::<Namespace>::all(client_of(&kubeconfig).await)
+                    .delete(&name, &DeleteParams::background())
+                    .await
+                    .map(|_| ())
+            })?;
+            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+        })
+        .join();
+        if !matches!(deleted, Ok(Ok(()))) {
+            eprintln!("warning: cannot delete test namespace {}", self.name);
+        }
+    }
+}
+
+/// A container log that a test writes line by line while a command follows it, in the
+/// CRI format kwok serves: each line with the time it is written.
+pub struct GrowingLog {
+    path: PathBuf,
+}
+
+impl GrowingLog {
+    /// An empty log file in `dir` (which must outlive the reads).
+    ///
+    /// # Panics
+    ///
+    /// When the file cannot be made.
+    pub fn new(dir: &Path, pod: &str) -> Self {
+        let path = dir.join(format!("{pod}.log"));
+        std::fs::write(&path, "").expect("create the log file");
+        Self { path }
+    }
+
+    /// Appends `line`, stamped with the time now.
+    ///
+    /// # Panics
+    ///
+    /// When the file cannot be written.
+    pub fn write(&self, line: &str) {
+        use std::io::Write as _;
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&self.path)
+            .expect("open the log file");
+        writeln!(file, "{now} stdout F {line}").expect("append to the log file");
+    }
+}
+
+/// The number of requests API Priority and Fairness rejected (429) in the priority level
+/// `level`, from the metrics of the cluster of `kubeconfig`.
+///
+/// # Panics
+///
+/// When the metrics cannot be read.
+pub fn rejected_requests(kubeconfig: &Path, level: &str) -> u64 {
+    let output = std::process::Command::new(kubectl())
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["get", "--raw", "/metrics"])
+        .output()
+        .expect("run kubectl get --raw /metrics");
+    let metrics = assert_exit(&output, 0, "kubectl get --raw /metrics");
+    let wanted = format!("priority_level=\"{level}\"");
+    metrics
+        .lines()
+        .filter(|line| {
+            line.starts_with("apiserver_flowcontrol_rejected_requests_total{")
+                && line.contains(&wanted)
+        })
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|count| {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            let count = count as u64;
+            count
+        })
+        .sum()
+}
+
+/// A ServiceAccount of a test namespace on the shared cluster whose requests the API
+/// server throttles (`tests/cluster/throttle`): one concurrency share, no queue, so what
+/// finds no free seat is rejected with 429. The `FlowSchema` and priority level are
+/// deleted on drop; the account goes with the namespace.
+pub struct Throttled {
+    namespace: String,
+    account: String,
+    kubeconfig: PathBuf,
+}
+
+impl Throttled {
+    /// Sets it up for `account` in `namespace`.
+    ///
+    /// # Panics
+    ///
+    /// When the script fails.
+    pub fn new(namespace: &TestNamespace, account: &str) -> Self {
+        let output = Self::script(&[namespace.name(), account]);
+        let stdout = assert_exit(&output, 0, "tests/cluster/throttle");
+        Self {
+            namespace: namespace.name().to_owned(),
+            account: account.to_owned(),
+            kubeconfig: PathBuf::from(stdout.trim()),
+        }
+    }
+
+    /// A kubeconfig that authenticates as the account, in its namespace.
+    pub fn kubeconfig(&self) -> &Path {
+        &self.kubeconfig
+    }
+
+    /// The name of its priority level, as the API server's metrics label it.
+    pub fn priority_level(&self) -> String {
+        format!("kuul-throttle-{}-{}", self.namespace, self.account)
+    }
+
+    fn script(args: &[&str]) -> std::process::Output {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("cluster/throttle");
+        let state = kubeconfig()
+            .ancestors()
+            .nth(3)
+            .expect("the kubeconfig is in the cluster's state folder")
+            .to_path_buf();
+        std::process::Command::new(&script)
+            .args(args)
+            .env("KUUL_CLUSTER_DIR", state)
+            .output()
+            .unwrap_or_else(|e| panic!("run {}: {e}", script.display()))
+    }
+}
+
+impl Drop for Throttled {
+    fn drop(&mut self) {
+        let output = Self::script(&["--delete", &self.namespace, &self.account]);
+        if !output.status.success() {
+            eprintln!(
+                "warning: cannot remove the throttling of {}: {}",
+                self.account,
+                text(&output.stderr)
+            );
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
