@@ -225,8 +225,14 @@ pub fn expand_paths(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Error> {
                 .collect();
             if found.is_empty() {
                 return Err(Error::InvalidInput {
-                    message: format!("-f {}: the directory has no .yaml files", path.display()),
-                    hint: Some("point -f at a jobs file or a directory of them".to_owned()),
+                    message: format!(
+                        "invalid -f {}: the directory holds no *.yaml or *.yml file",
+                        path.display()
+                    ),
+                    hint: Some(
+                        "-f takes a jobs file, or a directory whose *.yaml and *.yml files are jobs files (subdirectories are not read)"
+                            .to_owned(),
+                    ),
                 });
             }
             found.sort();

@@ -811,6 +811,9 @@ pub fn check_registry(field: &str, text: &str) -> Result<(), Invalid> {
         Some((host, path)) => (host, Some(path)),
         None => (trimmed, None),
     };
+    if let Some(problem) = port_problem(host) {
+        return fail(&problem);
+    }
     if !is_registry(host) {
         return fail("has an invalid host (letters, digits, '.' and '-', then an optional :PORT)");
     }
@@ -868,6 +871,9 @@ pub fn check_image(field: &str, image: &str) -> Result<(), Invalid> {
     }
     let path = match image_domain(name) {
         Some(domain) => {
+            if let Some(problem) = port_problem(domain) {
+                return fail(&problem);
+            }
             if !is_registry(domain) {
                 return fail("has an invalid registry host");
             }
@@ -894,6 +900,14 @@ fn is_digest(digest: &str) -> bool {
     let hex_ok = hex.len() >= 32 && hex.bytes().all(|b| b.is_ascii_hexdigit());
     let sha256_ok = algorithm != "sha256" || hex.len() == 64;
     algorithm_ok && hex_ok && sha256_ok
+}
+
+/// What is wrong with a registry host's port, if it has a number that is no port.
+fn port_problem(domain: &str) -> Option<String> {
+    let after_host = domain.rsplit_once(']').map_or(domain, |(_, after)| after);
+    let port = after_host.rsplit_once(':')?.1;
+    let number: u64 = port.parse().ok()?;
+    (number == 0 || number > 65535).then(|| format!("has port {port}, outside 1-65535"))
 }
 
 fn is_registry(domain: &str) -> bool {
@@ -1104,6 +1118,18 @@ mod tests {
             check_quantity("--memory", "1KB").unwrap_err().problem,
             "is not a Kubernetes quantity (KB is not a unit: k counts in 1000s, Ki in 1024s)"
         );
+    }
+
+    #[test]
+    fn registry_ports_are_ports() {
+        assert!(check_registry("--registry", "localhost:5000/ops").is_ok());
+        assert!(check_image("--image", "[::1]:5000/ops/kuul:v1").is_ok());
+        for (bad, port) in [("localhost:0", "0"), ("r.example.com:70000/ops", "70000")] {
+            let invalid = check_registry("--registry", bad).unwrap_err();
+            assert_eq!(invalid.problem, format!("has port {port}, outside 1-65535"));
+        }
+        let invalid = check_image("--image", "localhost:99999/ops/kuul:v1").unwrap_err();
+        assert_eq!(invalid.problem, "has port 99999, outside 1-65535");
     }
 
     #[test]

@@ -21,11 +21,14 @@ use crate::yaml;
 pub fn variables(items: &[String]) -> Result<BTreeMap<String, String>, Error> {
     let mut variables = BTreeMap::new();
     for item in items {
-        let invalid = |problem: &str| Error::InvalidInput {
+        let invalid = |problem: &str| {
+            Error::InvalidInput {
             message: format!("invalid --set {item:?}: {problem}"),
             hint: Some(
-                "KEY=VALUE, where KEY is a template variable name other than job".to_owned(),
+                "KEY=VALUE, where KEY is letters, digits and '_', not starting with a digit, and not job"
+                    .to_owned(),
             ),
+        }
         };
         let Some((key, value)) = item.split_once('=') else {
             return Err(invalid("has no '='"));
@@ -36,10 +39,12 @@ pub fn variables(items: &[String]) -> Result<BTreeMap<String, String>, Error> {
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
             && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
         if !identifier {
-            return Err(invalid("the key is not a template variable name"));
+            return Err(invalid(&format!("{key:?} is not a template variable name")));
         }
         if key == "job" {
-            return Err(invalid("job is the Kuul job itself"));
+            return Err(invalid(
+                "job is taken: the template sees the Kuul job as `job`",
+            ));
         }
         variables.insert(key.to_owned(), value.to_owned());
     }

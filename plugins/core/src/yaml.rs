@@ -111,13 +111,17 @@ pub fn problem(text: &str, error: &YamlError) -> Problem {
             ..plain("holds more than one YAML document (a `---` line)".to_owned())
         },
         YamlError::Message { msg, .. } => plain(msg.clone()),
-        other => Problem {
-            key: None,
-            ..plain(format!(
-                "is not valid YAML: {}",
-                without_location(&other.to_string())
-            ))
-        },
+        other => {
+            let why = other.to_string();
+            let why = without_location(&why);
+            Problem {
+                key: None,
+                allowed: why
+                    .contains("tabs")
+                    .then(|| "indent with spaces: YAML does not allow tabs".to_owned()),
+                ..plain(format!("is not valid YAML: {why}"))
+            }
+        }
     }
 }
 
