@@ -15,7 +15,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kuul_tests::{
     Lines, TestBucket, TestNamespace, Via, YEARLY, assert_exit, eventually, harness_env,
-    kwok_failure, text,
+    kuul_cronjob, kwok_failure, text,
 };
 use serde_json::{Value, json};
 
@@ -109,36 +109,6 @@ fn walk(root: &Path, dir: &Path, objects: &mut BTreeMap<String, String>) {
     }
 }
 
-fn cronjob(name: &str, pool: &str) -> CronJob {
-    serde_json::from_value(json!({
-        "metadata": {
-            "name": name,
-            "labels": { "app.kubernetes.io/managed-by": "kuul", "kuul.io/job": name }
-        },
-        "spec": {
-            "schedule": YEARLY,
-            "suspend": true,
-            "successfulJobsHistoryLimit": 100,
-            "failedJobsHistoryLimit": 100,
-            "jobTemplate": {
-                "metadata": { "labels": { "kuul.io/job": name } },
-                "spec": {
-                    "backoffLimit": 0,
-                    "template": {
-                        "metadata": { "labels": { "kuul.io/job": name } },
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "nodeSelector": { "kuul.io/pool": pool },
-                            "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
-                        }
-                    }
-                }
-            }
-        }
-    }))
-    .expect("a valid CronJob")
-}
-
 /// Starts runs `NAME-1` ... `NAME-count` of the `CronJob` as `run-now` would (a Job with
 /// its template and a controller reference), `pod` merged into each pod's metadata.
 async fn start_runs(ns: &TestNamespace, cronjob: &CronJob, names: &[String], pod: &Value) {
@@ -178,7 +148,16 @@ async fn start_runs(ns: &TestNamespace, cronjob: &CronJob, names: &[String], pod
 
 async fn create_cronjob(ns: &TestNamespace, name: &str, pool: &str) -> CronJob {
     Api::<CronJob>::namespaced(ns.client(), ns.name())
-        .create(&PostParams::default(), &cronjob(name, pool))
+        .create(
+            &PostParams::default(),
+            &kuul_cronjob(
+                name,
+                YEARLY,
+                true,
+                pool,
+                &json!({ "successfulJobsHistoryLimit": 100, "failedJobsHistoryLimit": 100 }),
+            ),
+        )
         .await
         .expect("create CronJob")
 }

@@ -11,39 +11,18 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams};
 use kuul_tests::{
-    FakeNodes, Lines, TestNamespace, Via, YEARLY, assert_exit, eventually, kuul, kwok_failure, text,
+    FakeNodes, Lines, TestNamespace, Via, YEARLY, assert_exit, eventually, kuul, kuul_cronjob,
+    kwok_failure, text,
 };
 use serde_json::{Value, json};
 
 fn cronjob(name: &str, schedule: &str, suspend: bool, pool: &str) -> CronJob {
-    serde_json::from_value(json!({
-        "metadata": {
-            "name": name,
-            "labels": { "app.kubernetes.io/managed-by": "kuul", "kuul.io/job": name }
-        },
-        "spec": {
-            "schedule": schedule,
-            "suspend": suspend,
-            "concurrencyPolicy": "Allow",
-            "successfulJobsHistoryLimit": 5,
-            "failedJobsHistoryLimit": 5,
-            "jobTemplate": {
-                "metadata": { "labels": { "kuul.io/job": name } },
-                "spec": {
-                    "backoffLimit": 0,
-                    "template": {
-                        "metadata": { "labels": { "kuul.io/job": name } },
-                        "spec": {
-                            "restartPolicy": "Never",
-                            "nodeSelector": { "kuul.io/pool": pool },
-                            "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
-                        }
-                    }
-                }
-            }
-        }
-    }))
-    .expect("a valid CronJob")
+    let spec = json!({
+        "concurrencyPolicy": "Allow",
+        "successfulJobsHistoryLimit": 5,
+        "failedJobsHistoryLimit": 5
+    });
+    kuul_cronjob(name, schedule, suspend, pool, &spec)
 }
 
 async fn create(ns: &TestNamespace, cronjob: &CronJob) {

@@ -20,6 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Namespace, Node};
 use kube::api::{DeleteParams, DynamicObject, ListParams, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
@@ -816,6 +817,48 @@ fn unique_name(prefix: &str) -> String {
         .take(63 - 1 - suffix.len())
         .collect();
     format!("{}-{suffix}", prefix.trim_matches('-'))
+}
+
+/// A Kuul job as `new` labels it, on `schedule`, whose runs go to the kwok nodes of
+/// `pool` (a pool without nodes keeps them pending), with the keys of `spec` added to its
+/// spec (they win), e.g. history limits.
+///
+/// # Panics
+///
+/// When `spec` makes it no valid `CronJob`.
+pub fn kuul_cronjob(
+    name: &str,
+    schedule: &str,
+    suspend: bool,
+    pool: &str,
+    spec: &Value,
+) -> CronJob {
+    let base = json!({
+        "schedule": schedule,
+        "suspend": suspend,
+        "jobTemplate": {
+            "metadata": { "labels": { "kuul.io/job": name } },
+            "spec": {
+                "backoffLimit": 0,
+                "template": {
+                    "metadata": { "labels": { "kuul.io/job": name } },
+                    "spec": {
+                        "restartPolicy": "Never",
+                        "nodeSelector": { "kuul.io/pool": pool },
+                        "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
+                    }
+                }
+            }
+        }
+    });
+    serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": { "app.kubernetes.io/managed-by": "kuul", "kuul.io/job": name }
+        },
+        "spec": merged(&base, spec)
+    }))
+    .expect("a valid CronJob")
 }
 
 /// A prefix of its own in the bucket of the test harness's S3-compatible store
