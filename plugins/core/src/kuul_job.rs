@@ -674,6 +674,16 @@ fn check_dns_subdomain(field: &str, text: &str) -> Result<(), Invalid> {
     }
 }
 
+/// A Node's name: a DNS-1123 subdomain, as the API server requires.
+pub fn check_node_name(field: &str, name: &str) -> Result<(), Invalid> {
+    check_dns_subdomain(field, name).map_err(|mut invalid| {
+        invalid.allowed = format!(
+            "a node's name: dot-separated parts of {DNS_LABEL_RULE}, e.g. node-1 (`kubectl get nodes` lists them)"
+        );
+        invalid
+    })
+}
+
 /// A pool is a label value of the nodes' pool label, and may not be empty.
 pub fn check_pool(field: &str, pool: &str) -> Result<(), Invalid> {
     if pool.is_empty() {
@@ -1118,6 +1128,14 @@ mod tests {
             check_quantity("--memory", "1KB").unwrap_err().problem,
             "is not a Kubernetes quantity (KB is not a unit: k counts in 1000s, Ki in 1024s)"
         );
+    }
+
+    #[test]
+    fn node_names_are_dns_subdomains() {
+        assert!(check_node_name("NODE", "ip-10-0-0-1.eu-west-1.compute.internal").is_ok());
+        let invalid = check_node_name("NODE", "Node_1").unwrap_err();
+        assert_eq!(invalid.problem, "is not a DNS-1123 subdomain");
+        assert!(invalid.allowed.contains("kubectl get nodes"), "{invalid:?}");
     }
 
     #[test]

@@ -445,6 +445,7 @@ const CASES: &[&[&str]] = &[
     &["run-now", "backup", "--name", "Backup_Manual"],
     &["run-now", "backup", "--timeout", "5q"],
     &["run-now", "backup", "--timeout", "10m"],
+    &["run-now", "backup", "--wait", "--dry-run"],
     &["run-now", "backup", "--blocked-timeout", "soon"],
     &["run-now", "backup", "-o", "xml"],
     &["run-now", "backup", "--local", "--dry-run"],
@@ -473,6 +474,7 @@ const CASES: &[&[&str]] = &[
     &["prune", "--keep", "all"],
     &["prune", "--keep", "-1"],
     &["prune", "--failed", "--succeeded"],
+    &["prune", "backup db"],
     &["prune", "-l", "team in (ops"],
     // label-nodes
     &["label-nodes", "Prod!", "node-1"],
@@ -480,6 +482,7 @@ const CASES: &[&[&str]] = &[
     &["label-nodes", "--list", "prod"],
     &["label-nodes", "prod", "--remove", "node-1"],
     &["label-nodes", "--list", "-o", "xml"],
+    &["label-nodes", "prod", "node-1", "-o", "json"],
     &["label-nodes", "prod", "node-1", "--config", "config/missing.yaml"],
     &["label-nodes", "prod", "node-1", "--config", "config/pool-label-key.yaml"],
     // status

@@ -170,11 +170,11 @@ pub struct JobFlags {
     pub starting_deadline: Option<String>,
 
     /// Number of successful runs to keep (default: config, else 3)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..), allow_negative_numbers = true, help_heading = "Job")]
+    #[arg(long, value_name = "N", value_parser = runs_to_keep, allow_negative_numbers = true, help_heading = "Job")]
     pub history_success: Option<i32>,
 
     /// Number of failed runs to keep (default: config, else 3)
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(i32).range(0..), allow_negative_numbers = true, help_heading = "Job")]
+    #[arg(long, value_name = "N", value_parser = runs_to_keep, allow_negative_numbers = true, help_heading = "Job")]
     pub history_failed: Option<i32>,
 
     /// Secret for pulling the image from a private registry; repeatable
@@ -184,6 +184,16 @@ pub struct JobFlags {
     /// Label for the CronJob, its Jobs and Pods; repeatable
     #[arg(long = "label", value_name = "KEY=VALUE", help_heading = "Job")]
     pub labels: Vec<String>,
+}
+
+/// A number of finished runs to keep (`--history-success`, `--history-failed`).
+fn runs_to_keep(text: &str) -> Result<i32, String> {
+    text.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        format!(
+            "a number of runs to keep is a whole number from 0 to {}",
+            i32::MAX
+        )
+    })
 }
 
 /// How `new` prints a `CronJob`.
