@@ -244,9 +244,8 @@ pub async fn archived_runs(
 /// What [`copy_run`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Copied {
-    /// The run is in the store now; `logs` were copied, and `lost` says why any are
-    /// missing.
-    Archived { logs: usize, lost: Option<String> },
+    /// The run is in the store now; `lost` says why logs are missing, if any are.
+    Archived { lost: Option<String> },
     /// Another archiver wrote it meanwhile.
     AlreadyThere,
 }
@@ -305,7 +304,6 @@ pub async fn copy_run(
         store.create(&file, bytes).await?;
         entries.push(entry);
     }
-    let count = entries.len();
     let archived = ArchivedRun {
         format: FORMAT,
         cluster: run.cluster.clone(),
@@ -323,7 +321,6 @@ pub async fn copy_run(
     let record = [parts[0], parts[1], parts[2], parts[3], RECORD_FILE];
     match store.create(&record, archived.to_json()).await? {
         Created::Written => Ok(Copied::Archived {
-            logs: count,
             lost: archived.logs_lost,
         }),
         Created::AlreadyThere => Ok(Copied::AlreadyThere),

@@ -202,7 +202,7 @@ async fn copy_all(
                     refused.store(true, Ordering::Relaxed);
                 }
                 let copied = copied?;
-                if let Copied::Archived { lost, .. } = &copied {
+                if let Copied::Archived { lost } = &copied {
                     let line = match lost {
                         Some(lost) => format!("archived {} (no logs: {lost})", run.folder),
                         None => format!("archived {}", run.folder),
