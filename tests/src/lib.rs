@@ -1070,7 +1070,8 @@ impl FaultCluster {
     /// `kubectl kuul COMMAND` the given way against this cluster; append the arguments.
     pub fn command(&self, via: Via, command: &str) -> std::process::Command {
         let mut cmd = via.command(command);
-        cmd.env("KUBECONFIG", self.kubeconfig()).env("NO_COLOR", "1");
+        cmd.env("KUBECONFIG", self.kubeconfig())
+            .env("NO_COLOR", "1");
         cmd
     }
 
@@ -1099,7 +1100,10 @@ impl FaultCluster {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("cluster/restart-apiserver");
         let output = std::process::Command::new(&script)
             .arg(action)
-            .env("KUUL_CLUSTER_DIR", harness_env("KUUL_TEST_FAULTS_CLUSTER_DIR"))
+            .env(
+                "KUUL_CLUSTER_DIR",
+                harness_env("KUUL_TEST_FAULTS_CLUSTER_DIR"),
+            )
             .output()
             .unwrap_or_else(|e| panic!("run {}: {e}", script.display()));
         assert_exit(&output, 0, &format!("restart-apiserver {action}"));
