@@ -321,7 +321,6 @@ impl Project {
         }
         let project: Project = serde_saphyr::from_str(text).map_err(|error| {
             let problem = yaml::problem(text, &error);
-            let line = problem.line.map_or_else(String::new, |l| format!(":{l}"));
             // `tests.expect.exitCode` in case `works` reads as that case's `expect.exitCode`.
             let (case, key) = match (problem.key.as_deref(), &problem.item) {
                 (Some("tests"), Some(case)) => (Some(case), None),
@@ -330,36 +329,16 @@ impl Project {
                 }
                 (key, _) => (None, key),
             };
-            let for_key = match key {
-                Some("tests") => {
-                    Some("a list of test cases, each `- name: NAME` with what it runs and expects")
-                }
-                Some("command" | "args") => {
-                    Some("a list of words, e.g. command: [/bin/sh, -c, 'echo hi']")
-                }
-                Some("env") => Some("a mapping of NAME: VALUE, e.g. env: {TARGET: staging}"),
-                Some("buildArgs") => Some(
-                    "a mapping of NAME: VALUE, e.g. buildArgs: {BASE_IMAGE: debian:bookworm-slim}",
-                ),
-                Some("expect.exitCode") => {
-                    Some("the exit code the case must end with, e.g. exitCode: 3")
-                }
-                _ => None,
-            };
             let case = case.map_or_else(String::new, |c| format!(" test case {c:?}:"));
-            let key_text = key.map_or_else(String::new, |k| format!(" {k}:"));
+            let key = key.map_or_else(String::new, |k| format!(" {k}:"));
             Error::InvalidInput {
                 message: format!(
-                    "{}{line}:{case}{key_text} {}",
+                    "{}{}:{case}{key} {}",
                     path.display(),
+                    problem.at_line(),
                     problem.message
                 ),
-                hint: Some(
-                    problem
-                        .allowed
-                        .or_else(|| for_key.map(str::to_owned))
-                        .unwrap_or_else(|| EXAMPLE.to_owned()),
-                ),
+                hint: Some(problem.hint(key_hint, EXAMPLE)),
             }
         })?;
         project.check(path)?;
@@ -426,6 +405,20 @@ impl Project {
     pub fn image(&self, registry: Option<&str>) -> String {
         format!("{}:{}", self.repository(registry), self.version)
     }
+}
+
+/// What a key of `kuul-image.yaml` takes, as the hint when its value has the wrong type.
+fn key_hint(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "tests" => "a list of test cases, each `- name: NAME` with what it runs and expects",
+        "tests.command" | "tests.args" => "a list of words, e.g. command: [/bin/sh, -c, 'echo hi']",
+        "tests.env" => "a mapping of NAME: VALUE, e.g. env: {TARGET: staging}",
+        "buildArgs" => {
+            "a mapping of NAME: VALUE, e.g. buildArgs: {BASE_IMAGE: debian:bookworm-slim}"
+        }
+        "tests.expect.exitCode" => "the exit code the case must end with, e.g. exitCode: 3",
+        _ => return None,
+    })
 }
 
 /// Environment variable names as Kubernetes accepts them (C identifiers, plus `-` and `.`).

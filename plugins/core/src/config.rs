@@ -144,6 +144,20 @@ fn read(path: &Path, required: bool) -> Result<Option<ConfigFile>, Error> {
 /// What a config file looks like, for the hint of a file that does not read.
 const SHAPE: &str = "a kuul config file is a mapping of settings, e.g. `registry: registry.example.com` and `resources: {cpu: 500m}`";
 
+/// What a key of a config file takes, as the hint when its value has the wrong type.
+fn key_hint(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "resources" => "resources: {cpu: 500m, memory: 512Mi}",
+        "historyLimits" => "historyLimits: {successful: N, failed: N}",
+        "historyLimits.successful" | "historyLimits.failed" => {
+            "the number of runs to keep, 0 or more"
+        }
+        "startingDeadlineSeconds" => "a whole number of seconds, e.g. 300",
+        "archive" => "the store archive writes to, e.g. `archive: s3://kuul-logs/prod`",
+        _ => return None,
+    })
+}
+
 /// Parses one config file and checks its values; `origin` names it in errors. A file
 /// with nothing but comments sets nothing.
 pub fn parse(text: &str, origin: &Path) -> Result<ConfigFile, Error> {
@@ -152,24 +166,13 @@ pub fn parse(text: &str, origin: &Path) -> Result<ConfigFile, Error> {
     }
     let file: ConfigFile = serde_saphyr::from_str(text).map_err(|error| {
         let problem = yaml::problem(text, &error);
-        let line = problem.line.map_or_else(String::new, |l| format!(":{l}"));
-        let for_key = match problem.key.as_deref() {
-            Some("resources") => Some("resources: {cpu: 500m, memory: 512Mi}"),
-            Some("historyLimits") => Some("historyLimits: {successful: N, failed: N}"),
-            Some("historyLimits.successful" | "historyLimits.failed") => {
-                Some("the number of runs to keep, 0 or more")
-            }
-            Some("startingDeadlineSeconds") => Some("a whole number of seconds, e.g. 300"),
-            _ => None,
-        };
         Error::InvalidInput {
-            message: format!("kuul config {}{line}: {problem}", origin.display()),
-            hint: Some(
-                problem
-                    .allowed
-                    .or_else(|| for_key.map(str::to_owned))
-                    .unwrap_or_else(|| SHAPE.to_owned()),
+            message: format!(
+                "kuul config {}{}: {problem}",
+                origin.display(),
+                problem.at_line()
             ),
+            hint: Some(problem.hint(key_hint, SHAPE)),
         }
     })?;
     file.check().map_err(|invalid| Error::InvalidInput {
@@ -270,6 +273,14 @@ mod tests {
         let archive = file("archive: s3://kuul-logs/prod\n");
         let config = Config::merge(&[file("namespace: ops\n"), archive]);
         assert_eq!(config.archive.as_deref(), Some("s3://kuul-logs/prod"));
+        let error = parse("archive: [s3]\n", Path::new("k")).unwrap_err();
+        assert!(
+            error
+                .hint()
+                .unwrap()
+                .contains("archive: s3://kuul-logs/prod"),
+            "{error}"
+        );
     }
 
     #[test]

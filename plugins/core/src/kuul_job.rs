@@ -510,22 +510,13 @@ fn labels(
                 "KEY=VALUE, e.g. team=ops",
             ));
         };
-        if let Err(invalid) = check_label_key("--label", key) {
-            return Err(Invalid::new(
-                "--label",
-                item,
-                format!("the key {key:?} {}", invalid.problem),
-                invalid.allowed,
-            ));
-        }
-        if let Err(invalid) = check_label_value("--label", value) {
-            return Err(Invalid::new(
-                "--label",
-                item,
-                format!("the value {value:?} {}", invalid.problem),
-                invalid.allowed,
-            ));
-        }
+        // The whole item is shown, with which half of it is wrong.
+        let part = |what: &str, invalid: Invalid| {
+            let problem = format!("the {what} {:?} {}", invalid.value, invalid.problem);
+            Invalid::new("--label", item, problem, invalid.allowed)
+        };
+        check_label_key("--label", key).map_err(|invalid| part("key", invalid))?;
+        check_label_value("--label", value).map_err(|invalid| part("value", invalid))?;
         if [MANAGED_BY, JOB_LABEL, POOL_LABEL].contains(&key) {
             return Err(Invalid::new(
                 "--label",

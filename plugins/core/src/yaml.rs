@@ -29,6 +29,23 @@ pub struct Problem {
     pub allowed: Option<String>,
 }
 
+impl Problem {
+    /// `:LINE`, to follow a file's name, or nothing where the line is not known.
+    pub fn at_line(&self) -> String {
+        self.line
+            .map_or_else(String::new, |line| format!(":{line}"))
+    }
+
+    /// What would be right: the parser's word, else what `for_key` says the key takes,
+    /// else `otherwise`.
+    pub fn hint(&self, for_key: fn(&str) -> Option<&'static str>, otherwise: &str) -> String {
+        self.allowed
+            .clone()
+            .or_else(|| self.key.as_deref().and_then(for_key).map(str::to_owned))
+            .unwrap_or_else(|| otherwise.to_owned())
+    }
+}
+
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if let Some(key) = &self.key {
