@@ -232,9 +232,15 @@ pub fn parse_env_file(
             Some((name, value)) => (name, Some(value.to_owned())),
             None => (line.trim_end(), None),
         };
+        if name.is_empty() {
+            return Err(format!(
+                "line {}: {line:?} has no NAME before the '='",
+                number + 1
+            ));
+        }
         if !crate::project::valid_env_name(name) {
             return Err(format!(
-                "line {}: {name:?} is not a valid variable name",
+                "line {}: {name:?} is not a valid variable name (letters, digits, '_', '-' and '.', not starting with a digit)",
                 number + 1
             ));
         }
@@ -373,7 +379,11 @@ mod tests {
         assert_eq!(run.not_reproduced.len(), 2);
         assert_eq!(
             parse_env_file("1X=y\n", |_| None).unwrap_err(),
-            "line 1: \"1X\" is not a valid variable name"
+            "line 1: \"1X\" is not a valid variable name (letters, digits, '_', '-' and '.', not starting with a digit)"
+        );
+        assert_eq!(
+            parse_env_file("A=1\n=2\n", |_| None).unwrap_err(),
+            "line 2: \"=2\" has no NAME before the '='"
         );
     }
 
