@@ -431,12 +431,16 @@ fn unreadable_file(path: &Path, text: &str, error: &serde_saphyr::Error) -> SetE
         }
         (key, _) => (None, key.map(str::to_owned)),
     };
-    let allowed = problem.allowed.or_else(|| match &field {
-        Some(field) => key_hint(field).map(str::to_owned),
-        None => job.is_none().then(|| {
-            "a jobs file is a mapping of set:, defaults: and jobs:; `kubectl kuul apply --help` shows one"
+    let allowed = problem.allowed.or_else(|| match (&field, &job) {
+        (Some(field), _) => key_hint(field).map(str::to_owned),
+        (None, Some(_)) => problem.message.starts_with("missing key").then(|| {
+            "every job has a name: and a schedule:, e.g. `- name: backup` with `schedule: '0 2 * * *'`"
                 .to_owned()
         }),
+        (None, None) => Some(
+            "a jobs file is a mapping of set:, defaults: and jobs:; `kubectl kuul apply --help` shows one"
+                .to_owned(),
+        ),
     });
     SetError {
         file: path.to_path_buf(),
@@ -452,6 +456,7 @@ fn unreadable_file(path: &Path, text: &str, error: &serde_saphyr::Error) -> SetE
 /// shape.
 fn key_hint(key: &str) -> Option<&'static str> {
     Some(match key.strip_prefix("defaults.").unwrap_or(key) {
+        "set" => "the name of the job set, e.g. set: team-ops",
         "jobs" => "a list of jobs, each `- name: NAME` with its schedule: and other keys",
         "defaults" => "a mapping of what every job gets, e.g. defaults: {image: IMAGE, pool: prod}",
         "historyLimits" => "historyLimits: {successful: N, failed: N}",
@@ -560,9 +565,15 @@ impl From<Invalid> for FieldProblem {
     /// A rejection by [`KuulJob::new`] or [`check_cronjob`], its field named as the file
     /// names it.
     fn from(invalid: Invalid) -> Self {
+        // `the value "ops team" is ...` is about a part of the value, after a colon.
+        let colon = if invalid.problem.starts_with("the ") {
+            ":"
+        } else {
+            ""
+        };
         Self {
             field: Some(file_key(&invalid.field)),
-            message: format!("{:?} {}", invalid.value, invalid.problem),
+            message: format!("{:?}{colon} {}", invalid.value, invalid.problem),
             allowed: Some(invalid.allowed),
         }
     }
