@@ -205,8 +205,8 @@ async fn finished(ns: &TestNamespace, names: &[String]) -> BTreeMap<String, Stri
 }
 
 /// `count` finished runs of a new job `name` on the kwok nodes of pool prod, each pod
-/// serving the log `RUN says hello` (kwok serves it shortly after; wait with
-/// [`logs_served`]). Returns the run names, oldest first.
+/// serving the log `RUN says hello` once this returns. Returns the run names, oldest
+/// first.
 async fn runs_with_logs(
     ns: &TestNamespace,
     name: &str,
@@ -221,6 +221,7 @@ async fn runs_with_logs(
         ns.serve_log(logs, pod, &[&format!("{run} says hello")])
             .await;
     }
+    logs_served(ns, name, &names).await;
     (cronjob, names)
 }
 
@@ -440,7 +441,6 @@ async fn two_archivers_at_once_write_each_run_once() {
     let ns = TestNamespace::new("kuul-archive-two").await;
     let logs = tempfile::tempdir().expect("temp dir");
     let (_, runs) = runs_with_logs(&ns, "busy", 24, logs.path()).await;
-    logs_served(&ns, "busy", &runs).await;
     for store in [TestStore::folder(), TestStore::s3("archive-two")] {
         let spawn = || {
             store
@@ -477,7 +477,6 @@ async fn a_killed_archive_is_finished_by_the_next() {
     let ns = TestNamespace::new("kuul-archive-kill").await;
     let logs = tempfile::tempdir().expect("temp dir");
     let (_, runs) = runs_with_logs(&ns, "many", 60, logs.path()).await;
-    logs_served(&ns, "many", &runs).await;
     for store in [TestStore::folder(), TestStore::s3("archive-kill")] {
         let mut child = store
             .archive(&ns, &["many"])
@@ -516,8 +515,7 @@ async fn a_killed_archive_is_finished_by_the_next() {
 async fn bad_urls_and_refused_credentials_are_one_line() {
     let ns = TestNamespace::new("kuul-archive-bad").await;
     let logs = tempfile::tempdir().expect("temp dir");
-    let (_, runs) = runs_with_logs(&ns, "lone", 1, logs.path()).await;
-    logs_served(&ns, "lone", &runs).await;
+    runs_with_logs(&ns, "lone", 1, logs.path()).await;
     let error_lines = |output: &Output| -> Vec<String> {
         text(&output.stderr)
             .lines()
