@@ -1257,11 +1257,22 @@ impl GrowingLog {
 
 /// The number of requests API Priority and Fairness rejected (429) in the priority level
 /// `level`, from the metrics of the cluster of `kubeconfig`.
+pub fn rejected_requests(kubeconfig: &Path, level: &str) -> u64 {
+    priority_level_metric(
+        kubeconfig,
+        "apiserver_flowcontrol_rejected_requests_total",
+        level,
+    )
+}
+
+/// The sum of the series of the API server metric `metric` for the priority level
+/// `level` (e.g. `apiserver_flowcontrol_current_executing_requests`), from the metrics of
+/// the cluster of `kubeconfig`.
 ///
 /// # Panics
 ///
 /// When the metrics cannot be read.
-pub fn rejected_requests(kubeconfig: &Path, level: &str) -> u64 {
+pub fn priority_level_metric(kubeconfig: &Path, metric: &str, level: &str) -> u64 {
     let output = std::process::Command::new(kubectl())
         .arg("--kubeconfig")
         .arg(kubeconfig)
@@ -1269,13 +1280,11 @@ pub fn rejected_requests(kubeconfig: &Path, level: &str) -> u64 {
         .output()
         .expect("run kubectl get --raw /metrics");
     let metrics = assert_exit(&output, 0, "kubectl get --raw /metrics");
+    let series = format!("{metric}{{");
     let wanted = format!("priority_level=\"{level}\"");
     metrics
         .lines()
-        .filter(|line| {
-            line.starts_with("apiserver_flowcontrol_rejected_requests_total{")
-                && line.contains(&wanted)
-        })
+        .filter(|line| line.starts_with(&series) && line.contains(&wanted))
         .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
         .map(|count| {
             #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]

@@ -35,8 +35,9 @@ use kube::{Client, Config};
 
 use crate::printer::Printer;
 
-/// How long one request may keep being retried when `--request-timeout` does not say.
-pub const DEFAULT_BUDGET: Duration = Duration::from_secs(30);
+/// How long one request may keep being retried when `--request-timeout` does not say:
+/// long enough to wait out the longest `Retry-After` of API Priority and Fairness (32 s).
+pub const DEFAULT_BUDGET: Duration = Duration::from_secs(60);
 
 /// The first pause before a request is sent again; each later pause doubles, up to
 /// [`REQUEST_MAX`].
