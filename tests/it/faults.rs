@@ -139,6 +139,7 @@ async fn run_now_wait_sees_its_run_through_an_api_server_restart() {
 
     let output = ended(waiting).await;
     let stderr = progress.all();
+    told_reconnects("run-now --wait", &stderr);
     assert_eq!(output.status.code(), Some(0), "run-now --wait: {stderr}");
     assert_eq!(text(&output.stdout), "job.batch/held-run created\n");
     assert!(stderr.contains("job.batch/held-run succeeded"), "{stderr}");
@@ -207,6 +208,7 @@ async fn logs_follow_loses_no_line_across_an_api_server_outage() {
     finish_held_run(&ns, &job, &pod).await;
     let output = ended(follower).await;
     let stderr = progress.all();
+    told_reconnects("logs -f", &stderr);
     assert_eq!(output.status.code(), Some(0), "logs -f: {stderr}");
     let expected: String = written.iter().map(|line| format!("{line}\n")).collect();
     assert_eq!(
@@ -351,6 +353,14 @@ async fn status_watch_goes_on_across_an_api_server_restart() {
     );
     watching.kill().expect("stop status --watch");
     let _ = watching.wait();
+    told_reconnects("status --watch", &progress.all());
+}
+
+/// Shows what a command said about reconnecting, for the record of how long it took.
+fn told_reconnects(command: &str, stderr: &str) {
+    for line in stderr.lines().filter(|line| line.contains("reconnect")) {
+        eprintln!("{command}: {line}");
+    }
 }
 
 /// `suspend --all` of 500 jobs whose API server is killed while it writes: exit 1 within
