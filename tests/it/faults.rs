@@ -19,8 +19,7 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::runtime::watcher::{self, watcher};
 use kuul_tests::{
-    FaultCluster, FaultNamespace, GrowingLog, Lines, TEST_JOB_MANAGER, Via, YEARLY, eventually,
-    text,
+    FaultCluster, FaultNamespace, GrowingLog, Lines, Via, YEARLY, active_test_run, eventually, text,
 };
 use serde_json::{Value, json};
 
@@ -162,7 +161,7 @@ async fn logs_follow_loses_no_line_across_an_api_server_outage() {
     let cluster = FaultCluster::take();
     let ns = cluster.namespace("faults-logs").await;
     let owner = create(&ns, &cronjob("tail", &json!({}))).await;
-    let job = held_run(&ns, &owner, "tail-run").await;
+    let job = active_test_run(ns.client(), ns.name(), &owner, "tail-run", Duration::ZERO).await;
     let pod = held_pod(&ns, &job, "tail-run-pod").await;
     let dir = tempfile::tempdir().expect("temp dir");
     let log = GrowingLog::new(dir.path(), &pod);
@@ -216,41 +215,6 @@ async fn logs_follow_loses_no_line_across_an_api_server_outage() {
         expected,
         "every line once, in order; stderr: {stderr}"
     );
-}
-
-/// A Job of `owner` that the Job controller leaves alone, started and active.
-async fn held_run(ns: &FaultNamespace, owner: &CronJob, name: &str) -> Job {
-    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
-    let kuul_job = owner.metadata.name.clone().expect("named");
-    let job: Job = serde_json::from_value(json!({
-        "metadata": {
-            "name": name,
-            "labels": { "kuul.io/job": kuul_job },
-            "ownerReferences": [{
-                "apiVersion": "batch/v1", "kind": "CronJob", "name": kuul_job,
-                "uid": owner.metadata.uid, "controller": true
-            }]
-        },
-        "spec": {
-            "managedBy": TEST_JOB_MANAGER,
-            "template": {
-                "metadata": { "labels": { "kuul.io/job": kuul_job } },
-                "spec": { "restartPolicy": "Never",
-                    "containers": [{ "name": "work", "image": "kuul-base:busybox" }] }
-            }
-        }
-    }))
-    .expect("a valid Job");
-    jobs.create(&PostParams::default(), &job)
-        .await
-        .expect("create Job");
-    jobs.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": { "startTime": now(), "active": 1 } })),
-    )
-    .await
-    .expect("set the Job's status")
 }
 
 /// The time now, to the second, as the API takes it.

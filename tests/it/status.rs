@@ -18,10 +18,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Datelike, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::batch::v1::CronJob;
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use kuul_tests::{
-    AdmissionDenial, Lines, TEST_JOB_MANAGER, TestNamespace, Via, YEARLY, assert_exit, kuul,
+    AdmissionDenial, Lines, TestNamespace, Via, YEARLY, active_test_run, assert_exit, kuul,
     kwok_failure, merged, text,
 };
 use serde_json::{Value, json};
@@ -109,44 +109,6 @@ async fn until_jobs_denied(denial: &AdmissionDenial, namespace: &str) {
         .await;
 }
 
-/// A Job of `owner` that the Job controller leaves alone, started `ago` and still active.
-async fn stuck_run(ns: &TestNamespace, owner: &CronJob, name: &str, ago: Duration) {
-    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
-    let kuul_job = owner.metadata.name.clone().unwrap();
-    let job: Job = serde_json::from_value(json!({
-        "metadata": {
-            "name": name,
-            "labels": { "kuul.io/job": kuul_job },
-            "ownerReferences": [{
-                "apiVersion": "batch/v1", "kind": "CronJob", "name": kuul_job,
-                "uid": owner.metadata.uid, "controller": true
-            }]
-        },
-        "spec": {
-            "managedBy": TEST_JOB_MANAGER,
-            "template": {
-                "metadata": { "labels": { "kuul.io/job": kuul_job } },
-                "spec": { "restartPolicy": "Never",
-                    "containers": [{ "name": "work", "image": "kuul-base:busybox" }] }
-            }
-        }
-    }))
-    .expect("a valid Job");
-    jobs.create(&PostParams::default(), &job)
-        .await
-        .expect("create Job");
-    let started = Utc::now() - chrono::Duration::from_std(ago).unwrap();
-    jobs.patch_status(
-        name,
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": {
-            "startTime": started.format("%Y-%m-%dT%H:%M:%SZ").to_string(), "active": 1
-        }})),
-    )
-    .await
-    .expect("set the Job's status");
-}
-
 #[tokio::test]
 async fn every_health_state_for_real_and_check_exit_codes() {
     let ns = TestNamespace::new("kuul-status-health").await;
@@ -184,7 +146,14 @@ async fn every_health_state_for_real_and_check_exit_codes() {
     let nowhere = json!({ "nodeSelector": { "kuul.io/pool": "nowhere" } });
     create(&ns, &cronjob("homeless", YEARLY, &json!({}), &nowhere)).await;
     let stuck = create(&ns, &cronjob("stuck", YEARLY, &json!({}), &json!({}))).await;
-    stuck_run(&ns, &stuck, "stuck-manual-run", Duration::from_secs(7200)).await;
+    active_test_run(
+        ns.client(),
+        ns.name(),
+        &stuck,
+        "stuck-manual-run",
+        Duration::from_secs(7200),
+    )
+    .await;
 
     let ran = kuul(Via::Umbrella, "run-now", &ns, &["failing", "--wait"]);
     assert_exit(&ran, 4, "the failing job's run");

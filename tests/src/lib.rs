@@ -1358,6 +1358,59 @@ impl Drop for Throttled {
     }
 }
 
+/// A Job of the `CronJob` `owner` in `namespace` that the Job controller leaves alone
+/// ([`TEST_JOB_MANAGER`]), started `ago` and still active: a run in progress whose
+/// status and pods the test makes itself.
+///
+/// # Panics
+///
+/// When it cannot be created or its status written.
+pub async fn active_test_run(
+    client: Client,
+    namespace: &str,
+    owner: &k8s_openapi::api::batch::v1::CronJob,
+    name: &str,
+    ago: Duration,
+) -> k8s_openapi::api::batch::v1::Job {
+    use k8s_openapi::api::batch::v1::Job;
+    use kube::api::{Patch, PatchParams};
+    let jobs: Api<Job> = Api::namespaced(client, namespace);
+    let kuul_job = owner.metadata.name.clone().expect("a named CronJob");
+    let job: Job = serde_json::from_value(json!({
+        "metadata": {
+            "name": name,
+            "labels": { "kuul.io/job": kuul_job },
+            "ownerReferences": [{
+                "apiVersion": "batch/v1", "kind": "CronJob", "name": kuul_job,
+                "uid": owner.metadata.uid, "controller": true
+            }]
+        },
+        "spec": {
+            "managedBy": TEST_JOB_MANAGER,
+            "template": {
+                "metadata": { "labels": { "kuul.io/job": kuul_job } },
+                "spec": { "restartPolicy": "Never",
+                    "containers": [{ "name": "work", "image": "kuul-base:busybox" }] }
+            }
+        }
+    }))
+    .expect("a valid Job");
+    jobs.create(&PostParams::default(), &job)
+        .await
+        .unwrap_or_else(|e| panic!("create Job {name}: {e}"));
+    let started = k8s_openapi::jiff::Timestamp::now()
+        .checked_sub(ago)
+        .and_then(|at| at.round(k8s_openapi::jiff::Unit::Second))
+        .expect("a start time");
+    jobs.patch_status(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": { "startTime": started.to_string(), "active": 1 } })),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("set the status of Job {name}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

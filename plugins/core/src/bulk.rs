@@ -120,21 +120,12 @@ impl Bulk {
             stream::iter(items.into_iter().enumerate())
                 .map(|(index, item)| async move {
                     let mut attempts = 0;
-                    loop {
+                    let result = loop {
                         if gone.load(Ordering::Relaxed) {
-                            let result = Err(not_attempted());
-                            return (
-                                index,
-                                Attempted {
-                                    item,
-                                    result,
-                                    attempts,
-                                },
-                            );
+                            break Err(not_attempted());
                         }
                         attempts += 1;
-                        let result = operation(item.clone()).await;
-                        match result {
+                        match operation(item.clone()).await {
                             Err(error) if is_conflict(&error) && attempts < self.attempts => {
                                 tokio::time::sleep(RETRY_STEP * attempts).await;
                             }
@@ -142,17 +133,16 @@ impl Bulk {
                                 if result.as_ref().is_err_and(server_gone) {
                                     gone.store(true, Ordering::Relaxed);
                                 }
-                                return (
-                                    index,
-                                    Attempted {
-                                        item,
-                                        result,
-                                        attempts,
-                                    },
-                                );
+                                break result;
                             }
                         }
-                    }
+                    };
+                    let attempted = Attempted {
+                        item,
+                        result,
+                        attempts,
+                    };
+                    (index, attempted)
                 })
                 .buffer_unordered(self.concurrency)
                 .collect()
