@@ -87,7 +87,7 @@ fn read_env_file(path: &Path) -> Result<Vec<(String, String)>, Error> {
             path.display(),
             kuul_core::error::io_cause(&e)
         ),
-        hint: None,
+        hint: Some("--env-file takes NAME=VALUE lines, as for `docker run --env-file`".to_owned()),
     })?;
     spec::parse_env_file(&text, |name| std::env::var(name).ok()).map_err(|why| {
         Error::InvalidInput {

@@ -47,12 +47,13 @@ impl KuulCommand for RunNowCommand {
             // awaits, more than a future should carry on the stack.
             return Box::pin(self.args.run(kube, printer)).await;
         }
+        kuul_core::kuul_job::check_job_name("NAME", &self.args.name)?;
         if !self.args.dry_run.dry_run.writes() {
             return Err(Error::InvalidInput {
                 message:
                     "--local cannot be combined with --dry-run: it creates nothing in the cluster"
                         .to_owned(),
-                hint: None,
+                hint: Some("drop --dry-run".to_owned()),
             });
         }
         crate::local_run::run(&kube, &self.args.name, self.env_file.as_deref(), printer).await

@@ -393,6 +393,11 @@ pub fn parse_older_than(text: &str) -> Result<TimeDelta, String> {
         ],
     )
     .ok_or_else(invalid)?;
+    if total.is_zero() {
+        return Err(format!(
+            "{text:?} is zero: give a duration above zero, e.g. 7d"
+        ));
+    }
     TimeDelta::from_std(total).map_err(|_| invalid())
 }
 

@@ -442,6 +442,8 @@ const CASES: &[&[&str]] = &[
     &["new", "backup", "--image", "x", "--schedule", "@daily", "--template", "templates/cpu.yaml.j2", "--set", "job=backup"],
     // run-now
     &["run-now"],
+    &["run-now", "Backup_Db"],
+    &["run-now", "Backup_Db", "--local"],
     &["run-now", "backup", "--name", "Backup_Manual"],
     &["run-now", "backup", "--timeout", "5q"],
     &["run-now", "backup", "--timeout", "10m"],
@@ -475,9 +477,12 @@ const CASES: &[&[&str]] = &[
     &["prune", "--keep", "-1"],
     &["prune", "--failed", "--succeeded"],
     &["prune", "backup db"],
+    &["prune", "Backup_Db"],
     &["prune", "-l", "team in (ops"],
     // label-nodes
     &["label-nodes", "Prod!", "node-1"],
+    &["label-nodes", "prod", "Node_1"],
+    &["label-nodes", "--remove", "Node_1"],
     &["label-nodes", "prod"],
     &["label-nodes", "--list", "prod"],
     &["label-nodes", "prod", "--remove", "node-1"],

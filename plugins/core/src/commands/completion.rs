@@ -134,7 +134,7 @@ impl CompletionArgs {
         if self.dir.is_some() {
             return Err(Error::InvalidInput {
                 message: "--dir applies to `completion install` only".to_owned(),
-                hint: None,
+                hint: Some("drop --dir, or run `completion install --dir DIR`".to_owned()),
             });
         }
         let mut command = command.bin_name("kubectl-kuul");

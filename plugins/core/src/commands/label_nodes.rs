@@ -26,7 +26,7 @@ use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::config::Config;
 use crate::error::{Error, Operation};
-use crate::kuul_job::{MANAGED_BY, MANAGER, check_label_key, check_pool};
+use crate::kuul_job::{MANAGED_BY, MANAGER, check_label_key, check_node_name, check_pool};
 use crate::pools::{self, NodeChange, Refusal, Request};
 use crate::printer::Printer;
 use crate::selector;
@@ -99,13 +99,19 @@ impl LabelNodesArgs {
                 });
             }
         }
+        for node in &self.nodes {
+            check_node_name("NODE", node)?;
+        }
+        for node in &self.remove {
+            check_node_name("--remove", node)?;
+        }
         if let Some(selector) = &self.selector {
             selector::check("--selector", selector)?;
         }
         if self.output.output != OutputFormat::Table && self.listing().is_none() {
             return Err(Error::InvalidInput {
                 message: "-o applies to --list only".to_owned(),
-                hint: None,
+                hint: Some("drop -o, or pass --list to show the pools".to_owned()),
             });
         }
         Ok(())

@@ -25,7 +25,7 @@ use crate::cli::KubeArgs;
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
-use crate::kuul_job::{JOB_LABEL, check_label_value};
+use crate::kuul_job::{JOB_LABEL, check_job_name};
 use crate::printer::Printer;
 use crate::pruning::{Ending, OrphanPod, Policy, PrunePlan, Run, finish, parse_older_than};
 use crate::selector;
@@ -100,7 +100,7 @@ impl PruneArgs {
     /// the user's. Checked before anything is sent.
     fn selectors(&self) -> Result<(String, Option<String>), Error> {
         for name in &self.jobs {
-            check_label_value("JOBNAME", name)?;
+            check_job_name("JOBNAME", name)?;
         }
         let runs = if self.jobs.is_empty() {
             JOB_LABEL.to_owned()

@@ -77,6 +77,7 @@ impl RunNowArgs {
 
     /// Rejects contradictory flags before anything is sent.
     fn check(&self) -> Result<(), Error> {
+        crate::kuul_job::check_job_name("NAME", &self.name)?;
         if let Some(name) = &self.job_name {
             runs::check_job_name(name).map_err(|message| Error::InvalidInput {
                 message,
@@ -87,13 +88,13 @@ impl RunNowArgs {
             return Err(Error::InvalidInput {
                 message: "--wait and --follow cannot be combined with --dry-run: nothing runs"
                     .to_owned(),
-                hint: None,
+                hint: Some("drop --dry-run, or drop --wait/--follow".to_owned()),
             });
         }
         if self.timeout.is_some() && !self.waits() {
             return Err(Error::InvalidInput {
                 message: "--timeout limits waiting: use it with --wait or --follow".to_owned(),
-                hint: None,
+                hint: Some("add --wait or --follow, or drop --timeout".to_owned()),
             });
         }
         Ok(())
