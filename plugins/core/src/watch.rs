@@ -316,7 +316,7 @@ async fn watch(
                 }
                 Some(Err(error)) => match interruption(&error) {
                     Some(Interruption::Outage(cause)) => progress.lost(&cause),
-                    Some(Interruption::Expired) => {}
+                    Some(Interruption::Routine) => {}
                     None => {
                         return Err(failure(cluster, watch_operation(&run.namespace), error));
                     }
@@ -489,9 +489,10 @@ enum Seen {
 /// How a watch error is taken when the watch goes on by itself.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Interruption {
-    /// 410 Gone: the resource version the watch resumed from has expired, and the
-    /// watcher lists again at once. Routine (it follows most restarts), so not told.
-    Expired,
+    /// Routine, so not told: 410 Gone (the resource version the watch resumed from has
+    /// expired, as after most restarts; the watcher lists again at once), or a watch that
+    /// was quiet for longer than `--request-timeout` (it is opened again).
+    Routine,
     /// The API server cannot be reached, or answers 429 or 5xx, for now: the watch
     /// resumes with backoff, and [`Reconnecting`] says so once. Holds the cause in a few
     /// words.
@@ -502,14 +503,15 @@ pub enum Interruption {
 /// an error that ends it (403, 404 of the namespace, 401, an answer kuul cannot read).
 pub fn interruption(error: &watcher::Error) -> Option<Interruption> {
     match error {
-        watcher::Error::WatchError(status) if status.code == 410 => Some(Interruption::Expired),
+        watcher::Error::WatchError(status) if status.code == 410 => Some(Interruption::Routine),
+        watcher::Error::WatchFailed(source) if timed_out(source) => Some(Interruption::Routine),
         watcher::Error::WatchError(status) => {
             is_transient(status.code).then(|| Interruption::Outage(status_cause(status)))
         }
         watcher::Error::InitialListFailed(source)
         | watcher::Error::WatchStartFailed(source)
         | watcher::Error::WatchFailed(source) => match source {
-            kube::Error::Api(status) if status.code == 410 => Some(Interruption::Expired),
+            kube::Error::Api(status) if status.code == 410 => Some(Interruption::Routine),
             source => outage(source).map(Interruption::Outage),
         },
         watcher::Error::NoResourceVersion => None,
@@ -538,6 +540,20 @@ pub fn outage(error: &kube::Error) -> Option<String> {
         }
         _ => None,
     }
+}
+
+/// Whether `error` is, at its root, a read that timed out (`--request-timeout`).
+fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(error) = current {
+        if let Some(io) = error.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::TimedOut
+        {
+            return true;
+        }
+        current = error.source();
+    }
+    false
 }
 
 fn status_cause(status: &kube::core::Status) -> String {
@@ -794,6 +810,8 @@ struct PodLog {
 enum Cut {
     /// The API server could not be reached, or the connection dropped: try again.
     Lost(String),
+    /// Nothing came for longer than `--request-timeout`: open it again, untold.
+    Quiet,
     /// An error no retry mends (the pod is gone, the log cannot be read).
     Failed(String),
     /// stdout is closed: nobody reads any more.
@@ -807,10 +825,11 @@ impl PodLog {
         loop {
             let read = self.read().await;
             match read {
-                // A log read whole, or a follow stream the kubelet closed because the
-                // container ended, or one a server going away closed: the pod says which.
                 Ok(()) if !self.follow => return,
-                Ok(()) => {}
+                // A follow stream the kubelet closed because the container ended, or one
+                // a server going away closed (the pod says which), or one quiet for longer
+                // than the request timeout: opened again, untold.
+                Ok(()) | Err(Cut::Quiet) => {}
                 Err(Cut::Lost(cause)) => self.progress.lost(&cause),
                 Err(Cut::Failed(error)) => {
                     self.progress.warn(&format!(
@@ -863,7 +882,13 @@ impl PodLog {
             }
         };
         while let Some(line) = lines.next().await {
-            let line = line.map_err(|error| Cut::Lost(crate::error::io_cause(&error)))?;
+            let line = line.map_err(|error| {
+                if timed_out(&error) {
+                    Cut::Quiet
+                } else {
+                    Cut::Lost(crate::error::io_cause(&error))
+                }
+            })?;
             if let Some(text) = self.position.take(&line) {
                 if self.progress.data_line(text).is_err() {
                     return Err(Cut::Closed);
@@ -1144,7 +1169,14 @@ mod tests {
         );
         assert_eq!(
             interruption(&watcher::Error::WatchError(status(410, "Expired"))),
-            Some(Interruption::Expired)
+            Some(Interruption::Routine)
+        );
+        let quiet =
+            kube::Error::Service(Box::new(std::io::Error::from(std::io::ErrorKind::TimedOut)));
+        assert_eq!(
+            interruption(&watcher::Error::WatchFailed(quiet)),
+            Some(Interruption::Routine),
+            "a watch quiet for longer than the request timeout is opened again, untold"
         );
         assert_eq!(
             interruption(&watcher::Error::InitialListFailed(kube::Error::Api(

@@ -571,8 +571,8 @@ struct Watching<'a> {
 
 impl Watching<'_> {
     /// Takes in one event: counts a full list, and tells when an outage starts (once) and
-    /// ends; 410 Gone is routine and not told. The watches ride both out by themselves;
-    /// an error that no retry mends ends `--watch`.
+    /// ends; 410 Gone and a quiet watch timing out are routine and not told. The watches
+    /// ride all of them out by themselves; an error that no retry mends ends `--watch`.
     fn take(&mut self, event: Result<bool, watcher::Error>) -> Result<(), Error> {
         match event {
             Ok(init_done) => {
@@ -587,7 +587,7 @@ impl Watching<'_> {
                         self.printer.warn(line);
                     }
                 }
-                Some(Interruption::Expired) => {}
+                Some(Interruption::Routine) => {}
                 None => {
                     return Err(failure(self.cluster, operation(self.namespace), error));
                 }
