@@ -536,7 +536,14 @@ pub fn outage(error: &kube::Error) -> Option<String> {
                 }
                 cause = next;
             }
-            Some(io.map_or_else(|| cause.to_string(), crate::error::io_cause))
+            Some(match io {
+                // rustls words a connection cut without TLS close_notify with a link.
+                Some(io) if io.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    "connection closed".to_owned()
+                }
+                Some(io) => crate::error::io_cause(io),
+                None => cause.to_string(),
+            })
         }
         _ => None,
     }
@@ -1166,6 +1173,15 @@ mod tests {
         assert_eq!(
             interruption(&watcher::Error::WatchFailed(refused())),
             Some(Interruption::Outage("connection refused".to_owned()))
+        );
+        let cut = kube::Error::Service(Box::new(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "peer closed connection without sending TLS close_notify: https://docs.rs/rustls",
+        )));
+        assert_eq!(
+            outage(&cut).as_deref(),
+            Some("connection closed"),
+            "no link in a one-line message"
         );
         assert_eq!(
             interruption(&watcher::Error::WatchError(status(410, "Expired"))),
