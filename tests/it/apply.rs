@@ -363,7 +363,7 @@ async fn an_invalid_file_writes_nothing_and_lists_every_error() {
     let output = kuul(Via::Umbrella, "apply", ns, &["-f", path(&typo)]);
     assert_exit(&output, 2, "unknown key");
     assert!(
-        text(&output.stderr).contains("jobs.yaml:5: unknown field `imagee`"),
+        text(&output.stderr).contains("jobs.yaml:5: job a: unknown key \"imagee\""),
         "{}",
         text(&output.stderr)
     );
