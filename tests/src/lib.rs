@@ -656,22 +656,7 @@ impl TestNamespace {
             .map(|(i, line)| format!("2026-01-01T00:00:{i:02}Z stdout F {line}\n"))
             .collect();
         std::fs::write(&file, content).expect("write the log file");
-        let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
-        let logs: Api<DynamicObject> = Api::namespaced_with(
-            self.client(),
-            self.name(),
-            &ApiResource::from_gvk_with_plural(&gvk, "logs"),
-        );
-        let object: DynamicObject = serde_json::from_value(json!({
-            "apiVersion": "kwok.x-k8s.io/v1alpha1",
-            "kind": "Logs",
-            "metadata": { "name": pod },
-            "spec": { "logs": [{ "containers": ["work"], "logsFile": file, "follow": false }] }
-        }))
-        .expect("a valid Logs object");
-        logs.create(&PostParams::default(), &object)
-            .await
-            .unwrap_or_else(|e| panic!("create the Logs object of {pod}: {e}"));
+        serve_kwok_log(self.client(), self.name(), pod, &file, false).await;
     }
 }
 
@@ -1171,22 +1156,7 @@ impl FaultNamespace {
     ///
     /// When the Logs object cannot be made.
     pub async fn follow_log(&self, pod: &str, log: &GrowingLog) {
-        let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
-        let logs: Api<DynamicObject> = Api::namespaced_with(
-            self.client(),
-            self.name(),
-            &ApiResource::from_gvk_with_plural(&gvk, "logs"),
-        );
-        let object: DynamicObject = serde_json::from_value(json!({
-            "apiVersion": "kwok.x-k8s.io/v1alpha1",
-            "kind": "Logs",
-            "metadata": { "name": pod },
-            "spec": { "logs": [{ "containers": ["work"], "logsFile": log.path, "follow": true }] }
-        }))
-        .expect("a valid Logs object");
-        logs.create(&PostParams::default(), &object)
-            .await
-            .unwrap_or_else(|e| panic!("create the Logs object of {pod}: {e}"));
+        serve_kwok_log(self.client(), self.name(), pod, &log.path, true).await;
     }
 }
 
@@ -1409,6 +1379,31 @@ pub async fn active_test_run(
     )
     .await
     .unwrap_or_else(|e| panic!("set the status of Job {name}: {e}"))
+}
+
+/// Has kwok serve `file` (CRI log format) as the log of container `work` of `pod` in
+/// `namespace`, following it as it grows when `follow`: kwok's Logs object.
+///
+/// # Panics
+///
+/// When the Logs object cannot be made.
+pub async fn serve_kwok_log(client: Client, namespace: &str, pod: &str, file: &Path, follow: bool) {
+    let gvk = GroupVersionKind::gvk("kwok.x-k8s.io", "v1alpha1", "Logs");
+    let logs: Api<DynamicObject> = Api::namespaced_with(
+        client,
+        namespace,
+        &ApiResource::from_gvk_with_plural(&gvk, "logs"),
+    );
+    let object: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "Logs",
+        "metadata": { "name": pod },
+        "spec": { "logs": [{ "containers": ["work"], "logsFile": file, "follow": follow }] }
+    }))
+    .expect("a valid Logs object");
+    logs.create(&PostParams::default(), &object)
+        .await
+        .unwrap_or_else(|e| panic!("create the Logs object of {pod}: {e}"));
 }
 
 #[cfg(test)]
