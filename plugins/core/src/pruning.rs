@@ -203,12 +203,10 @@ impl PrunePlan {
         }
         let mut delete = Vec::new();
         for mut runs in by_job.into_values() {
-            // Newest first; equal times by name, so the plan is the same every time.
-            runs.sort_by(|a, b| {
-                b.finished
-                    .cmp(&a.finished)
-                    .then_with(|| a.name.cmp(&b.name))
-            });
+            // Newest first; equal times by name, the greater first (scheduled run names
+            // grow with time), as `history` orders them, so the plan is the same every
+            // time and keeps the runs `history` lists first.
+            runs.sort_by(|a, b| (&b.finished, &b.name).cmp(&(&a.finished, &a.name)));
             for (index, run) in runs.into_iter().enumerate() {
                 let reason = if policy.keep.is_some_and(|keep| index < keep) {
                     Some(Kept::Newest)
@@ -494,6 +492,22 @@ mod tests {
         );
         assert_eq!(plan.kept[&Kept::Newest], 4);
         assert_eq!(plan.kept_total(), 6);
+    }
+
+    #[test]
+    fn runs_that_ended_together_are_kept_by_the_greater_name_as_history_lists_them() {
+        let runs: Vec<Run> = ["tie-001", "tie-003", "tie-002"]
+            .iter()
+            .filter_map(|name| Run::of(&job(name, "tie", Some(("Complete", 1)), false), 1))
+            .collect();
+        let policy = Policy {
+            keep: Some(1),
+            ..Policy::default()
+        };
+        assert_eq!(
+            deleted(&PrunePlan::new(runs, &policy, now())),
+            ["tie-001", "tie-002"]
+        );
     }
 
     #[test]
