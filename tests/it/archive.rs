@@ -44,15 +44,27 @@ impl TestStore {
 
     /// `kubectl-kuul archive -n NS ARGS --to URL`, with the store's credentials.
     fn archive(&self, ns: &TestNamespace, args: &[&str]) -> Command {
-        let mut cmd = Via::Umbrella.command("archive");
-        cmd.args(["-n", ns.name()])
-            .args(args)
-            .args(["--to", &self.url()])
-            .env("NO_COLOR", "1");
+        let mut cmd = self.kuul("archive", ns, args);
+        cmd.args(["--to", &self.url()]);
+        cmd
+    }
+
+    /// `kubectl-kuul COMMAND -n NS ARGS`, with the store's credentials in the environment.
+    fn kuul(&self, command: &str, ns: &TestNamespace, args: &[&str]) -> Command {
+        let mut cmd = Via::Umbrella.command(command);
+        cmd.args(["-n", ns.name()]).args(args).env("NO_COLOR", "1");
         if let Self::S3(bucket) = self {
             bucket.credentials(&mut cmd);
         }
         cmd
+    }
+
+    /// `kubectl-kuul COMMAND -n NS ARGS --archive URL`, run to its end.
+    fn reading(&self, command: &str, ns: &TestNamespace, args: &[&str]) -> Output {
+        self.kuul(command, ns, args)
+            .args(["--archive", &self.url()])
+            .output()
+            .unwrap_or_else(|e| panic!("run kubectl kuul {command}: {e}"))
     }
 
     /// Every object, by its path in the store, with what proves it unchanged: the ETag
@@ -579,4 +591,188 @@ async fn bad_urls_and_refused_credentials_are_one_line() {
         );
         assert!(bucket.objects().await.is_empty(), "{what} wrote nothing");
     }
+}
+
+/// The runs `history -o json` lists, as (run, source), newest first.
+fn sources(output: &Output, what: &str) -> Vec<(String, String)> {
+    let stdout = assert_exit(output, 0, what);
+    let runs: Vec<Value> = serde_json::from_str(&stdout).expect("history -o json");
+    runs.iter()
+        .map(|run| {
+            (
+                run["run"].as_str().unwrap_or_default().to_owned(),
+                run["source"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// After `prune` has deleted runs, `history --archive` lists them with the one the
+/// cluster retains, and `logs` reads theirs from the archive: one run, `--all`, `--tail`;
+/// the config's `archive:` does the same as the flag. An archive that cannot be read
+/// leaves the cluster's runs shown and exits 1; a job deleted from the cluster is listed
+/// from its archived runs.
+async fn read_back_after_prune(store: TestStore, prefix: &str) {
+    let ns = TestNamespace::new(prefix).await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let (_, runs) = runs_with_logs(&ns, "daily", 3, logs.path()).await;
+    assert_exit(
+        &store.archive(&ns, &["daily"]).output().expect("archive"),
+        0,
+        "archive",
+    );
+    let pruned = kuul_tests::kuul(
+        Via::Umbrella,
+        "prune",
+        &ns,
+        &["daily", "--keep", "1", "--include-manual", "--yes"],
+    );
+    assert_exit(&pruned, 0, "prune --keep 1");
+    eventually(Duration::from_secs(30), "two runs deleted", || async {
+        let output = kuul_tests::kuul(Via::Umbrella, "history", &ns, &["daily", "-o", "name"]);
+        (text(&output.stdout) == "job.batch/daily-003\n").then_some(())
+    })
+    .await;
+
+    let expected: Vec<(String, String)> = [
+        ("daily-003", "both"),
+        ("daily-002", "archive"),
+        ("daily-001", "archive"),
+    ]
+    .iter()
+    .map(|(run, source)| ((*run).to_owned(), (*source).to_owned()))
+    .collect();
+    let listed = store.reading("history", &ns, &["daily", "-o", "json"]);
+    assert_eq!(sources(&listed, "history --archive -o json"), expected);
+    let table = store.reading("history", &ns, &["daily"]);
+    let table = assert_exit(&table, 0, "history --archive");
+    let header = table.lines().next().unwrap_or_default();
+    assert!(
+        header.contains(" SOURCE ") && header.ends_with("MESSAGE"),
+        "{table}"
+    );
+    let row = |run: &str| {
+        table
+            .lines()
+            .find(|line| line.starts_with(run))
+            .unwrap_or_else(|| panic!("no row of {run}: {table}"))
+            .split_whitespace()
+            .last()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(row("daily-001"), "archive");
+    assert_eq!(row("daily-003"), "both");
+
+    // The config's archive: is the same as --archive.
+    let config = logs.path().join("kuul.yaml");
+    std::fs::write(&config, format!("archive: {}\n", store.url())).expect("write config");
+    let config = config.to_str().expect("a UTF-8 path");
+    let output = store
+        .kuul("history", &ns, &["daily", "-o", "json", "--config", config])
+        .output()
+        .expect("history with the config's archive");
+    assert_eq!(
+        sources(&output, "history with archive: in the config"),
+        expected
+    );
+    let output = store
+        .kuul(
+            "history",
+            &ns,
+            &["daily", "-o", "name", "--config", config, "--no-archive"],
+        )
+        .output()
+        .expect("history --no-archive");
+    assert_eq!(
+        assert_exit(&output, 0, "history --no-archive"),
+        "job.batch/daily-003\n"
+    );
+
+    // Logs of a deleted run, from the archive: by position and by name, and --tail.
+    let oldest = store.reading("logs", &ns, &["daily", "--run", "3"]);
+    assert_eq!(
+        assert_exit(&oldest, 0, "logs --run 3"),
+        "daily-001 says hello\n"
+    );
+    let named = store.reading("logs", &ns, &["daily", "--run", "daily-002", "--tail", "1"]);
+    assert_eq!(
+        assert_exit(&named, 0, "logs --run daily-002"),
+        "daily-002 says hello\n"
+    );
+    let all = store.reading("logs", &ns, &["daily", "--all"]);
+    let all = assert_exit(&all, 0, "logs --all");
+    let said: Vec<&str> = all.lines().filter(|l| l.ends_with("says hello")).collect();
+    assert_eq!(
+        said,
+        runs.iter()
+            .map(|run| format!("{run} says hello"))
+            .collect::<Vec<_>>(),
+        "{all}"
+    );
+    // Without the archive, the run is not one the cluster knows.
+    let without = kuul_tests::kuul(Via::Umbrella, "logs", &ns, &["daily", "--run", "daily-002"]);
+    assert_exit(&without, 1, "logs of a pruned run without the archive");
+    assert!(
+        text(&without.stderr).contains("job \"daily-002\" is not a run of cronjob \"daily\""),
+        "{}",
+        text(&without.stderr)
+    );
+
+    if let TestStore::S3(_) = &store {
+        // A store that does not answer: the cluster's run, a warning, exit 1.
+        let output = store
+            .kuul("history", &ns, &["daily", "-o", "name"])
+            .args([
+                "--archive",
+                &store.url(),
+                "--endpoint",
+                "http://127.0.0.1:9",
+            ])
+            .output()
+            .expect("history with a store that does not answer");
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert_eq!(text(&output.stdout), "job.batch/daily-003\n");
+        assert!(
+            stderr.contains("could not be read: only the runs the cluster retains are shown"),
+            "{stderr}"
+        );
+    }
+
+    // The job deleted: its runs are still listed, from the archive.
+    let cronjobs: Api<CronJob> = Api::namespaced(ns.client(), ns.name());
+    cronjobs
+        .delete("daily", &DeleteParams::background())
+        .await
+        .expect("delete the CronJob");
+    let output = eventually(
+        Duration::from_secs(30),
+        "history of the deleted job",
+        || async {
+            let output = store.reading("history", &ns, &["daily", "-o", "json"]);
+            let listed = sources(&output, "history of a deleted job");
+            listed
+                .iter()
+                .all(|(_, source)| source == "archive")
+                .then_some(output)
+        },
+    )
+    .await;
+    assert_eq!(sources(&output, "history of a deleted job").len(), 3);
+    assert!(
+        text(&output.stderr).contains("cronjob \"daily\" is not in namespace"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[tokio::test]
+async fn history_and_logs_read_a_folder_archive_after_prune() {
+    read_back_after_prune(TestStore::folder(), "kuul-archive-read").await;
+}
+
+#[tokio::test]
+async fn history_and_logs_read_an_s3_archive_after_prune() {
+    read_back_after_prune(TestStore::s3("archive-read"), "kuul-archive-read-s3").await;
 }

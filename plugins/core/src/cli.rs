@@ -451,6 +451,61 @@ impl JobSelectionArgs {
     }
 }
 
+/// How to reach an archive's store, besides its URL: shared by `archive` and the
+/// commands that read or fill an archive (`history`, `logs`, `prune`).
+#[derive(Debug, Clone, Default, Args)]
+pub struct StoreArgs {
+    #[arg(
+        long,
+        value_name = "URL",
+        help = "The S3 endpoint, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL, the AWS profile's, else AWS)"
+    )]
+    pub endpoint: Option<String>,
+
+    /// The cluster's folder in the store (default: the kubeconfig's cluster name)
+    #[arg(long, value_name = "NAME")]
+    pub cluster_name: Option<String>,
+
+    #[arg(
+        long,
+        value_name = "FILE",
+        help = "Read the kuul config from FILE (default: ./kuul.yaml, $KUUL_CONFIG, ~/.config/kuul/config.yaml)"
+    )]
+    pub config: Option<PathBuf>,
+}
+
+/// The archive a command reads runs from, or archives them to before deleting them:
+/// `--archive URL`, else the kuul config's `archive:`; `--no-archive` for none.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ArchiveSourceArgs {
+    // Help in `help = ...`: clippy would have the URLs of a doc comment in backticks,
+    // which clap would show.
+    #[arg(
+        long,
+        value_name = "URL",
+        help = "The archive: s3://BUCKET/PREFIX, file:///PATH or a folder (default: the config's archive)"
+    )]
+    pub archive: Option<String>,
+
+    /// Leave the archive out, even when the kuul config names one
+    #[arg(long, conflicts_with = "archive")]
+    pub no_archive: bool,
+
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+impl ArchiveSourceArgs {
+    /// The archive to read (`None` with `--no-archive`, or when neither `--archive` nor
+    /// the config names one), its flags checked before anything is read.
+    pub fn target(&self) -> Result<Option<crate::archive::open::Target>, Error> {
+        if self.no_archive {
+            return Ok(None);
+        }
+        crate::archive::open::target("--archive", self.archive.as_deref(), &self.store)
+    }
+}
+
 /// Parses `words`, what a user types after the command's name, as the flags `A`: for
 /// unit tests of a command's or a flag group's parsing and checks.
 #[cfg(test)]

@@ -359,10 +359,102 @@ pub fn zone_of(cronjob: &CronJob) -> Tz {
         .unwrap_or(Tz::UTC)
 }
 
+/// Where `history` found a run, when it reads an archive as well as the cluster.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Source {
+    /// Only the cluster retains it (not archived yet).
+    Cluster,
+    /// Only the archive holds it: the cluster deleted it.
+    Archive,
+    /// The cluster retains it and the archive holds a copy.
+    Both,
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Cluster => "cluster",
+            Self::Archive => "archive",
+            Self::Both => "both",
+        })
+    }
+}
+
+/// A run as `history` lists it with an archive: the cluster's record when the cluster
+/// still has the run (it knows what became of it since), else the archive's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedRun {
+    #[serde(flatten)]
+    pub record: RunRecord,
+    pub source: Source,
+    /// Where the run is among the archived runs given to [`merge`], when it is there.
+    #[serde(skip)]
+    pub archived: Option<usize>,
+}
+
+/// The runs the cluster retains and those the archive holds, one entry per run (by its
+/// Job's name), newest first.
+pub fn merge(retained: Vec<RunRecord>, archived: &[RunRecord]) -> Vec<ListedRun> {
+    let index: std::collections::HashMap<&str, usize> = archived
+        .iter()
+        .enumerate()
+        .map(|(at, record)| (record.run.as_str(), at))
+        .collect();
+    let mut listed: Vec<ListedRun> = Vec::with_capacity(retained.len() + archived.len());
+    let mut seen = std::collections::HashSet::new();
+    for record in retained {
+        let archived = index.get(record.run.as_str()).copied();
+        seen.extend(archived);
+        let source = if archived.is_some() {
+            Source::Both
+        } else {
+            Source::Cluster
+        };
+        listed.push(ListedRun {
+            record,
+            source,
+            archived,
+        });
+    }
+    for (at, record) in archived.iter().enumerate() {
+        if !seen.contains(&at) {
+            listed.push(ListedRun {
+                record: record.clone(),
+                source: Source::Archive,
+                archived: Some(at),
+            });
+        }
+    }
+    listed
+        .sort_by(|a, b| (b.record.created, &b.record.run).cmp(&(a.record.created, &a.record.run)));
+    listed
+}
+
 /// The history table: RUN, TRIGGER, STARTED, DURATION, RESULT, EXIT CODE, REASON, NODE,
 /// MESSAGE, one row per run in the order given.
 pub fn table(records: &[RunRecord], zone: Tz, now: DateTime<Utc>) -> Table {
-    let mut table = Table::new([
+    table_of(records.iter().map(|record| (record, None)), zone, now)
+}
+
+/// The history table of runs from the cluster and an archive: a SOURCE column before
+/// MESSAGE says where each run was found.
+pub fn table_with_sources(runs: &[ListedRun], zone: Tz, now: DateTime<Utc>) -> Table {
+    table_of(
+        runs.iter().map(|run| (&run.record, Some(run.source))),
+        zone,
+        now,
+    )
+}
+
+fn table_of<'a>(
+    rows: impl Iterator<Item = (&'a RunRecord, Option<Source>)> + Clone,
+    zone: Tz,
+    now: DateTime<Utc>,
+) -> Table {
+    let sources = rows.clone().any(|(_, source)| source.is_some());
+    let mut headers = vec![
         "run",
         "trigger",
         "started",
@@ -371,11 +463,15 @@ pub fn table(records: &[RunRecord], zone: Tz, now: DateTime<Utc>) -> Table {
         "exit code",
         "reason",
         "node",
-        "message",
-    ]);
+    ];
+    if sources {
+        headers.push("source");
+    }
+    headers.push("message");
+    let mut table = Table::new(headers);
     let dash = || "-".to_owned();
-    for record in records {
-        table.row([
+    for (record, source) in rows {
+        let mut cells = vec![
             record.run.clone(),
             record.trigger.describe(zone),
             record.started.map_or_else(dash, |at| {
@@ -388,8 +484,12 @@ pub fn table(records: &[RunRecord], zone: Tz, now: DateTime<Utc>) -> Table {
             record.exit_code.map_or_else(dash, |c| c.to_string()),
             record.reason.clone().unwrap_or_else(dash),
             record.node.clone().unwrap_or_else(dash),
-            record.message.clone().unwrap_or_default(),
-        ]);
+        ];
+        if sources {
+            cells.push(source.map_or_else(dash, |s| s.to_string()));
+        }
+        cells.push(record.message.clone().unwrap_or_default());
+        table.row(cells);
     }
     table
 }
@@ -643,5 +743,51 @@ pub(crate) mod tests {
             .collect();
         let now = at("2026-03-02T08:20:00Z");
         insta::assert_snapshot!(table(&records, zone_of(&cronjob()), now).to_string());
+    }
+
+    #[test]
+    fn retained_and_archived_runs_merge_newest_first() {
+        let (jobs, pods) = fixture();
+        let retained: Vec<RunRecord> = runs_of(&cronjob(), &jobs)
+            .into_iter()
+            .map(|j| RunRecord::of(j, &pods_of(j, &pods)))
+            .collect();
+        // The archive holds the oldest retained run, and two the cluster deleted.
+        let mut older = retained[2].clone();
+        older.run = "backup-db-28999980".to_owned();
+        older.created = Some(at("2026-03-01T01:00:00Z"));
+        older.trigger = Trigger::Scheduled { at: older.created };
+        older.started = older.created;
+        older.finished = Some(at("2026-03-01T01:00:30Z"));
+        older.pod = Some("backup-db-28999980-q1".to_owned());
+        let mut oldest = older.clone();
+        oldest.run = "backup-db-28999920".to_owned();
+        oldest.created = Some(at("2026-02-28T01:00:00Z"));
+        oldest.trigger = Trigger::Scheduled { at: oldest.created };
+        oldest.started = oldest.created;
+        oldest.finished = Some(at("2026-02-28T01:00:30Z"));
+        let archived = [oldest, retained[2].clone(), older];
+        let listed = merge(retained.clone(), &archived);
+        let seen: Vec<(&str, Source, Option<usize>)> = listed
+            .iter()
+            .map(|l| (l.record.run.as_str(), l.source, l.archived))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (retained[0].run.as_str(), Source::Cluster, None),
+                (retained[1].run.as_str(), Source::Cluster, None),
+                (retained[2].run.as_str(), Source::Both, Some(1)),
+                ("backup-db-28999980", Source::Archive, Some(2)),
+                ("backup-db-28999920", Source::Archive, Some(0)),
+            ]
+        );
+        let now = at("2026-03-02T08:20:00Z");
+        insta::assert_snapshot!(table_with_sources(&listed, zone_of(&cronjob()), now).to_string());
+        // In JSON, a run is its record with where it was found.
+        let json = serde_json::to_value(&listed[3]).unwrap();
+        assert_eq!(json["source"], "archive");
+        assert_eq!(json["run"], "backup-db-28999980");
+        assert!(json.get("archived").is_none());
     }
 }

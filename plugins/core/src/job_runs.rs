@@ -8,9 +8,11 @@
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 
+use crate::archive::open::Archive;
+use crate::archive::read::{JobArchive, StoredRun};
 use crate::client::Cluster;
 use crate::error::Error;
-use crate::history::{RunRecord, pods_of, runs_of};
+use crate::history::{ListedRun, RunRecord, merge, pods_of, runs_of};
 use crate::printer::Printer;
 use crate::runs;
 
@@ -62,4 +64,93 @@ pub async fn retained_runs(
         }
     }
     Ok((cronjob, records))
+}
+
+/// A job's runs from the cluster and from an archive, for `history` and `logs` with
+/// `--archive`.
+#[derive(Debug)]
+pub struct JobRuns {
+    /// The `CronJob`; `None` when it is gone from the cluster and only the archive knows
+    /// the job.
+    pub cronjob: Option<CronJob>,
+    /// Every run, newest first, with where it was found.
+    pub listed: Vec<ListedRun>,
+    /// The archived runs [`ListedRun::archived`] points into.
+    pub archived: Vec<StoredRun>,
+    /// When the archive could not be read (and a warning said why): the cluster's runs
+    /// are listed all the same, and the command ends with this error once it has shown
+    /// them.
+    pub archive_failed: Option<Error>,
+}
+
+impl JobRuns {
+    /// The runs the cluster retains, without an archive.
+    pub fn retained(cronjob: CronJob, records: Vec<RunRecord>) -> Self {
+        Self {
+            cronjob: Some(cronjob),
+            listed: merge(records, &[]),
+            archived: Vec::new(),
+            archive_failed: None,
+        }
+    }
+
+    /// The archived copy of `run`, if the archive holds it.
+    pub fn archived_copy(&self, run: &ListedRun) -> Option<&StoredRun> {
+        run.archived.and_then(|at| self.archived.get(at))
+    }
+}
+
+/// The runs of the Kuul job `name` the cluster retains and those `archive` holds, read
+/// at the same time. A job deleted from the cluster whose runs are archived is listed
+/// from the archive, with a warning. An archive that cannot be read is warned about and
+/// kept in [`JobRuns::archive_failed`]; a cluster that cannot be read is the error.
+pub async fn retained_and_archived_runs(
+    cluster: &Cluster,
+    name: &str,
+    archive: &Archive,
+    printer: Printer,
+) -> Result<JobRuns, Error> {
+    let namespace = cluster.namespace();
+    let (retained, stored) = tokio::join!(
+        retained_runs(cluster, name, printer),
+        archive.runs_of_job(namespace, name)
+    );
+    let (stored, archive_failed) = match stored {
+        Ok(stored) => (stored, None),
+        Err(error) => (JobArchive::default(), Some(error)),
+    };
+    for problem in &stored.unreadable {
+        printer.warn(format_args!("left out of the archive's runs: {problem}"));
+    }
+    let (cronjob, retained) = match retained {
+        Ok((cronjob, records)) => (Some(cronjob), records),
+        Err(Error::NotFound { .. }) if !stored.runs.is_empty() => {
+            printer.warn(format_args!(
+                "cronjob {name:?} is not in namespace {namespace:?} (deleted?): these are its archived runs"
+            ));
+            (None, Vec::new())
+        }
+        Err(error) => return Err(error),
+    };
+    let archive_failed = archive_failed.map(|error| {
+        printer.warn(format_args!("{error}"));
+        Error::Halted {
+            message: format!(
+                "the archive at {} could not be read: only the runs the cluster retains are shown",
+                archive.store.url()
+            ),
+            hint: Some("once the store answers, run the same command again".to_owned()),
+        }
+    });
+    let records: Vec<RunRecord> = stored
+        .runs
+        .iter()
+        .map(|s| s.record.record.clone())
+        .collect();
+    Ok(JobRuns {
+        cronjob,
+        listed: merge(retained, &records),
+        archived: stored.runs,
+        archive_failed,
+    })
 }

@@ -506,6 +506,12 @@ const CASES: &[&[&str]] = &[
     &["history", ""],
     &["history", "backup", "-o", "xml"],
     &["history", "backup", "restore"],
+    &["history", "backup", "--archive", "gs://kuul-logs/prod"],
+    &["history", "backup", "--archive", "s3://Kuul_Logs"],
+    &["history", "backup", "--archive", "/tmp/archive", "--no-archive"],
+    &["history", "backup", "--endpoint", "http://127.0.0.1:9000"],
+    &["history", "backup", "--archive", "/tmp/archive", "--endpoint", "http://x"],
+    &["history", "backup", "--archive", "s3://kuul-logs", "--cluster-name", "prod/eu"],
     // logs
     &["logs", "backup", "--run", "0"],
     &["logs", "Backup_DB"],
@@ -514,6 +520,8 @@ const CASES: &[&[&str]] = &[
     &["logs", "backup", "--all", "-f"],
     &["logs", "backup", "--tail", "all"],
     &["logs", "backup", "--since", "3x"],
+    &["logs", "backup", "--archive", "file://host/archive"],
+    &["logs", "backup", "--archive", "s3://kuul-logs", "--endpoint", "minio:9000"],
     &["logs", "backup", "-f", "--blocked-timeout", "5q"],
     // apply and diff: flags
     &["apply"],

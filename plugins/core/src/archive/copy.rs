@@ -16,30 +16,11 @@ use kube::Api;
 use kube::api::LogParams;
 
 use super::store::{Created, Store};
-use super::{ArchivedRun, FORMAT, RECORD_FILE, RunFolder, encode_log, kubeconfig_cluster};
-use crate::cli::KubeArgs;
+use super::{ArchivedRun, FORMAT, RECORD_FILE, RunFolder, encode_log};
 use crate::client::Cluster;
 use crate::error::{Error, Operation, VERSION};
 use crate::history::{JobFacts, PodFacts, RunRecord};
-use crate::kubeconfig;
 use crate::kuul_job::JOB_LABEL;
-
-/// The cluster's name in the archive: `--cluster-name` (`flag`), else the kubeconfig
-/// cluster the connection flags select. In a pod, or with `--server` alone, there is no
-/// such name, and `--cluster-name` must say it.
-pub fn cluster_name(flag: Option<&str>, kube: &KubeArgs) -> Result<String, Error> {
-    if let Some(name) = flag {
-        return Ok(name.to_owned());
-    }
-    let found = kubeconfig::find(kube)?;
-    kubeconfig_cluster(&found.kubeconfig, kube).ok_or_else(|| Error::InvalidInput {
-        message: format!(
-            "{} names no cluster to file the runs under in the archive",
-            found.origin
-        ),
-        hint: Some("pass --cluster-name NAME, e.g. prod-eu".to_owned()),
-    })
-}
 
 /// One finished run, as read from the cluster, to be archived.
 #[derive(Debug, Clone)]
@@ -81,7 +62,8 @@ struct PodEntry {
 
 /// Reads the runs of `cronjobs` in `scope` (a namespace, or every one): one list of
 /// Jobs and one of Pods, narrowed by the kuul job label when every `CronJob`'s template
-/// carries it. `cluster_name` is the name from [`cluster_name`].
+/// carries it. `cluster_name` is the cluster's name in the archive
+/// ([`super::open::Archive::cluster`]).
 pub async fn runs_of(
     cluster: &Cluster,
     cronjobs: &[CronJob],

@@ -32,6 +32,8 @@ use crate::kubeconfig::IN_CLUSTER;
 use crate::time::rfc3339;
 
 pub mod copy;
+pub mod open;
+pub mod read;
 pub mod store;
 
 /// The record of a run in its folder; written last, so its presence means "complete".

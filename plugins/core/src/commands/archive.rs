@@ -10,20 +10,19 @@
 //! since every write would fail alike.
 
 use std::collections::{BTreeMap, HashSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::archive::RunFolder;
 use crate::archive::copy::{self, Copied, FinishedRun, archived_runs, copy_run};
+use crate::archive::open::{self, Archive, Target};
 use crate::archive::store::Store;
-use crate::archive::{RunFolder, StoreUrl, check_cluster_name};
 use crate::bulk::Bulk;
-use crate::cli::{JobSelectionArgs, KubeArgs};
+use crate::cli::{JobSelectionArgs, KubeArgs, StoreArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
-use crate::config::Config;
 use crate::error::Error;
 use crate::maintenance::carry_out::select;
 use crate::maintenance::is_managed;
@@ -44,23 +43,8 @@ pub struct ArchiveArgs {
     )]
     pub to: Option<String>,
 
-    #[arg(
-        long,
-        value_name = "URL",
-        help = "The S3 endpoint, e.g. http://127.0.0.1:9000 (default: AWS_ENDPOINT_URL, the AWS profile's, else AWS)"
-    )]
-    pub endpoint: Option<String>,
-
-    /// The cluster's folder in the store (default: the kubeconfig's cluster name)
-    #[arg(long, value_name = "NAME")]
-    pub cluster_name: Option<String>,
-
-    #[arg(
-        long,
-        value_name = "FILE",
-        help = "Read the kuul config from FILE (default: ./kuul.yaml, $KUUL_CONFIG, ~/.config/kuul/config.yaml)"
-    )]
-    pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 impl KuulCommand for ArchiveArgs {
@@ -71,9 +55,11 @@ impl KuulCommand for ArchiveArgs {
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         let selection = self.jobs.selection()?;
-        let url = self.check_flags()?;
-        let cluster_name = copy::cluster_name(self.cluster_name.as_deref(), &kube)?;
-        let store = Store::open(&url, self.endpoint.as_deref())?;
+        let target = self.target()?;
+        let Archive {
+            store,
+            cluster: cluster_name,
+        } = target.open(&kube)?;
         let cluster = Cluster::connect(&kube).await?;
         // A refused credential says so once, before anything is read.
         store.check().await?;
@@ -134,37 +120,14 @@ impl KuulCommand for ArchiveArgs {
 impl ArchiveArgs {
     /// The store (`--to`, else the config's `archive`), with the other flags checked
     /// before anything is read.
-    fn check_flags(&self) -> Result<StoreUrl, Error> {
-        let (flag, text) = match &self.to {
-            Some(to) => ("--to", to.clone()),
-            None => match Config::load(self.config.as_deref())?.archive {
-                Some(archive) => ("archive (kuul config)", archive),
-                None => {
-                    return Err(Error::InvalidInput {
-                        message: "no store to archive to".to_owned(),
-                        hint: Some(
-                            "pass --to s3://BUCKET/PREFIX or --to FOLDER, or set `archive:` in the kuul config"
-                                .to_owned(),
-                        ),
-                    });
-                }
-            },
-        };
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let url = StoreUrl::parse(flag, &text, &cwd)?;
-        if let Some(endpoint) = &self.endpoint {
-            if !url.is_s3() {
-                return Err(Error::InvalidInput {
-                    message: format!("--endpoint is for s3:// stores, and {flag} is a folder"),
-                    hint: Some("drop --endpoint, or archive to s3://BUCKET/PREFIX".to_owned()),
-                });
-            }
-            check_endpoint(endpoint)?;
-        }
-        if let Some(name) = &self.cluster_name {
-            check_cluster_name("--cluster-name", name)?;
-        }
-        Ok(url)
+    fn target(&self) -> Result<Target, Error> {
+        open::target("--to", self.to.as_deref(), &self.store)?.ok_or_else(|| Error::InvalidInput {
+            message: "no store to archive to".to_owned(),
+            hint: Some(
+                "pass --to s3://BUCKET/PREFIX or --to FOLDER, or set `archive:` in the kuul config"
+                    .to_owned(),
+            ),
+        })
     }
 }
 
@@ -236,23 +199,6 @@ async fn copy_all(
         }
     }
     refusal.map_or(Ok(()), Err)
-}
-
-/// `--endpoint` is an http or https URL with a host.
-fn check_endpoint(endpoint: &str) -> Result<(), Error> {
-    let host = endpoint
-        .strip_prefix("https://")
-        .or_else(|| endpoint.strip_prefix("http://"))
-        .map(|rest| rest.split('/').next().unwrap_or_default());
-    match host {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
-        _ => Err(Error::InvalidInput {
-            message: format!(
-                "invalid --endpoint {endpoint:?}: it is not an http:// or https:// URL"
-            ),
-            hint: Some("e.g. --endpoint https://s3.eu-west-1.amazonaws.com".to_owned()),
-        }),
-    }
 }
 
 /// The run folders the store holds complete, from one listing per job; a job whose
@@ -327,11 +273,6 @@ impl Tally {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::try_parse;
-
-    fn args(words: &[&str]) -> ArchiveArgs {
-        try_parse(words).unwrap()
-    }
 
     #[test]
     fn the_summary_counts_every_run() {
@@ -352,66 +293,6 @@ mod tests {
             }
             .summary("/var/kuul"),
             "archived 1 run to /var/kuul"
-        );
-    }
-
-    #[test]
-    fn bad_flags_are_usage_errors_before_anything_is_read() {
-        for (words, message) in [
-            (
-                &["--all", "--to", "gs://b/x"][..],
-                "invalid --to \"gs://b/x\": kuul archives to s3:// and file:// stores, not gs://",
-            ),
-            (
-                &["--all", "--to", "/tmp/a", "--endpoint", "http://x"],
-                "--endpoint is for s3:// stores, and --to is a folder",
-            ),
-            (
-                &[
-                    "--all",
-                    "--to",
-                    "s3://kuul-logs",
-                    "--endpoint",
-                    "127.0.0.1:9000",
-                ],
-                "invalid --endpoint \"127.0.0.1:9000\": it is not an http:// or https:// URL",
-            ),
-            (
-                &["--all", "--to", "s3://kuul-logs", "--cluster-name", "a/b"],
-                "invalid --cluster-name \"a/b\": it names a folder of the archive",
-            ),
-        ] {
-            let error = args(words).check_flags().unwrap_err();
-            assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
-            assert_eq!(error.to_string(), message);
-        }
-        let fine = args(&[
-            "--all",
-            "--to",
-            "s3://kuul-logs/prod",
-            "--endpoint",
-            "http://127.0.0.1:18333",
-        ]);
-        assert!(fine.check_flags().unwrap().is_s3());
-    }
-
-    #[test]
-    fn without_to_the_configs_archive_is_the_store() {
-        let dir = tempfile::tempdir().unwrap();
-        let config = dir.path().join("kuul.yaml");
-        std::fs::write(&config, "archive: s3://kuul-logs/from-config\n").unwrap();
-        let config = config.to_str().unwrap();
-        let url = args(&["--all", "--config", config]).check_flags().unwrap();
-        assert_eq!(url.to_string(), "s3://kuul-logs/from-config");
-        std::fs::write(dir.path().join("kuul.yaml"), "archive: gs://x\n").unwrap();
-        let error = args(&["--all", "--config", config])
-            .check_flags()
-            .unwrap_err();
-        assert!(
-            error
-                .to_string()
-                .starts_with("invalid archive (kuul config) \"gs://x\""),
-            "{error}"
         );
     }
 }

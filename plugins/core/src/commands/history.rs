@@ -3,17 +3,21 @@
 //! One get (the `CronJob`) and two paginated lists (its Jobs and their Pods, by the
 //! `kuul.io/job` label) give every run's trigger, timing, result, exit code, reason, node
 //! and termination message, read by [`crate::job_runs::retained_runs`] (which `logs`
-//! uses too); [`crate::history`] joins and lays them out.
+//! uses too); [`crate::history`] joins and lays them out. With an archive (`--archive`,
+//! or the config's `archive:`) the job's archived runs are read at the same time and
+//! listed with the retained ones, newest first, a SOURCE column saying where each is.
 
 use chrono::Utc;
+use chrono_tz::Tz;
 use clap::Args;
 
-use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
+use crate::archive::open::Archive;
+use crate::cli::{ArchiveSourceArgs, KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::Error;
 use crate::history;
-use crate::job_runs::retained_runs;
+use crate::job_runs::{retained_and_archived_runs, retained_runs};
 use crate::kuul_job::check_job_name;
 use crate::printer::Printer;
 
@@ -25,6 +29,9 @@ pub struct HistoryArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub archive: ArchiveSourceArgs,
 }
 
 impl KuulCommand for HistoryArgs {
@@ -34,7 +41,11 @@ impl KuulCommand for HistoryArgs {
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;
+        let archive = self.archive.target()?.map(|t| t.open(&kube)).transpose()?;
         let cluster = Cluster::connect(&kube).await?;
+        if let Some(archive) = archive {
+            return self.with_archive(&cluster, &archive, printer).await;
+        }
         let (cronjob, records) = retained_runs(&cluster, &self.name, printer).await?;
         match self.output.output {
             OutputFormat::Json => printer.json(&records),
@@ -54,5 +65,39 @@ impl KuulCommand for HistoryArgs {
                 printer.data(&table.to_string())
             }
         }
+    }
+}
+
+impl HistoryArgs {
+    /// The retained and the archived runs together, with where each was found.
+    async fn with_archive(
+        &self,
+        cluster: &Cluster,
+        archive: &Archive,
+        printer: Printer,
+    ) -> Result<(), Error> {
+        let runs = retained_and_archived_runs(cluster, &self.name, archive, printer).await?;
+        match self.output.output {
+            OutputFormat::Json => printer.json(&runs.listed)?,
+            OutputFormat::Yaml => printer.yaml(&runs.listed)?,
+            OutputFormat::Name => {
+                for run in &runs.listed {
+                    printer.line(format_args!("job.batch/{}", run.record.run))?;
+                }
+            }
+            OutputFormat::Table | OutputFormat::Wide => {
+                if runs.listed.is_empty() {
+                    printer.info(format_args!(
+                        "cronjob {:?} has no retained or archived runs",
+                        self.name
+                    ));
+                } else {
+                    let zone = runs.cronjob.as_ref().map_or(Tz::UTC, history::zone_of);
+                    let table = history::table_with_sources(&runs.listed, zone, Utc::now());
+                    printer.data(&table.to_string())?;
+                }
+            }
+        }
+        runs.archive_failed.map_or(Ok(()), Err)
     }
 }

@@ -8,6 +8,7 @@
 //! waiting for its pod to start. A run whose pod is gone is named, with the runs whose
 //! logs remain.
 
+use std::cell::Cell;
 use std::time::Duration;
 
 use clap::Args;
@@ -16,12 +17,16 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::LogParams;
 
-use crate::cli::{BlockedTimeoutArgs, KubeArgs, sum_of_units};
+use chrono_tz::Tz;
+
+use crate::archive::open::Archive;
+use crate::archive::read::{StoredRun, last_lines};
+use crate::cli::{ArchiveSourceArgs, BlockedTimeoutArgs, KubeArgs, sum_of_units};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
-use crate::history::{RunRecord, zone_of};
-use crate::job_runs::retained_runs;
+use crate::history::{ListedRun, RunRecord, Source, zone_of};
+use crate::job_runs::{JobRuns, retained_and_archived_runs, retained_runs};
 use crate::kuul_job::check_job_name;
 use crate::printer::Printer;
 use crate::watch::{self, WaitOptions};
@@ -54,6 +59,9 @@ pub struct LogsArgs {
     /// Only the last N lines of each run
     #[arg(long, value_name = "N")]
     pub tail: Option<u32>,
+
+    #[command(flatten)]
+    pub archive: ArchiveSourceArgs,
 }
 
 /// A `--run` value.
@@ -103,100 +111,212 @@ impl KuulCommand for LogsArgs {
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;
+        let archive = self.archive.target()?.map(|t| t.open(&kube)).transpose()?;
         let cluster = Cluster::connect(&kube).await?;
-        let (cronjob, records) = retained_runs(&cluster, &self.name, printer).await?;
-        if records.is_empty() {
+        let runs = if let Some(archive) = &archive {
+            retained_and_archived_runs(&cluster, &self.name, archive, printer).await?
+        } else {
+            let (cronjob, records) = retained_runs(&cluster, &self.name, printer).await?;
+            JobRuns::retained(cronjob, records)
+        };
+        if runs.listed.is_empty() {
+            let kept = if archive.is_some() {
+                "retained or archived"
+            } else {
+                "retained"
+            };
             return Err(Error::Halted {
-                message: format!("cronjob {:?} has no retained runs", self.name),
+                message: format!("cronjob {:?} has no {kept} runs", self.name),
                 hint: Some(format!(
                     "`kubectl kuul run-now {} --follow` starts one and shows its logs",
                     self.name
                 )),
             });
         }
-        let pods: Api<Pod> = Api::namespaced(cluster.client().clone(), cluster.namespace());
-        if self.all {
-            let zone = zone_of(&cronjob);
-            for (index, record) in records.iter().rev().enumerate() {
-                if index > 0 {
-                    printer.data("\n")?;
-                }
-                printer.line(format_args!(
-                    "=== run {} · {} · {} ===",
-                    record.run,
-                    record.trigger.describe(zone),
-                    record.result
-                ))?;
-                match &record.pod {
-                    Some(pod) => {
-                        if let Err(error) = self.print_log(&cluster, &pods, pod, printer).await {
-                            if matches!(error, Error::StdoutClosed) {
-                                return Err(error);
-                            }
-                            printer.warn(format_args!("run {}: {error}", record.run));
-                        }
-                    }
-                    None => printer.line("(its pod is gone: no logs left)")?,
-                }
-            }
-            return Ok(());
-        }
-        let record = self.pick(&records)?;
-        if self.follow && !record.result.is_finished() {
-            let job = Api::<Job>::namespaced(cluster.client().clone(), cluster.namespace())
-                .get(&record.run)
-                .await
-                .map_err(|source| {
-                    cluster.error(
-                        Operation::new("get", "jobs")
-                            .named(&record.run)
-                            .in_namespace(cluster.namespace()),
-                        source,
-                    )
-                })?;
-            let options = WaitOptions {
-                follow: true,
-                timeout: None,
-                blocked_timeout: self.blocked.blocked_timeout.0,
-            };
-            return watch::until_finished(&cluster, &job, options, printer).await;
-        }
-        let Some(pod) = &record.pod else {
-            return Err(gone(record, &records));
+        let reader = Reader {
+            args: &self,
+            cluster: &cluster,
+            pods: Api::namespaced(cluster.client().clone(), cluster.namespace()),
+            archive: archive.as_ref(),
+            runs: &runs,
+            printer,
+            since_told: Cell::new(false),
         };
-        self.print_log(&cluster, &pods, pod, printer).await
+        if self.all {
+            reader.all().await?;
+        } else {
+            let run = self.pick(&runs.listed)?;
+            if self.follow && !run.record.result.is_finished() {
+                return reader.follow(run).await;
+            }
+            reader.one(run).await?;
+        }
+        runs.archive_failed.map_or(Ok(()), Err)
+    }
+}
+
+/// What prints a run's logs: from its pod while the cluster has one, else from the
+/// archive.
+struct Reader<'a> {
+    args: &'a LogsArgs,
+    cluster: &'a Cluster,
+    pods: Api<Pod>,
+    archive: Option<&'a Archive>,
+    runs: &'a JobRuns,
+    printer: Printer,
+    /// Whether the warning that `--since` does not apply to archived logs was given.
+    since_told: Cell<bool>,
+}
+
+impl Reader<'_> {
+    /// Every run, oldest first, each under a header; a run whose logs cannot be read is
+    /// a warning, and the others are still printed.
+    async fn all(&self) -> Result<(), Error> {
+        let zone = self.runs.cronjob.as_ref().map_or(Tz::UTC, zone_of);
+        for (index, run) in self.runs.listed.iter().rev().enumerate() {
+            let record = &run.record;
+            if index > 0 {
+                self.printer.data("\n")?;
+            }
+            self.printer.line(format_args!(
+                "=== run {} · {} · {} ===",
+                record.run,
+                record.trigger.describe(zone),
+                record.result
+            ))?;
+            match self.one(run).await {
+                Ok(()) => {}
+                Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
+                Err(Error::Halted { message, .. }) if self.has_no_logs(run) => {
+                    self.printer.line(format_args!("({message})"))?;
+                }
+                Err(error) => self
+                    .printer
+                    .warn(format_args!("run {}: {error}", record.run)),
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether neither the cluster nor the archive has logs of `run`.
+    fn has_no_logs(&self, run: &ListedRun) -> bool {
+        let in_cluster = run.source != Source::Archive && run.record.pod.is_some();
+        let archived = self
+            .runs
+            .archived_copy(run)
+            .is_some_and(|stored| !stored.record.logs.is_empty());
+        !in_cluster && !archived
+    }
+
+    /// The logs of one run: its pod's while the cluster has it, else the archived copy's.
+    async fn one(&self, run: &ListedRun) -> Result<(), Error> {
+        let archived = self.runs.archived_copy(run);
+        if let (Some(pod), true) = (&run.record.pod, run.source != Source::Archive) {
+            match self
+                .args
+                .print_log(self.cluster, &self.pods, pod, self.printer)
+                .await
+            {
+                // The pod went between the list and the read: the archive may have it.
+                Err(Error::NotFound { .. }) if archived.is_some() => {}
+                done => return done,
+            }
+        }
+        match (archived, self.archive) {
+            (Some(stored), Some(archive)) => self.print_archived(archive, stored).await,
+            _ => Err(gone(&run.record, &self.runs.listed)),
+        }
+    }
+
+    /// Follows a run in progress through [`crate::watch`].
+    async fn follow(&self, run: &ListedRun) -> Result<(), Error> {
+        let namespace = self.cluster.namespace();
+        let job = Api::<Job>::namespaced(self.cluster.client().clone(), namespace)
+            .get(&run.record.run)
+            .await
+            .map_err(|source| {
+                self.cluster.error(
+                    Operation::new("get", "jobs")
+                        .named(&run.record.run)
+                        .in_namespace(namespace),
+                    source,
+                )
+            })?;
+        let options = WaitOptions {
+            follow: true,
+            timeout: None,
+            blocked_timeout: self.args.blocked.blocked_timeout.0,
+        };
+        watch::until_finished(self.cluster, &job, options, self.printer).await
+    }
+
+    /// The archived logs of a run: each container's, under a line naming it when there
+    /// are several; `--tail` applies, `--since` cannot (the lines carry no time).
+    async fn print_archived(&self, archive: &Archive, stored: &StoredRun) -> Result<(), Error> {
+        let record = &stored.record;
+        if record.logs.is_empty() {
+            let why = record.logs_lost.as_deref().unwrap_or("it had none");
+            return Err(Error::Halted {
+                message: format!("run {} was archived without logs: {why}", record.record.run),
+                hint: None,
+            });
+        }
+        if self.args.since.is_some() && !self.since_told.replace(true) {
+            self.printer.warn(format_args!(
+                "--since does not apply to archived logs (their lines carry no time): printing them whole"
+            ));
+        }
+        if let Some(lost) = &record.logs_lost {
+            self.printer.warn(format_args!(
+                "run {}: some logs were not archived: {lost}",
+                record.record.run
+            ));
+        }
+        for log in &record.logs {
+            if record.logs.len() > 1 {
+                self.printer
+                    .line(format_args!("--- container {} ---", log.container))?;
+            }
+            let bytes = archive.log(&stored.folder, log).await?;
+            let bytes = match self.args.tail {
+                Some(n) => last_lines(&bytes, usize::try_from(n).unwrap_or(usize::MAX)),
+                None => &bytes,
+            };
+            let text = String::from_utf8_lossy(bytes);
+            if text.is_empty() || text.ends_with('\n') {
+                self.printer.data(&text)?;
+            } else {
+                self.printer.line(text)?;
+            }
+        }
+        Ok(())
     }
 }
 
 impl LogsArgs {
     /// The run `--run` names, or the newest.
-    fn pick<'a>(&self, records: &'a [RunRecord]) -> Result<&'a RunRecord, Error> {
+    fn pick<'a>(&self, runs: &'a [ListedRun]) -> Result<&'a ListedRun, Error> {
         let names = || {
-            records
-                .iter()
-                .map(|r| r.run.as_str())
+            runs.iter()
+                .map(|r| r.record.run.as_str())
                 .collect::<Vec<_>>()
                 .join(", ")
         };
         match &self.run {
-            None => Ok(&records[0]),
-            Some(RunChoice::Newest(n)) => records.get(n - 1).ok_or_else(|| Error::Halted {
+            None => Ok(&runs[0]),
+            Some(RunChoice::Newest(n)) => runs.get(n - 1).ok_or_else(|| Error::Halted {
                 message: format!(
-                    "cronjob {:?} has {} retained runs; there is no run {n}",
+                    "cronjob {:?} has {} runs; there is no run {n}",
                     self.name,
-                    records.len()
+                    runs.len()
                 ),
                 hint: Some(format!("the runs, newest first: {}", names())),
             }),
             Some(RunChoice::Named(job)) => {
-                records
-                    .iter()
-                    .find(|r| &r.run == job)
+                runs.iter()
+                    .find(|r| &r.record.run == job)
                     .ok_or_else(|| Error::Halted {
-                        message: format!(
-                            "job {job:?} is not a retained run of cronjob {:?}",
-                            self.name
-                        ),
+                        message: format!("job {job:?} is not a run of cronjob {:?}", self.name),
                         hint: Some(format!("the runs, newest first: {}", names())),
                     })
             }
@@ -233,15 +353,17 @@ impl LogsArgs {
     }
 }
 
-/// The error for a run whose pod is gone, naming the runs whose logs remain.
-fn gone(record: &RunRecord, records: &[RunRecord]) -> Error {
-    let with_logs: Vec<&str> = records
+/// The error for a run whose pod is gone and that no archive holds, naming the runs
+/// whose logs remain.
+fn gone(record: &RunRecord, runs: &[ListedRun]) -> Error {
+    let with_logs: Vec<&str> = runs
         .iter()
-        .filter(|r| r.pod.is_some())
-        .map(|r| r.run.as_str())
+        .filter(|r| r.archived.is_some() || (r.source != Source::Archive && r.record.pod.is_some()))
+        .map(|r| r.record.run.as_str())
         .collect();
     let hint = if with_logs.is_empty() {
-        "no retained run has a pod left".to_owned()
+        "no run has logs left; `kubectl kuul archive` keeps runs' logs after their pods are gone"
+            .to_owned()
     } else {
         format!(
             "runs with logs, newest first: {} (pick one with --run)",
@@ -300,12 +422,13 @@ mod tests {
 
     #[test]
     fn a_run_without_pod_names_the_runs_that_have_logs() {
-        let records = [
+        let records = vec![
             record("b-3", None),
             record("b-2", Some("b-2-x")),
             record("b-1", Some("b-1-y")),
         ];
-        let error = gone(&records[0], &records);
+        let runs = crate::history::merge(records, &[]);
+        let error = gone(&runs[0].record, &runs);
         assert_eq!(
             error.to_string(),
             "run b-3 has no pod left (pruned or deleted): its logs are gone"
@@ -313,6 +436,21 @@ mod tests {
         assert_eq!(
             error.hint().as_deref(),
             Some("runs with logs, newest first: b-2, b-1 (pick one with --run)")
+        );
+        // An archived copy has logs too, though its pod is gone.
+        let archived = [record("b-3", Some("b-3-z"))];
+        let runs = crate::history::merge(vec![record("b-3", None)], &archived);
+        assert_eq!(runs[0].source, Source::Both);
+        let none = crate::history::merge(vec![record("b-3", None)], &[]);
+        assert!(
+            gone(&none[0].record, &none)
+                .hint()
+                .unwrap()
+                .starts_with("no run has logs left; `kubectl kuul archive`")
+        );
+        assert_eq!(
+            gone(&runs[0].record, &runs).hint().as_deref(),
+            Some("runs with logs, newest first: b-3 (pick one with --run)")
         );
     }
 }
