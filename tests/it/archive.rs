@@ -776,3 +776,105 @@ async fn history_and_logs_read_a_folder_archive_after_prune() {
 async fn history_and_logs_read_an_s3_archive_after_prune() {
     read_back_after_prune(TestStore::s3("archive-read"), "kuul-archive-read-s3").await;
 }
+
+/// The Jobs of the namespace, by name.
+async fn job_names(ns: &TestNamespace) -> Vec<String> {
+    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
+    let mut names: Vec<String> = jobs
+        .list(&ListParams::default())
+        .await
+        .expect("list Jobs")
+        .items
+        .into_iter()
+        .filter_map(|job| job.metadata.name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// Waits until the namespace's Jobs are `expected`.
+async fn jobs_become(ns: &TestNamespace, expected: &[&str]) {
+    eventually(
+        Duration::from_secs(30),
+        &format!("the Jobs left to be {expected:?}"),
+        || async { (job_names(ns).await == expected).then_some(()) },
+    )
+    .await;
+}
+
+/// `prune --archive` archives each run before deleting it. A run whose write fails (a
+/// file stands where its folder would be) is named and kept, exit 1; the next prune
+/// finishes. A store that does not answer stops prune before anything is deleted.
+#[tokio::test]
+async fn prune_archives_each_run_first_and_keeps_one_it_could_not_archive() {
+    let ns = TestNamespace::new("kuul-archive-prune").await;
+    let logs = tempfile::tempdir().expect("temp dir");
+    let (_, runs) = runs_with_logs(&ns, "weekly", 4, logs.path()).await;
+    let store = TestStore::folder();
+    let TestStore::Folder(root) = &store else {
+        unreachable!("a folder store")
+    };
+    let job_folder = root.path().join(format!("kwok-kuul/{}/weekly", ns.name()));
+    std::fs::create_dir_all(&job_folder).expect("make the job's folder");
+    std::fs::write(job_folder.join("weekly-002"), "in the way\n").expect("block a run's folder");
+    let prune = ["weekly", "--keep", "1", "--include-manual"];
+
+    let plan = store.reading("prune", &ns, &prune);
+    assert_exit(&plan, 0, "prune --archive, the plan");
+    let said = text(&plan.stderr);
+    assert!(
+        said.contains(&format!(
+            "would delete 3 runs of 1 job, archiving each run to {} first",
+            root.path().display()
+        )),
+        "{said}"
+    );
+
+    let mut with_yes = prune.to_vec();
+    with_yes.push("--yes");
+    let first = store.reading("prune", &ns, &with_yes);
+    let stderr = text(&first.stderr);
+    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("archived 2 runs to")
+            && stderr.contains(&format!(
+                "job {}/weekly-002 (not archived, so not deleted)",
+                ns.name()
+            )),
+        "{stderr}"
+    );
+    jobs_become(&ns, &["weekly-002", "weekly-004"]).await;
+    complete(&store, &ns, "weekly", &[runs[0].clone(), runs[2].clone()]).await;
+
+    std::fs::remove_file(job_folder.join("weekly-002")).expect("unblock");
+    let second = store.reading("prune", &ns, &with_yes);
+    assert_exit(&second, 0, "prune --archive again");
+    assert!(
+        text(&second.stderr).contains("archived 1 run to"),
+        "{}",
+        text(&second.stderr)
+    );
+    jobs_become(&ns, &["weekly-004"]).await;
+    complete(&store, &ns, "weekly", &runs[..3]).await;
+
+    // A store that does not answer: nothing is deleted.
+    let bucket = TestStore::s3("archive-prune-down");
+    let output = bucket
+        .kuul(
+            "prune",
+            &ns,
+            &["weekly", "--keep", "0", "--include-manual", "--yes"],
+        )
+        .args([
+            "--archive",
+            &bucket.url(),
+            "--endpoint",
+            "http://127.0.0.1:9",
+        ])
+        .output()
+        .expect("prune with a store that does not answer");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: cannot reach"), "{stderr}");
+    assert_eq!(job_names(&ns).await, ["weekly-004"]);
+}

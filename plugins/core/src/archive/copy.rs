@@ -7,9 +7,11 @@
 //! learn which runs it holds. Each run is then copied on its own ([`copy_run`]): the
 //! logs of its newest pod's containers, then `run.json`, each written only if absent.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use chrono::Utc;
+use indicatif::{ProgressBar, ProgressStyle};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 use kube::Api;
@@ -17,10 +19,12 @@ use kube::api::LogParams;
 
 use super::store::{Created, Store};
 use super::{ArchivedRun, FORMAT, RECORD_FILE, RunFolder, encode_log};
+use crate::bulk::Bulk;
 use crate::client::Cluster;
 use crate::error::{Error, Operation, VERSION};
 use crate::history::{JobFacts, PodFacts, RunRecord};
 use crate::kuul_job::JOB_LABEL;
+use crate::printer::Printer;
 
 /// One finished run, as read from the cluster, to be archived.
 #[derive(Debug, Clone)]
@@ -48,6 +52,8 @@ pub struct Runs {
 /// What is kept of a Job while the lists are read.
 struct JobEntry {
     namespace: String,
+    /// The Kuul job it is a run of.
+    job: String,
     facts: JobFacts,
     image: Option<String>,
     spec_hash: Option<String>,
@@ -74,9 +80,9 @@ pub async fn runs_of(
         return Ok(Runs::default());
     }
     // The CronJobs by uid: a Job belongs to the one that controls it.
-    let owners: HashMap<&str, &CronJob> = cronjobs
+    let owners: HashMap<&str, &str> = cronjobs
         .iter()
-        .filter_map(|c| Some((c.metadata.uid.as_deref()?, c)))
+        .filter_map(|c| Some((c.metadata.uid.as_deref()?, c.metadata.name.as_deref()?)))
         .collect();
     let selector = if cronjobs
         .iter()
@@ -86,19 +92,48 @@ pub async fn runs_of(
     } else {
         ""
     };
+    read_runs(cluster, scope, selector, cluster_name, |facts, _| {
+        let owner = facts.controller.as_deref()?;
+        owners.get(owner).map(|name| (*name).to_owned())
+    })
+    .await
+}
+
+/// Reads the runs `selector` picks in `scope` (which must hold the kuul job label, as
+/// `prune`'s does), each filed under the Kuul job its label names, whether or not its
+/// `CronJob` still exists.
+pub async fn runs_labelled(
+    cluster: &Cluster,
+    scope: Option<&str>,
+    selector: &str,
+    cluster_name: &str,
+) -> Result<Runs, Error> {
+    read_runs(cluster, scope, selector, cluster_name, |_, job| {
+        job.metadata.labels.as_ref()?.get(JOB_LABEL).cloned()
+    })
+    .await
+}
+
+/// One list of Jobs and one of Pods with `selector`, the Jobs `job_of` files under a
+/// Kuul job kept, joined into runs.
+async fn read_runs(
+    cluster: &Cluster,
+    scope: Option<&str>,
+    selector: &str,
+    cluster_name: &str,
+    job_of: impl Fn(&JobFacts, &Job) -> Option<String>,
+) -> Result<Runs, Error> {
     let (jobs, pods) = tokio::try_join!(
         cluster.list_selected_map(scope, selector, "jobs", |job: Job| {
             let facts = JobFacts::of(&job);
-            facts
-                .controller
-                .as_deref()
-                .is_some_and(|uid| owners.contains_key(uid))
-                .then(|| JobEntry {
-                    namespace: job.metadata.namespace.clone().unwrap_or_default(),
-                    image: main_image(&job),
-                    spec_hash: super::spec_hash(&job),
-                    facts,
-                })
+            let name = job_of(&facts, &job)?;
+            Some(JobEntry {
+                namespace: job.metadata.namespace.clone().unwrap_or_default(),
+                job: name,
+                image: main_image(&job),
+                spec_hash: super::spec_hash(&job),
+                facts,
+            })
         }),
         cluster.list_selected_map(scope, selector, "pods", |pod: Pod| PodEntry {
             name: pod.metadata.name.clone().unwrap_or_default(),
@@ -128,18 +163,11 @@ pub async fn runs_of(
             .and_then(|name| pods.iter().find(|p| p.name == name))
             .map(|pod| pod.containers.clone())
             .unwrap_or_default();
-        let owner = job
-            .facts
-            .controller
-            .as_deref()
-            .and_then(|uid| owners.get(uid))
-            .and_then(|c| c.metadata.name.clone())
-            .unwrap_or_default();
         runs.finished.push(FinishedRun {
             folder: RunFolder {
                 cluster: folder_of_cluster.clone(),
                 namespace: job.namespace,
-                job: owner,
+                job: job.job,
                 run: record.run.clone(),
             },
             cluster: cluster_name.to_owned(),
@@ -307,6 +335,152 @@ pub async fn copy_run(
         }),
         Created::AlreadyThere => Ok(Copied::AlreadyThere),
     }
+}
+
+/// What [`archive_runs`] did.
+#[derive(Debug, Default)]
+pub struct Archiving {
+    /// The uids of the runs the store holds now: archived now, or already there.
+    pub held: HashSet<String>,
+    pub archived: usize,
+    pub already_there: usize,
+    /// What could not be archived (a run, or a job whose folder could not be listed), and
+    /// why.
+    pub failures: Vec<(String, Error)>,
+}
+
+/// Archives `runs`: each job's folder is listed once to skip the runs already there, and
+/// the rest are copied at most [`Bulk`]'s bound at a time, with a line per run archived
+/// when `announce` (over a progress bar on a terminal). A store that refuses the
+/// credentials ends it, since every write would fail alike: the runs not started are
+/// left, and the refusal is the error.
+pub async fn archive_runs(
+    cluster: &Cluster,
+    store: &Store,
+    runs: &[FinishedRun],
+    printer: Printer,
+    announce: bool,
+) -> Result<Archiving, Error> {
+    let mut archiving = Archiving::default();
+    let (present, unlisted) = already_archived(store, runs).await?;
+    let mut to_copy = Vec::new();
+    for run in runs {
+        if present.contains(&run.folder) {
+            archiving.already_there += 1;
+            archiving.held.insert(run.uid.clone());
+        } else if !unlisted.contains_key(&run.folder.job_parts()) {
+            to_copy.push(run);
+        }
+    }
+    // A job whose folder could not be listed is one failure, and none of its runs is
+    // copied: whether they are there already is not known.
+    for (job, error) in unlisted {
+        archiving.failures.push((job.join("/"), error));
+    }
+    let progress = printer.bars().map(|bars| {
+        let bar = bars.add(ProgressBar::new(to_copy.len() as u64));
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} archiving runs {pos}/{len}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        bar
+    });
+    let refused = AtomicBool::new(false);
+    let outcomes = Bulk::default()
+        .run(to_copy, |run| {
+            let (progress, refused) = (&progress, &refused);
+            async move {
+                if refused.load(Ordering::Relaxed) {
+                    return Ok(None);
+                }
+                let copied = copy_run(cluster, store, run).await;
+                if matches!(copied, Err(Error::Store { denied: true, .. })) {
+                    refused.store(true, Ordering::Relaxed);
+                }
+                let copied = copied?;
+                let line = match &copied {
+                    Copied::Archived { lost: Some(lost) } => {
+                        format!("archived {} (no logs: {lost})", run.folder)
+                    }
+                    Copied::Archived { lost: None } => format!("archived {}", run.folder),
+                    Copied::AlreadyThere => String::new(),
+                };
+                if let Some(bar) = progress {
+                    bar.inc(1);
+                }
+                if announce && !line.is_empty() {
+                    match progress {
+                        Some(bar) => bar.suspend(|| printer.line(&line))?,
+                        None => printer.line(&line)?,
+                    }
+                }
+                Ok(Some(copied))
+            }
+        })
+        .await;
+    if let Some(bar) = progress {
+        bar.finish_and_clear();
+    }
+    let mut refusal = None;
+    for outcome in outcomes {
+        let run = outcome.item;
+        match outcome.result {
+            Ok(Some(copied)) => {
+                match copied {
+                    Copied::Archived { .. } => archiving.archived += 1,
+                    Copied::AlreadyThere => archiving.already_there += 1,
+                }
+                archiving.held.insert(run.uid.clone());
+            }
+            Ok(None) => {}
+            Err(error @ Error::Store { denied: true, .. }) => {
+                refusal.get_or_insert(error);
+            }
+            Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
+            Err(error) => archiving.failures.push((run.folder.to_string(), error)),
+        }
+    }
+    refusal.map_or(Ok(archiving), Err)
+}
+
+/// The run folders the store holds complete, from one listing per job, and the jobs
+/// whose listing failed, with why; a store that refuses the credentials is the error.
+async fn already_archived<'a>(
+    store: &Store,
+    runs: &'a [FinishedRun],
+) -> Result<(HashSet<RunFolder>, HashMap<[&'a str; 3], Error>), Error> {
+    // Each job's folder, and its run that sorts first: the listing starts there.
+    let mut jobs: BTreeMap<[&str; 3], (&RunFolder, &str)> = BTreeMap::new();
+    for run in runs {
+        let entry = jobs
+            .entry(run.folder.job_parts())
+            .or_insert((&run.folder, &run.folder.run));
+        if run.folder.run.as_str() < entry.1 {
+            entry.1 = &run.folder.run;
+        }
+    }
+    let outcomes = Bulk::default()
+        .run(jobs.into_values(), |(folder, oldest)| async move {
+            archived_runs(store, folder, oldest).await
+        })
+        .await;
+    let mut present = HashSet::new();
+    let mut unlisted = HashMap::new();
+    for outcome in outcomes {
+        let (folder, _) = outcome.item;
+        match outcome.result {
+            Ok(names) => present.extend(names.into_iter().map(|run| RunFolder {
+                run,
+                ..folder.clone()
+            })),
+            Err(error @ Error::Store { denied: true, .. }) => return Err(error),
+            Err(error) => {
+                unlisted.insert(folder.job_parts(), error);
+            }
+        }
+    }
+    Ok((present, unlisted))
 }
 
 #[cfg(test)]

@@ -9,17 +9,10 @@
 //! stopping the others. A store that refuses the credentials stops everything at once,
 //! since every write would fail alike.
 
-use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
-
 use clap::Args;
-use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::archive::RunFolder;
-use crate::archive::copy::{self, Copied, FinishedRun, archived_runs, copy_run};
+use crate::archive::copy;
 use crate::archive::open::{self, Archive, Target};
-use crate::archive::store::Store;
-use crate::bulk::Bulk;
 use crate::cli::{JobSelectionArgs, KubeArgs, StoreArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
@@ -78,28 +71,14 @@ impl KuulCommand for ArchiveArgs {
         let scope = (!self.jobs.all_namespaces).then(|| cluster.namespace());
         let runs = copy::runs_of(&cluster, &cronjobs, scope, &cluster_name).await?;
 
-        let (present, listing_failures) = already_archived(&store, &runs.finished).await?;
-        failures.extend(listing_failures);
-        let (skipped, to_copy): (Vec<&FinishedRun>, Vec<&FinishedRun>) = runs
-            .finished
-            .iter()
-            .partition(|run| present.contains(&run.folder));
-
-        let mut tally = Tally {
-            skipped: skipped.len(),
+        let archiving = copy::archive_runs(&cluster, &store, &runs.finished, printer, true).await?;
+        failures.extend(archiving.failures);
+        let tally = Tally {
+            archived: archiving.archived,
+            skipped: archiving.already_there,
+            failed: failures.len(),
             in_progress: runs.in_progress,
-            ..Tally::default()
         };
-        copy_all(
-            &cluster,
-            &store,
-            to_copy,
-            printer,
-            &mut tally,
-            &mut failures,
-        )
-        .await?;
-        tally.failed = failures.len();
         for (what, error) in &failures {
             printer.warn(format_args!("{what}: {error}"));
         }
@@ -129,114 +108,6 @@ impl ArchiveArgs {
             ),
         })
     }
-}
-
-/// Copies `runs`, at most [`Bulk`]'s bound at a time, printing a line per archived run
-/// (over a progress bar on a terminal), counting into `tally` and collecting failures.
-/// A store that refuses the credentials ends it: the runs not started are left, and the
-/// refusal is the error.
-async fn copy_all(
-    cluster: &Cluster,
-    store: &Store,
-    runs: Vec<&FinishedRun>,
-    printer: Printer,
-    tally: &mut Tally,
-    failures: &mut Vec<(String, Error)>,
-) -> Result<(), Error> {
-    let progress = printer.bars().map(|bars| {
-        let bar = bars.add(ProgressBar::new(runs.len() as u64));
-        bar.set_style(
-            ProgressStyle::with_template("{spinner} archiving runs {pos}/{len}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        bar
-    });
-    let refused = AtomicBool::new(false);
-    let outcomes = Bulk::default()
-        .run(runs, |run| {
-            let (progress, refused) = (&progress, &refused);
-            async move {
-                if refused.load(Ordering::Relaxed) {
-                    return Ok(None);
-                }
-                let copied = copy_run(cluster, store, run).await;
-                if matches!(copied, Err(Error::Store { denied: true, .. })) {
-                    refused.store(true, Ordering::Relaxed);
-                }
-                let copied = copied?;
-                if let Copied::Archived { lost } = &copied {
-                    let line = match lost {
-                        Some(lost) => format!("archived {} (no logs: {lost})", run.folder),
-                        None => format!("archived {}", run.folder),
-                    };
-                    match progress {
-                        Some(bar) => {
-                            bar.inc(1);
-                            bar.suspend(|| printer.line(&line))?;
-                        }
-                        None => printer.line(&line)?,
-                    }
-                }
-                Ok(Some(copied))
-            }
-        })
-        .await;
-    if let Some(bar) = progress {
-        bar.finish_and_clear();
-    }
-    let mut refusal = None;
-    for outcome in outcomes {
-        match outcome.result {
-            Ok(Some(Copied::Archived { .. })) => tally.archived += 1,
-            Ok(Some(Copied::AlreadyThere)) => tally.skipped += 1,
-            Ok(None) => {}
-            Err(error @ Error::Store { denied: true, .. }) => {
-                refusal.get_or_insert(error);
-            }
-            Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
-            Err(error) => failures.push((outcome.item.folder.to_string(), error)),
-        }
-    }
-    refusal.map_or(Ok(()), Err)
-}
-
-/// The run folders the store holds complete, from one listing per job; a job whose
-/// listing failed is a failure of its own (its runs are not copied), unless the store
-/// refused the credentials, which ends the command.
-async fn already_archived(
-    store: &Store,
-    runs: &[FinishedRun],
-) -> Result<(HashSet<RunFolder>, Vec<(String, Error)>), Error> {
-    // Each job's folder, and its run that sorts first: the listing starts there.
-    let mut jobs: BTreeMap<[&str; 3], (&RunFolder, &str)> = BTreeMap::new();
-    for run in runs {
-        let entry = jobs
-            .entry(run.folder.job_parts())
-            .or_insert((&run.folder, &run.folder.run));
-        if run.folder.run.as_str() < entry.1 {
-            entry.1 = &run.folder.run;
-        }
-    }
-    let outcomes = Bulk::default()
-        .run(jobs.into_values(), |(folder, oldest)| async move {
-            archived_runs(store, folder, oldest).await
-        })
-        .await;
-    let mut present = HashSet::new();
-    let mut failures = Vec::new();
-    for outcome in outcomes {
-        let (folder, _) = outcome.item;
-        match outcome.result {
-            Ok(names) => present.extend(names.into_iter().map(|run| RunFolder {
-                run,
-                ..folder.clone()
-            })),
-            Err(error @ Error::Store { denied: true, .. }) => return Err(error),
-            Err(error) => failures.push((folder.job_parts().join("/"), error)),
-        }
-    }
-    Ok((present, failures))
 }
 
 /// What became of the runs.

@@ -20,8 +20,10 @@ use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, Preconditions};
 
+use crate::archive::copy;
+use crate::archive::open::Archive;
 use crate::bulk::{self, Bulk};
-use crate::cli::KubeArgs;
+use crate::cli::{ArchiveSourceArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
@@ -77,6 +79,9 @@ pub struct PruneArgs {
     /// Delete; without it prune only shows the plan
     #[arg(long)]
     pub yes: bool,
+
+    #[command(flatten)]
+    pub archive: ArchiveSourceArgs,
 }
 
 impl PruneArgs {
@@ -123,6 +128,7 @@ impl KuulCommand for PruneArgs {
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         let (runs_selector, user_selector) = self.selectors()?;
         let policy = self.policy();
+        let archive = self.archive.target()?.map(|t| t.open(&kube)).transpose()?;
         let cluster = Cluster::connect(&kube).await?;
         let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
         let selector = user_selector.as_deref().unwrap_or(&runs_selector);
@@ -176,10 +182,99 @@ impl KuulCommand for PruneArgs {
         }
         let empty = plan.delete.is_empty() && plan.orphans.is_empty();
         if !self.yes || empty {
-            return show(&plan, printer, self.all_namespaces, now);
+            return show(&plan, printer, self.all_namespaces, now, archive.as_ref());
         }
-        execute(&cluster, &plan, printer).await
+        let not_archived = match &archive {
+            Some(archive) => {
+                archive_first(
+                    &cluster,
+                    archive,
+                    &mut plan,
+                    namespace.as_deref(),
+                    selector,
+                    printer,
+                )
+                .await?
+            }
+            None => Vec::new(),
+        };
+        execute(&cluster, &plan, printer, not_archived).await
     }
+}
+
+/// Archives each run of the plan before it is deleted, and takes out of the plan the runs
+/// that could not be archived: they are returned, with why, and stay in the cluster. A
+/// store that refuses the credentials ends the command before anything is deleted.
+async fn archive_first(
+    cluster: &Cluster,
+    archive: &Archive,
+    plan: &mut PrunePlan,
+    scope: Option<&str>,
+    selector: &str,
+    printer: Printer,
+) -> Result<Vec<(String, Option<Error>)>, Error> {
+    archive.store.check().await?;
+    let doomed: HashSet<&str> = plan.delete.iter().map(|run| run.uid.as_str()).collect();
+    let mut runs = copy::runs_labelled(cluster, scope, selector, &archive.cluster).await?;
+    runs.finished
+        .retain(|run| doomed.contains(run.uid.as_str()));
+    let archiving =
+        copy::archive_runs(cluster, &archive.store, &runs.finished, printer, false).await?;
+    let mut not_archived: Vec<(String, Option<Error>)> = Vec::new();
+    let mut why: BTreeMap<String, Error> = BTreeMap::new();
+    for (what, error) in archiving.failures {
+        why.insert(what, error);
+    }
+    let folders: BTreeMap<&str, String> = runs
+        .finished
+        .iter()
+        .map(|run| (run.uid.as_str(), run.folder.to_string()))
+        .collect();
+    let (kept, gone): (Vec<Run>, Vec<Run>) = std::mem::take(&mut plan.delete)
+        .into_iter()
+        .partition(|run| archiving.held.contains(&run.uid));
+    for run in gone {
+        let folder = folders.get(run.uid.as_str());
+        // A run's own failure, else its job folder's (a listing that failed).
+        let error = folder.and_then(|f| {
+            why.remove(f).or_else(|| {
+                let job = f.rsplit_once('/').map_or(f.as_str(), |(job, _)| job);
+                why.get(job).map(|e| Error::Halted {
+                    message: format!("cannot archive it: {e}"),
+                    hint: None,
+                })
+            })
+        });
+        let error = error.unwrap_or_else(|| Error::Halted {
+            message: "it was not found among the finished runs when it was to be archived"
+                .to_owned(),
+            hint: None,
+        });
+        not_archived.push((
+            format!(
+                "job {}/{} (not archived, so not deleted)",
+                run.namespace, run.name
+            ),
+            Some(error),
+        ));
+    }
+    plan.delete = kept;
+    printer.info(format_args!(
+        "archived {} {} to {}{}",
+        archiving.archived,
+        if archiving.archived == 1 {
+            "run"
+        } else {
+            "runs"
+        },
+        archive.store.url(),
+        if archiving.already_there > 0 {
+            format!("; {} already there", archiving.already_there)
+        } else {
+            String::new()
+        }
+    ));
+    Ok(not_archived)
 }
 
 /// Prints the plan as a table, and on stderr what it keeps and how to carry it out.
@@ -188,21 +283,26 @@ fn show(
     printer: Printer,
     all_namespaces: bool,
     now: chrono::DateTime<Utc>,
+    archive: Option<&Archive>,
 ) -> Result<(), Error> {
     if !plan.delete.is_empty() || !plan.orphans.is_empty() {
         printer.data(&plan.table(now, all_namespaces).to_string())?;
     }
-    printer.info(summary(plan));
+    printer.info(summary(plan, archive.map(|a| a.store.url())));
     Ok(())
 }
 
 /// The plan in one sentence, under its table.
-fn summary(plan: &PrunePlan) -> String {
+fn summary(plan: &PrunePlan, archive: Option<&str>) -> String {
     if plan.delete.is_empty() && plan.orphans.is_empty() {
         return format!("nothing to prune{}", kept_clause(plan));
     }
+    let archiving = match archive {
+        Some(url) if !plan.delete.is_empty() => format!(", archiving each run to {url} first"),
+        _ => String::new(),
+    };
     format!(
-        "would delete {}{}{}; pass --yes to delete",
+        "would delete {}{}{archiving}{}; pass --yes to delete",
         runs_phrase(plan.delete.len(), plan.jobs()),
         orphans_phrase(plan.orphans.len()),
         kept_clause(plan)
@@ -248,14 +348,21 @@ enum Deleted {
     Active,
 }
 
-/// Carries out the plan: deletes concurrently, sums up, and names what was not deleted.
-async fn execute(cluster: &Cluster, plan: &PrunePlan, printer: Printer) -> Result<(), Error> {
+/// Carries out the plan: deletes concurrently, sums up, and names what was not deleted,
+/// `not_archived` (runs left because they could not be archived) among it.
+async fn execute(
+    cluster: &Cluster,
+    plan: &PrunePlan,
+    printer: Printer,
+    not_archived: Vec<(String, Option<Error>)>,
+) -> Result<(), Error> {
     let bulk = Bulk::default();
     let (runs, orphans) = tokio::join!(
         bulk.run(&plan.delete, |run| delete_run(cluster, run)),
         bulk.run(&plan.orphans, |pod| delete_orphan(cluster, pod)),
     );
-    let mut undone: Vec<(String, Option<Error>)> = Vec::new();
+    let left = not_archived.len();
+    let mut undone: Vec<(String, Option<Error>)> = not_archived;
     let mut count = |results: Vec<(String, Result<Deleted, Option<Error>>)>| {
         let mut tally = [0usize; 3];
         for (name, result) in results {
@@ -308,7 +415,7 @@ async fn execute(cluster: &Cluster, plan: &PrunePlan, printer: Printer) -> Resul
     }
     printer.line(summary)?;
     if failed > 0 {
-        let total = plan.delete.len() + plan.orphans.len();
+        let total = plan.delete.len() + plan.orphans.len() + left;
         return Err(bulk::undone(printer, "delete", "object(s)", total, undone));
     }
     Ok(())
@@ -453,10 +560,10 @@ mod tests {
     #[test]
     fn the_summary_counts_runs_jobs_orphans_and_what_stays() {
         let mut plan = PrunePlan::default();
-        assert_eq!(summary(&plan), "nothing to prune");
+        assert_eq!(summary(&plan, None), "nothing to prune");
         plan.kept.insert(Kept::Active, 1);
         assert_eq!(
-            summary(&plan),
+            summary(&plan, None),
             "nothing to prune; keeping 1 (1 not finished)"
         );
         plan.delete = vec![
@@ -466,7 +573,7 @@ mod tests {
         ];
         plan.kept.insert(Kept::Newest, 2);
         assert_eq!(
-            summary(&plan),
+            summary(&plan, None),
             "would delete 3 runs of 2 jobs; keeping 3 (1 not finished, 2 newest per job (--keep)); pass --yes to delete"
         );
         plan.delete.truncate(1);
@@ -481,8 +588,12 @@ mod tests {
             created: None,
         }];
         assert_eq!(
-            summary(&plan),
+            summary(&plan, None),
             "would delete 1 run of 1 job and 1 orphaned pod; pass --yes to delete"
+        );
+        assert_eq!(
+            summary(&plan, Some("s3://kuul-logs/prod")),
+            "would delete 1 run of 1 job and 1 orphaned pod, archiving each run to s3://kuul-logs/prod first; pass --yes to delete"
         );
     }
 }
