@@ -12,12 +12,12 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{Pod, Secret};
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kuul_tests::{
-    TestNamespace, Via, YEARLY, assert_exit, bin, eventually, harness_env, image_cmd, image_push,
-    kuul, status_json, text, unique, until_health,
+    REAL_NODE, TestBucket, TestNamespace, Via, YEARLY, assert_exit, bin, eventually, harness_env,
+    image_cmd, image_push, kubectl_ok, kuul, status_json, text, unique, until_health,
 };
 use serde_json::{Value, json};
 /// The image pull secret each test namespace gets.
@@ -412,4 +412,203 @@ async fn suspend_stop_running_terminates_a_real_container() {
     );
     let status = status_json(&ns, "long");
     assert_eq!(status["health"], "suspended", "{status}");
+}
+
+/// The archiver image, built from `images/archiver` with kuul's own SDK (prepare, build,
+/// test, push), once per test process; returns the pushed reference.
+fn archiver_image() -> &'static str {
+    static IMAGE: OnceLock<String> = OnceLock::new();
+    IMAGE.get_or_init(|| {
+        let work = tempfile::tempdir().unwrap();
+        let dir = work.path().join("archiver");
+        let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("../images/archiver");
+        let prepared = Command::new(folder.join("prepare"))
+            .arg(bin("kubectl-kuul"))
+            .arg(&dir)
+            .output()
+            .expect("run images/archiver/prepare");
+        assert_exit(&prepared, 0, "images/archiver/prepare");
+        let build = image_cmd(&dir).arg("build").output().unwrap();
+        assert_exit(&build, 0, "image build of the archiver");
+        let test = image_cmd(&dir).arg("test").output().unwrap();
+        assert_exit(&test, 0, "image test of the archiver");
+        let target = format!("{}/kuul-it", harness_env("KUUL_TEST_REGISTRY"));
+        let pushed = image_push(
+            &dir,
+            &target,
+            &harness_env("KUUL_TEST_REGISTRY_USER"),
+            &harness_env("KUUL_TEST_REGISTRY_PASSWORD"),
+        );
+        assert_exit(&pushed, 0, "image push of the archiver");
+        let yaml = std::fs::read_to_string(dir.join("kuul-image.yaml")).unwrap();
+        let version = yaml
+            .lines()
+            .find_map(|line| line.strip_prefix("version: "))
+            .expect("kuul-image.yaml names a version")
+            .trim()
+            .to_owned();
+        format!("{target}/kuul-archiver:{version}")
+    })
+}
+
+/// `archive --install` on the real node: the archiver image from `images/archiver`, a
+/// Kuul job running every minute that keeps one succeeded run, and an archiver every
+/// minute. The `CronJob` controller deletes each run once the next one succeeds; the
+/// archiver has copied it by then, logs and all.
+#[tokio::test]
+async fn the_installed_archiver_keeps_runs_the_history_limit_deletes() {
+    let ns = namespace("kuul-archiver").await;
+    let image = archiver_image();
+    let bucket = TestBucket::new("archiver");
+    let (key, secret) = bucket.keys();
+    let credentials: Secret = serde_json::from_value(json!({
+        "metadata": { "name": "kuul-archive-s3" },
+        "stringData": {
+            "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret, "AWS_REGION": "us-east-1"
+        }
+    }))
+    .unwrap();
+    Api::<Secret>::namespaced(ns.client(), ns.name())
+        .create(&PostParams::default(), &credentials)
+        .await
+        .expect("create the store's Secret");
+    // A run a minute, each printing a line and then taking 40 s: the next one starts
+    // while it runs, and it is deleted once that one has succeeded.
+    let ticker = [
+        "ticker",
+        "--image",
+        registry_busybox(),
+        "--schedule",
+        "* * * * *",
+        "--history-success",
+        "1",
+        "--pool",
+        "real",
+        "--dedicated",
+        "--image-pull-secret",
+        PULL_SECRET,
+        "--apply",
+        "--",
+        "sh",
+        "-c",
+        "echo \"tick from $(hostname)\"; sleep 40",
+    ];
+    assert_exit(&kuul(Via::Umbrella, "new", &ns, &ticker), 0, "new ticker");
+
+    let install = [
+        "ticker",
+        "--install",
+        "--to",
+        &bucket.url(),
+        "--endpoint",
+        bucket.endpoint(),
+        "--every",
+        "1m",
+        "--image",
+        image,
+        "--secret",
+        "kuul-archive-s3",
+        "--pool",
+        "real",
+        "--dedicated",
+        "--image-pull-secret",
+        PULL_SECRET,
+    ];
+    let installed = kuul(Via::Umbrella, "archive", &ns, &install);
+    let stdout = assert_exit(&installed, 0, "archive --install");
+    for object in [
+        "serviceaccount/kuul-archiver",
+        "role.rbac.authorization.k8s.io/kuul-archiver",
+        "rolebinding.rbac.authorization.k8s.io/kuul-archiver",
+        "cronjob.batch/kuul-archiver",
+    ] {
+        assert!(
+            stdout.contains(&format!("{object} serverside-applied")),
+            "{stdout}"
+        );
+    }
+    // The local cluster runs no kube-proxy, so the service address in the pod leads
+    // nowhere: as in connection.rs, the archiver's pods use the host's network and the
+    // API server's own address, which is also where the test store listens.
+    let server = kubectl_ok(&[
+        "config",
+        "view",
+        "--minify",
+        "-o",
+        "jsonpath={.clusters[0].cluster.server}",
+    ]);
+    let address = server.trim().trim_start_matches("https://");
+    let (host, port) = address.rsplit_once(':').expect("HOST:PORT");
+    let cronjobs: Api<CronJob> = Api::namespaced(ns.client(), ns.name());
+    cronjobs
+        .patch(
+            "kuul-archiver",
+            &PatchParams::default(),
+            &Patch::Strategic(json!({ "spec": { "jobTemplate": { "spec": { "template": {
+                "spec": {
+                    "hostNetwork": true,
+                    "containers": [{ "name": "kuul-archiver", "env": [
+                        { "name": "KUBERNETES_SERVICE_HOST", "value": host },
+                        { "name": "KUBERNETES_SERVICE_PORT", "value": port },
+                    ]}]
+                }
+            }}}}})),
+        )
+        .await
+        .expect("patch the archiver for the harness's network");
+
+    // A ticker run the cluster no longer has, in the store with its log.
+    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
+    let folder = format!("kwok-kuul/{}/ticker/", ns.name());
+    let (run, log) = eventually(
+        Duration::from_secs(360),
+        "a deleted run in the store",
+        || async {
+            let objects = bucket.objects().await;
+            for path in objects.keys() {
+                let Some(run) = path
+                    .strip_prefix(&folder)
+                    .and_then(|rest| rest.strip_suffix("/run.json"))
+                else {
+                    continue;
+                };
+                if jobs.get_opt(run).await.ok()?.is_none() {
+                    let log = bucket.get(&format!("{folder}{run}/ticker.log")).await;
+                    return Some((run.to_owned(), text(&log)));
+                }
+            }
+            None
+        },
+    )
+    .await;
+    assert!(log.starts_with("tick from "), "{run}: {log}");
+    let record: Value =
+        serde_json::from_slice(&bucket.get(&format!("{folder}{run}/run.json")).await).unwrap();
+    assert_eq!(record["result"], "Succeeded", "{record}");
+    assert_eq!(record["node"], REAL_NODE, "{record}");
+    // The archiver itself is a Kuul job, seen and judged like any other.
+    let archiver = newest_run(&ns, "kuul-archiver");
+    assert_eq!(archiver["result"], "Succeeded", "{archiver}");
+    // history reads the deleted run back from the archive.
+    let mut history = Via::Umbrella.command("history");
+    history.args([
+        "-n",
+        ns.name(),
+        "ticker",
+        "-o",
+        "json",
+        "--archive",
+        &bucket.url(),
+    ]);
+    let history = bucket.credentials(&mut history).output().unwrap();
+    let listed: Value =
+        serde_json::from_str(&assert_exit(&history, 0, "history --archive")).unwrap();
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["run"] == run.as_str() && r["source"] == "archive"),
+        "{listed}"
+    );
 }

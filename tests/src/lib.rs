@@ -883,6 +883,11 @@ impl TestBucket {
         &self.endpoint
     }
 
+    /// The access key and secret of the harness's identity that may write.
+    pub fn keys(&self) -> (&str, &str) {
+        (&self.access_key, &self.secret_key)
+    }
+
     /// Gives `cmd` the AWS environment of the harness's identity that may write: keys,
     /// endpoint and region, and no shared files or profile of the machine's user.
     pub fn credentials<'a>(

@@ -652,7 +652,7 @@ fn is_dns_subdomain(text: &str) -> bool {
     !text.is_empty() && text.len() <= 253 && text.split('.').all(is_dns_label)
 }
 
-fn check_dns_subdomain(field: &str, text: &str) -> Result<(), Invalid> {
+pub fn check_dns_subdomain(field: &str, text: &str) -> Result<(), Invalid> {
     if is_dns_subdomain(text) {
         Ok(())
     } else {

@@ -23,6 +23,9 @@ pub enum Persona {
     Operator,
     /// Puts nodes into pools: label-nodes. Cluster-wide only.
     LabelNodes,
+    /// Copies finished runs to an archive: the service account of the archiver that
+    /// `archive --install` runs in the cluster. Reads only, and only what `archive` reads.
+    Archiver,
 }
 
 impl Persona {
@@ -32,6 +35,7 @@ impl Persona {
             Persona::Viewer => "kuul-viewer",
             Persona::Operator => "kuul-operator",
             Persona::LabelNodes => "kuul-label-nodes",
+            Persona::Archiver => "kuul-archiver",
         }
     }
 
@@ -41,6 +45,7 @@ impl Persona {
             Persona::Viewer => "viewer",
             Persona::Operator => "operator",
             Persona::LabelNodes => "label-nodes",
+            Persona::Archiver => "archiver",
         }
     }
 
@@ -50,6 +55,7 @@ impl Persona {
             Persona::Viewer => owner == Persona::Viewer,
             Persona::Operator => matches!(owner, Persona::Viewer | Persona::Operator),
             Persona::LabelNodes => owner == Persona::LabelNodes,
+            Persona::Archiver => owner == Persona::Archiver,
         }
     }
 }
@@ -141,6 +147,13 @@ pub const RULES: &[Rule] = &[
     },
     // label-nodes --list counts the managed CronJobs of each pool, in every namespace.
     rule(Persona::LabelNodes, "batch", &["cronjobs"], &["list"]),
+    // archive gets the jobs it is given by name and lists them with -l or --all, lists
+    // their runs and the runs' pods (archive::copy), and reads each pod's logs. Nothing
+    // else: the archiver in the cluster runs as this role.
+    rule(Persona::Archiver, "batch", &["cronjobs"], &["get", "list"]),
+    rule(Persona::Archiver, "batch", &["jobs"], &["list"]),
+    rule(Persona::Archiver, "", &["pods"], &["list"]),
+    rule(Persona::Archiver, "", &["pods/log"], &["get"]),
 ];
 
 /// The least role that may do `verb` on `resource`, as an error's [`crate::Operation`]
@@ -396,6 +409,20 @@ mod tests {
             rules_text(&policy_rules(Persona::LabelNodes, false)),
             ["batch:cronjobs list"]
         );
+    }
+
+    #[test]
+    fn the_archiver_reads_runs_and_logs_and_nothing_else() {
+        assert_eq!(
+            rules_text(&policy_rules(Persona::Archiver, false)),
+            [
+                ":pods list",
+                ":pods/log get",
+                "batch:cronjobs get,list",
+                "batch:jobs list"
+            ]
+        );
+        assert!(policy_rules(Persona::Archiver, true).is_empty());
     }
 
     #[test]

@@ -32,6 +32,7 @@ use crate::kubeconfig::IN_CLUSTER;
 use crate::time::rfc3339;
 
 pub mod copy;
+pub mod install;
 pub mod open;
 pub mod read;
 pub mod store;

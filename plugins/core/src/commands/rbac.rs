@@ -19,7 +19,7 @@ use crate::rbac::{Grantee, Manifest, Persona, Reach, manifests};
 #[derive(Debug, Clone, Args)]
 pub struct RbacArgs {
     /// The role: viewer (status, history, logs), operator (also new, apply, run-now,
-    /// suspend, resume, prune) or label-nodes (cluster-wide)
+    /// suspend, resume, prune), label-nodes (cluster-wide) or archiver (archive)
     #[arg(value_enum, value_name = "ROLE")]
     pub role: RoleName,
 
@@ -58,6 +58,8 @@ pub enum RoleName {
     Operator,
     /// Put nodes into pools (cluster-wide)
     LabelNodes,
+    /// Copy finished runs and their logs to an archive (what `archive --install` runs as)
+    Archiver,
 }
 
 impl From<RoleName> for Persona {
@@ -66,6 +68,7 @@ impl From<RoleName> for Persona {
             RoleName::Viewer => Persona::Viewer,
             RoleName::Operator => Persona::Operator,
             RoleName::LabelNodes => Persona::LabelNodes,
+            RoleName::Archiver => Persona::Archiver,
         }
     }
 }
@@ -170,7 +173,8 @@ impl KuulCommand for RbacArgs {
         Nothing is written to the cluster.\n\n\
         viewer can run status, history, logs, diff and version; operator can also run new, \
         apply, run-now, suspend, resume and prune; label-nodes can put nodes into pools, \
-        which is cluster-wide. A namespaced role comes with a ClusterRole to read Nodes \
+        which is cluster-wide; archiver can run archive, and is what the archiver that \
+        `archive --install` runs in the cluster is granted. A namespaced role comes with a ClusterRole to read Nodes \
         (for status's pools), bound per namespace.\n\n\
         Examples:\n  \
         kubectl kuul rbac viewer -n ops --group ops-team | kubectl apply -f -\n  \
