@@ -714,7 +714,8 @@ async fn read_back_after_prune(store: TestStore, prefix: &str) {
     let without = kuul_tests::kuul(Via::Umbrella, "logs", &ns, &["daily", "--run", "daily-002"]);
     assert_exit(&without, 1, "logs of a pruned run without the archive");
     assert!(
-        text(&without.stderr).contains("job \"daily-002\" is not a run of cronjob \"daily\""),
+        text(&without.stderr)
+            .contains("job \"daily-002\" is not a retained run of cronjob \"daily\""),
         "{}",
         text(&without.stderr)
     );

@@ -100,7 +100,7 @@ fn subcommands_and_flags() {
     assert_eq!(directive, ":4");
 
     let (values, _) = complete(dir.path(), &["rbac", ""]);
-    assert_eq!(values, ["viewer", "operator", "label-nodes"]);
+    assert_eq!(values, ["viewer", "operator", "label-nodes", "archiver"]);
 }
 
 #[tokio::test]

@@ -91,12 +91,24 @@ async fn namespace(prefix: &str) -> TestNamespace {
 /// `new NAME --apply` on the dedicated pool real with the pull secret, then `extra` and
 /// the command.
 fn new_job(ns: &TestNamespace, name: &str, image: &str, extra: &[&str], command: &[&str]) {
+    new_job_at(ns, name, image, YEARLY, extra, command);
+}
+
+/// [`new_job`] on `schedule`.
+fn new_job_at(
+    ns: &TestNamespace,
+    name: &str,
+    image: &str,
+    schedule: &str,
+    extra: &[&str],
+    command: &[&str],
+) {
     let mut args = vec![
         name,
         "--image",
         image,
         "--schedule",
-        YEARLY,
+        schedule,
         "--pool",
         "real",
         // The real node is tainted for its pool: only jobs meant for it land there.
@@ -474,26 +486,14 @@ async fn the_installed_archiver_keeps_runs_the_history_limit_deletes() {
         .expect("create the store's Secret");
     // A run a minute, each printing a line and then taking 40 s: the next one starts
     // while it runs, and it is deleted once that one has succeeded.
-    let ticker = [
+    new_job_at(
+        &ns,
         "ticker",
-        "--image",
         registry_busybox(),
-        "--schedule",
         "* * * * *",
-        "--history-success",
-        "1",
-        "--pool",
-        "real",
-        "--dedicated",
-        "--image-pull-secret",
-        PULL_SECRET,
-        "--apply",
-        "--",
-        "sh",
-        "-c",
-        "echo \"tick from $(hostname)\"; sleep 40",
-    ];
-    assert_exit(&kuul(Via::Umbrella, "new", &ns, &ticker), 0, "new ticker");
+        &["--history-success", "1"],
+        &["sh", "-c", "echo \"tick from $(hostname)\"; sleep 40"],
+    );
 
     let install = [
         "ticker",

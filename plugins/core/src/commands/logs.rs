@@ -119,12 +119,12 @@ impl KuulCommand for LogsArgs {
             let (cronjob, records) = retained_runs(&cluster, &self.name, printer).await?;
             JobRuns::retained(cronjob, records)
         };
+        let kept = if archive.is_some() {
+            "retained or archived"
+        } else {
+            "retained"
+        };
         if runs.listed.is_empty() {
-            let kept = if archive.is_some() {
-                "retained or archived"
-            } else {
-                "retained"
-            };
             return Err(Error::Halted {
                 message: format!("cronjob {:?} has no {kept} runs", self.name),
                 hint: Some(format!(
@@ -145,7 +145,7 @@ impl KuulCommand for LogsArgs {
         if self.all {
             reader.all().await?;
         } else {
-            let run = self.pick(&runs.listed)?;
+            let run = self.pick(&runs.listed, kept)?;
             if self.follow && !run.record.result.is_finished() {
                 return reader.follow(run).await;
             }
@@ -294,8 +294,9 @@ impl Reader<'_> {
 }
 
 impl LogsArgs {
-    /// The run `--run` names, or the newest.
-    fn pick<'a>(&self, runs: &'a [ListedRun]) -> Result<&'a ListedRun, Error> {
+    /// The run `--run` names, or the newest, among the runs `kept` (retained, or
+    /// retained or archived) names.
+    fn pick<'a>(&self, runs: &'a [ListedRun], kept: &str) -> Result<&'a ListedRun, Error> {
         let names = || {
             runs.iter()
                 .map(|r| r.record.run.as_str())
@@ -306,7 +307,7 @@ impl LogsArgs {
             None => Ok(&runs[0]),
             Some(RunChoice::Newest(n)) => runs.get(n - 1).ok_or_else(|| Error::Halted {
                 message: format!(
-                    "cronjob {:?} has {} runs; there is no run {n}",
+                    "cronjob {:?} has {} {kept} runs; there is no run {n}",
                     self.name,
                     runs.len()
                 ),
@@ -316,7 +317,10 @@ impl LogsArgs {
                 runs.iter()
                     .find(|r| &r.record.run == job)
                     .ok_or_else(|| Error::Halted {
-                        message: format!("job {job:?} is not a run of cronjob {:?}", self.name),
+                        message: format!(
+                            "job {job:?} is not a {kept} run of cronjob {:?}",
+                            self.name
+                        ),
                         hint: Some(format!("the runs, newest first: {}", names())),
                     })
             }
