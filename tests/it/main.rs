@@ -10,6 +10,7 @@
 //! - `krew`: krew from `tests/krew/build` and the cluster's kubectl;
 //! - `faults`: the fault tests' own cluster of `tests/cluster/up-faults`, whose API
 //!   server they kill and restart, besides the local cluster;
+//! - `clusters`: both, as two contexts of one kubeconfig (`TwoClusters`);
 //! - the others: the local cluster.
 //!
 //! `tests/integration` brings all of it up and passes its arguments on to cargo test:
@@ -20,6 +21,7 @@ mod archive;
 mod blocked;
 mod cli;
 mod cluster;
+mod clusters;
 mod completion;
 mod connection;
 mod docker;

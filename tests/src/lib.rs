@@ -1106,9 +1106,19 @@ impl FaultCluster {
     ///
     /// When it cannot be created.
     pub async fn namespace(&self, prefix: &str) -> FaultNamespace {
+        self.namespace_named(&unique_name(prefix)).await
+    }
+
+    /// A namespace of this cluster named `name` (the name of a [`TestNamespace`] of the
+    /// shared cluster, for a job that lives on both), deleted when it ends.
+    ///
+    /// # Panics
+    ///
+    /// When it cannot be created.
+    pub async fn namespace_named(&self, name: &str) -> FaultNamespace {
         let kubeconfig = self.kubeconfig();
         let client = client_of(&kubeconfig).await;
-        let name = unique_name(prefix);
+        let name = name.to_owned();
         let namespace: Namespace = serde_json::from_value(json!({
             "metadata": { "name": name, "labels": { "kuul.io/test": "true" } }
         }))
@@ -1122,6 +1132,89 @@ impl FaultCluster {
             client,
             kubeconfig,
         }
+    }
+}
+
+/// The shared cluster and the fault tests' cluster as two contexts of one kubeconfig,
+/// `kuul-a` and `kuul-b` (clusters and users renamed alike), for the commands that work
+/// on several clusters. It holds the fault tests' cluster's turn ([`FaultCluster::take`]),
+/// so a test may stop that cluster's API server to make a cluster unreachable.
+pub struct TwoClusters {
+    pub other: FaultCluster,
+    dir: tempfile::TempDir,
+}
+
+impl TwoClusters {
+    /// The contexts' names: the shared cluster's, then the fault tests' cluster's.
+    pub const CONTEXTS: [&'static str; 2] = ["kuul-a", "kuul-b"];
+
+    /// Waits for the fault tests' cluster, then writes the kubeconfig of both.
+    ///
+    /// # Panics
+    ///
+    /// When the harness did not set both clusters up.
+    pub fn take() -> Self {
+        let other = FaultCluster::take();
+        let mut merged = Kubeconfig::default();
+        for (path, name) in [(kubeconfig(), "kuul-a"), (other.kubeconfig(), "kuul-b")] {
+            let mut config = Kubeconfig::read_from(&path)
+                .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+            let mut named = config
+                .contexts
+                .iter()
+                .find(|c| Some(&c.name) == config.current_context.as_ref())
+                .cloned()
+                .expect("a current context");
+            let context = named.context.clone().expect("a context");
+            let cluster = config
+                .clusters
+                .iter_mut()
+                .find(|c| c.name == context.cluster)
+                .expect("the context's cluster");
+            cluster.name = name.to_owned();
+            merged.clusters.push(cluster.clone());
+            let user_name = context.user.clone().expect("the context's user");
+            let user = config
+                .auth_infos
+                .iter_mut()
+                .find(|u| u.name == user_name)
+                .expect("the context's user");
+            user.name = name.to_owned();
+            merged.auth_infos.push(user.clone());
+            named.name = name.to_owned();
+            if let Some(context) = named.context.as_mut() {
+                context.cluster = name.to_owned();
+                context.user = Some(name.to_owned());
+                context.namespace = None;
+            }
+            merged.contexts.push(named);
+        }
+        merged.current_context = Some("kuul-a".to_owned());
+        let dir = tempfile::tempdir().expect("temp dir");
+        let yaml = serde_json::to_string_pretty(&merged).expect("a kubeconfig as JSON");
+        std::fs::write(dir.path().join("kubeconfig"), yaml).expect("write the kubeconfig");
+        Self { other, dir }
+    }
+
+    /// The kubeconfig with both contexts.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// `kubectl kuul COMMAND` the given way with that kubeconfig; append the arguments
+    /// (`--context kuul-a --context kuul-b`, or `--contexts 'kuul-*'`).
+    pub fn command(&self, via: Via, command: &str) -> std::process::Command {
+        let mut cmd = via.command(command);
+        cmd.env("KUBECONFIG", self.kubeconfig())
+            .env("NO_COLOR", "1");
+        cmd
+    }
+
+    /// A namespace of the same name on both clusters, each deleted when the test ends.
+    pub async fn namespace(&self, prefix: &str) -> (TestNamespace, FaultNamespace) {
+        let here = TestNamespace::new(prefix).await;
+        let there = self.other.namespace_named(here.name()).await;
+        (here, there)
     }
 }
 

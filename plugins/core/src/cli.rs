@@ -35,8 +35,9 @@ pub struct KubeArgs {
     #[arg(long, global = true, value_name = "PATH")]
     pub kubeconfig: Option<PathBuf>,
 
-    /// The name of the kubeconfig context to use (default: its current-context); apply and
-    /// diff take it more than once, one cluster each, other commands use the last one given
+    /// The name of the kubeconfig context to use (default: its current-context); apply,
+    /// diff, status, history and logs take it more than once, one cluster each, other
+    /// commands use the last one given
     #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
     pub context: Vec<String>,
 
@@ -118,7 +119,8 @@ const USER_ID: &str = "kubeconfig-user";
 
 impl KubeArgs {
     /// The context to use: the last `--context` given, as kubectl takes the last value of
-    /// a repeated flag. Only `apply` and `diff` use every one (one cluster each).
+    /// a repeated flag. The commands that work on several clusters use every one
+    /// ([`crate::clusters::selected`]).
     pub fn context(&self) -> Option<&str> {
         self.context.last().map(String::as_str)
     }
@@ -449,6 +451,15 @@ impl JobSelectionArgs {
         }
         Ok(selection)
     }
+}
+
+/// `--contexts GLOB`: several clusters at once, beside `--context` given more than once.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ContextsArgs {
+    /// Every kubeconfig context whose name matches GLOB ('*' any text, '?' one character),
+    /// one cluster each; instead of --context
+    #[arg(long, value_name = "GLOB", help_heading = "Kubernetes")]
+    pub contexts: Option<String>,
 }
 
 /// How to reach an archive's store, besides its URL: shared by `archive` and the

@@ -91,6 +91,9 @@ pub struct LastRun {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct JobStatus {
+    /// The kubeconfig context it was read through, when `status` reads several clusters.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     pub namespace: String,
     pub name: String,
     pub schedule: String,
@@ -189,6 +192,7 @@ pub fn assess(cronjob: &CronJob, runs: &[RunRecord], view: ClusterView<'_>) -> J
     };
 
     JobStatus {
+        context: None,
         namespace: cronjob.metadata.namespace.clone().unwrap_or_default(),
         name: cronjob.metadata.name.clone().unwrap_or_default(),
         schedule: spec.schedule.clone(),
@@ -468,8 +472,12 @@ pub fn strip(recent: &[RunResult], ascii: bool) -> String {
 }
 
 /// How the table is laid out.
+// Each is a column or a way of drawing, chosen on its own.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Layout {
+    /// A CONTEXT column (several clusters).
+    pub contexts: bool,
     /// `-o wide`: absolute next run, image, command, limits, deadline.
     pub wide: bool,
     /// A NAMESPACE column (`-A`).
@@ -481,6 +489,9 @@ pub struct Layout {
 /// The `status` table, one row per job in the order given.
 pub fn table(statuses: &[JobStatus], layout: Layout, now: DateTime<Utc>) -> Table {
     let mut headers = vec![];
+    if layout.contexts {
+        headers.push("context");
+    }
     if layout.namespaces {
         headers.push("namespace");
     }
@@ -504,6 +515,9 @@ pub fn table(statuses: &[JobStatus], layout: Layout, now: DateTime<Utc>) -> Tabl
     let dash = || "-".to_owned();
     for status in statuses {
         let mut row = vec![];
+        if layout.contexts {
+            row.push(status.context.clone().unwrap_or_else(dash));
+        }
         if layout.namespaces {
             row.push(status.namespace.clone());
         }
@@ -1068,6 +1082,7 @@ mod tests {
     fn status_table_with_a_fixed_clock() {
         let statuses = morning_statuses();
         let layout = Layout {
+            contexts: false,
             wide: false,
             namespaces: false,
             ascii: false,
@@ -1079,6 +1094,7 @@ mod tests {
     fn wide_status_table_in_ascii_with_namespaces() {
         let statuses = morning_statuses();
         let layout = Layout {
+            contexts: false,
             wide: true,
             namespaces: true,
             ascii: true,

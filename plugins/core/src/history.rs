@@ -386,6 +386,9 @@ impl std::fmt::Display for Source {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ListedRun {
+    /// The kubeconfig context of its cluster, when runs of several clusters are listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     #[serde(flatten)]
     pub record: RunRecord,
     pub source: Source,
@@ -413,6 +416,7 @@ pub fn merge(retained: Vec<RunRecord>, archived: &[RunRecord]) -> Vec<ListedRun>
             Source::Cluster
         };
         listed.push(ListedRun {
+            context: None,
             record,
             source,
             archived,
@@ -421,40 +425,53 @@ pub fn merge(retained: Vec<RunRecord>, archived: &[RunRecord]) -> Vec<ListedRun>
     for (at, record) in archived.iter().enumerate() {
         if !seen.contains(&at) {
             listed.push(ListedRun {
+                context: None,
                 record: record.clone(),
                 source: Source::Archive,
                 archived: Some(at),
             });
         }
     }
+    newest_runs_first(&mut listed);
     listed
-        .sort_by(|a, b| (b.record.created, &b.record.run).cmp(&(a.record.created, &a.record.run)));
-    listed
+}
+
+/// Sorts listed runs newest first: by creation, then by name (scheduled run names grow
+/// with time), then by context.
+pub fn newest_runs_first(runs: &mut [ListedRun]) {
+    runs.sort_by(|a, b| {
+        (b.record.created, &b.record.run, &b.context).cmp(&(
+            a.record.created,
+            &a.record.run,
+            &a.context,
+        ))
+    });
 }
 
 /// The history table: RUN, TRIGGER, STARTED, DURATION, RESULT, EXIT CODE, REASON, NODE,
 /// MESSAGE, one row per run in the order given.
 pub fn table(records: &[RunRecord], zone: Tz, now: DateTime<Utc>) -> Table {
-    table_of(records.iter().map(|record| (record, None)), zone, now)
+    let listed: Vec<ListedRun> = records
+        .iter()
+        .map(|record| ListedRun {
+            context: None,
+            record: record.clone(),
+            source: Source::Cluster,
+            archived: None,
+        })
+        .collect();
+    listed_table(&listed, false, zone, now)
 }
 
-/// The history table of runs from the cluster and an archive: a SOURCE column before
-/// MESSAGE says where each run was found.
-pub fn table_with_sources(runs: &[ListedRun], zone: Tz, now: DateTime<Utc>) -> Table {
-    table_of(
-        runs.iter().map(|run| (&run.record, Some(run.source))),
-        zone,
-        now,
-    )
-}
-
-fn table_of<'a>(
-    rows: impl Iterator<Item = (&'a RunRecord, Option<Source>)> + Clone,
-    zone: Tz,
-    now: DateTime<Utc>,
-) -> Table {
-    let sources = rows.clone().any(|(_, source)| source.is_some());
-    let mut headers = vec![
+/// The history table of listed runs: a CONTEXT column first when they come from several
+/// clusters, and with `sources` (an archive was read) a SOURCE column before MESSAGE.
+pub fn listed_table(runs: &[ListedRun], sources: bool, zone: Tz, now: DateTime<Utc>) -> Table {
+    let contexts = runs.iter().any(|run| run.context.is_some());
+    let mut headers = Vec::new();
+    if contexts {
+        headers.push("context");
+    }
+    headers.extend([
         "run",
         "trigger",
         "started",
@@ -463,15 +480,20 @@ fn table_of<'a>(
         "exit code",
         "reason",
         "node",
-    ];
+    ]);
     if sources {
         headers.push("source");
     }
     headers.push("message");
     let mut table = Table::new(headers);
     let dash = || "-".to_owned();
-    for (record, source) in rows {
-        let mut cells = vec![
+    for run in runs {
+        let record = &run.record;
+        let mut cells = Vec::new();
+        if contexts {
+            cells.push(run.context.clone().unwrap_or_else(dash));
+        }
+        cells.extend([
             record.run.clone(),
             record.trigger.describe(zone),
             record.started.map_or_else(dash, |at| {
@@ -484,9 +506,9 @@ fn table_of<'a>(
             record.exit_code.map_or_else(dash, |c| c.to_string()),
             record.reason.clone().unwrap_or_else(dash),
             record.node.clone().unwrap_or_else(dash),
-        ];
+        ]);
         if sources {
-            cells.push(source.map_or_else(dash, |s| s.to_string()));
+            cells.push(run.source.to_string());
         }
         cells.push(record.message.clone().unwrap_or_default());
         table.row(cells);
@@ -783,7 +805,7 @@ pub(crate) mod tests {
             ]
         );
         let now = at("2026-03-02T08:20:00Z");
-        insta::assert_snapshot!(table_with_sources(&listed, zone_of(&cronjob()), now).to_string());
+        insta::assert_snapshot!(listed_table(&listed, true, zone_of(&cronjob()), now).to_string());
         // In JSON, a run is its record with where it was found.
         let json = serde_json::to_value(&listed[3]).unwrap();
         assert_eq!(json["source"], "archive");

@@ -8,11 +8,12 @@
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 
-use crate::archive::open::Archive;
+use crate::archive::open::{Archive, Target};
 use crate::archive::read::{JobArchive, StoredRun};
+use crate::cli::KubeArgs;
 use crate::client::Cluster;
 use crate::error::Error;
-use crate::history::{ListedRun, RunRecord, merge, pods_of, runs_of};
+use crate::history::{ListedRun, RunRecord, merge, newest_runs_first, pods_of, runs_of};
 use crate::printer::Printer;
 use crate::runs;
 
@@ -152,5 +153,115 @@ pub async fn retained_and_archived_runs(
         listed: merge(retained, &records),
         archived: stored.runs,
         archive_failed,
+    })
+}
+
+/// One cluster's side of a job's runs: the connection, the archive it files runs in (its
+/// own cluster folder), and the runs.
+pub struct ClusterRuns {
+    pub cluster: Cluster,
+    pub archive: Option<Archive>,
+    pub runs: JobRuns,
+}
+
+/// The runs of the Kuul job `name` on the cluster `kube` selects: retained, and archived
+/// too when `archive` names a store.
+pub async fn read_job_runs(
+    kube: &KubeArgs,
+    name: &str,
+    archive: Option<&Target>,
+    printer: Printer,
+) -> Result<ClusterRuns, Error> {
+    let archive = archive.map(|target| target.open(kube)).transpose()?;
+    let cluster = Cluster::connect(kube).await?;
+    let runs = if let Some(archive) = &archive {
+        retained_and_archived_runs(&cluster, name, archive, printer).await?
+    } else {
+        let (cronjob, records) = retained_runs(&cluster, name, printer).await?;
+        JobRuns::retained(cronjob, records)
+    };
+    Ok(ClusterRuns {
+        cluster,
+        archive,
+        runs,
+    })
+}
+
+/// A job's runs on several clusters, as one timeline.
+pub struct Across {
+    /// Every run of every cluster read, newest first, each with its context.
+    pub runs: JobRuns,
+    /// Each cluster read, by context.
+    pub sides: Vec<(String, ClusterRuns)>,
+    /// The contexts that could not be read, and why (said on stderr already).
+    pub unreachable: Vec<String>,
+}
+
+/// The runs of the Kuul job `name` on each of `contexts`, read concurrently and merged
+/// into one timeline, newest first, each run naming its context: after a failover, a
+/// job's story stays in one place. A cluster that cannot be read is one error line
+/// naming its context; a cluster without the job is left out; the job missing from
+/// every cluster read is the error.
+pub async fn across_clusters(
+    kube: &KubeArgs,
+    contexts: &[Option<String>],
+    name: &str,
+    archive: Option<&Target>,
+    printer: Printer,
+) -> Result<Across, Error> {
+    let results = crate::clusters::each(kube, contexts, |kube| async move {
+        read_job_runs(&kube, name, archive, printer).await
+    })
+    .await;
+    let mut sides = Vec::new();
+    let mut unreachable = Vec::new();
+    let mut missing = None;
+    for (context, result) in results {
+        let context = context.unwrap_or_default();
+        match result {
+            Ok(side) => sides.push((context, side)),
+            Err(error @ Error::NotFound { .. }) => {
+                printer.info(format_args!("context {context}: {error}"));
+                missing.get_or_insert(error);
+            }
+            Err(error) => {
+                printer.error(&Error::Halted {
+                    message: format!("context {context}: {error}"),
+                    hint: None,
+                });
+                unreachable.push(context);
+            }
+        }
+    }
+    if let (Some(error), true) = (missing, sides.is_empty() && unreachable.is_empty()) {
+        return Err(error);
+    }
+    let mut merged = JobRuns {
+        cronjob: None,
+        listed: Vec::new(),
+        archived: Vec::new(),
+        archive_failed: None,
+    };
+    for (context, side) in &mut sides {
+        let runs = &mut side.runs;
+        let offset = merged.archived.len();
+        merged.cronjob = merged.cronjob.take().or_else(|| runs.cronjob.clone());
+        merged.archived.extend(runs.archived.iter().cloned());
+        merged
+            .listed
+            .extend(runs.listed.iter().cloned().map(|mut run| {
+                run.context = Some(context.clone());
+                run.archived = run.archived.map(|at| at + offset);
+                run
+            }));
+        if merged.archive_failed.is_none() {
+            merged.archive_failed = runs.archive_failed.take();
+        }
+    }
+    newest_runs_first(&mut merged.listed);
+    Ok(Across {
+        runs: merged,
+        sides,
+        unreachable,
     })
 }

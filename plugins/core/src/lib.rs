@@ -10,6 +10,7 @@ pub mod blocked;
 pub mod bulk;
 pub mod cli;
 pub mod client;
+pub mod clusters;
 pub mod commands;
 pub mod config;
 pub mod error;

@@ -19,12 +19,12 @@ use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams};
 
 use crate::bulk::Bulk;
-use crate::cli::{DryRun, KubeArgs};
+use crate::cli::{ContextsArgs, DryRun, KubeArgs};
 use crate::client::{Cluster, PAGE};
+use crate::clusters;
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::job_set::{self, JobSet};
-use crate::kubeconfig::context_names;
 use crate::kuul_job::FIELD_MANAGER;
 use crate::kuul_job::JOB_LABEL;
 use crate::printer::Printer;
@@ -40,10 +40,8 @@ pub struct SetArgs {
     #[arg(short = 'f', long = "filename", value_name = "PATH", required = true)]
     pub files: Vec<PathBuf>,
 
-    /// Every kubeconfig context whose name matches GLOB ('*' any text, '?' one character),
-    /// one cluster each; instead of --context
-    #[arg(long, value_name = "GLOB", help_heading = "Kubernetes")]
-    pub contexts: Option<String>,
+    #[command(flatten)]
+    pub contexts: ContextsArgs,
 
     /// Delete the CronJobs of the set that the files no longer list (only CronJobs labelled
     /// with the set and managed by kuul)
@@ -79,7 +77,7 @@ pub async fn run_set(
 ) -> Result<(), Error> {
     let config = Config::load(args.config.as_deref())?;
     let set = job_set::load(&args.files, &config)?;
-    let contexts = clusters(args, &kube)?;
+    let contexts = clusters::selected(&args.contexts, &kube)?;
     let options = PlanOptions {
         adopt: args.adopt,
         prune: args.prune,
@@ -148,96 +146,6 @@ pub async fn run_set(
         });
     }
     Ok(())
-}
-
-/// The contexts to work on: `--contexts GLOB`, every `--context`, or `None` for the
-/// kubeconfig's current context. Flags that pin one cluster or identity (`--server`,
-/// `--token`, ...) go with one context only: on several, they would send every
-/// context's work to the same place.
-fn clusters(args: &SetArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>, Error> {
-    let contexts = contexts(args, kube)?;
-    let pinned = kube.single_cluster_flags();
-    if contexts.len() > 1 && !pinned.is_empty() {
-        return Err(Error::InvalidInput {
-            message: format!(
-                "{} cannot go with {} contexts: each selects one cluster or user",
-                pinned.join(", "),
-                contexts.len()
-            ),
-            hint: Some(
-                "give one --context with these flags, or set the clusters and users up in the kubeconfig"
-                    .to_owned(),
-            ),
-        });
-    }
-    Ok(contexts)
-}
-
-fn contexts(args: &SetArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>, Error> {
-    let Some(glob) = &args.contexts else {
-        if kube.context.is_empty() {
-            return Ok(vec![None]);
-        }
-        let mut contexts = kube.context.clone();
-        contexts.dedup();
-        return Ok(contexts.into_iter().map(Some).collect());
-    };
-    if !kube.context.is_empty() {
-        return Err(Error::InvalidInput {
-            message: "--context and --contexts do not go together".to_owned(),
-            hint: Some(
-                "name contexts with --context (repeatable) or match them with --contexts GLOB"
-                    .to_owned(),
-            ),
-        });
-    }
-    let available = context_names(kube.kubeconfig.as_deref())?;
-    let matching: Vec<Option<String>> = available
-        .iter()
-        .filter(|name| glob_matches(glob, name))
-        .cloned()
-        .map(Some)
-        .collect();
-    if matching.is_empty() {
-        return Err(Error::InvalidInput {
-            message: format!("--contexts {glob:?} matches no context of the kubeconfig"),
-            hint: Some(format!("contexts: {}", available.join(", "))),
-        });
-    }
-    Ok(matching)
-}
-
-/// Shell-style matching of a whole name: `*` any text, `?` one character.
-fn glob_matches(glob: &str, name: &str) -> bool {
-    let glob: Vec<char> = glob.chars().collect();
-    let name: Vec<char> = name.chars().collect();
-    // Positions in the glob reachable after each prefix of the name.
-    let mut reachable = vec![false; glob.len() + 1];
-    reachable[0] = true;
-    let close = |reachable: &mut Vec<bool>| {
-        for i in 0..glob.len() {
-            if reachable[i] && glob[i] == '*' {
-                reachable[i + 1] = true;
-            }
-        }
-    };
-    close(&mut reachable);
-    for c in name {
-        let mut next = vec![false; glob.len() + 1];
-        for i in 0..glob.len() {
-            if reachable[i] {
-                match glob[i] {
-                    '*' => next[i] = true,
-                    '?' => next[i + 1] = true,
-                    g if g == c => next[i + 1] = true,
-                    _ => {}
-                }
-            }
-        }
-        close(&mut next);
-        reachable = next;
-    }
-    reachable[glob.len()]
 }
 
 /// What one cluster's work came to.
@@ -492,19 +400,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn globs_match_whole_context_names() {
-        assert!(glob_matches("kuul-*", "kuul-eu-1"));
-        assert!(glob_matches("*", "anything"));
-        assert!(glob_matches("kuul-??-1", "kuul-eu-1"));
-        assert!(glob_matches("*-1", "kuul-eu-1"));
-        assert!(glob_matches("a*b*c", "aXXbYYc"));
-        assert!(!glob_matches("kuul-*", "prod-kuul-1"));
-        assert!(!glob_matches("kuul-?", "kuul-10"));
-        assert!(!glob_matches("a*b", "aXbX"));
-        assert!(glob_matches("", ""));
-    }
-
-    #[test]
     fn a_report_says_what_was_done() {
         assert_eq!(done_word(Action::Create), "created");
         assert_eq!(done_word(Action::Prune), "pruned");
@@ -514,65 +409,5 @@ mod tests {
             message: "1 change(s)".to_owned(),
         };
         assert_eq!(differs.exit_status(), crate::error::ExitStatus::Failed);
-    }
-
-    /// `-f jobs.yaml` and nothing else.
-    fn one_file() -> SetArgs {
-        SetArgs {
-            files: vec![PathBuf::from("jobs.yaml")],
-            contexts: None,
-            prune: false,
-            adopt: false,
-            config: None,
-        }
-    }
-
-    #[test]
-    fn every_context_is_a_cluster_and_contexts_is_a_glob_instead() {
-        let set = one_file();
-        let kube = KubeArgs {
-            context: vec!["eu-1".to_owned(), "eu-2".to_owned()],
-            ..KubeArgs::default()
-        };
-        assert_eq!(
-            clusters(&set, &kube).unwrap(),
-            [Some("eu-1".to_owned()), Some("eu-2".to_owned())]
-        );
-        let one = KubeArgs::default();
-        assert_eq!(clusters(&set, &one).unwrap(), [None]);
-        let mut both = set.clone();
-        both.contexts = Some("eu-*".to_owned());
-        let error = clusters(&both, &kube).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "--context and --contexts do not go together"
-        );
-    }
-
-    #[test]
-    fn flags_that_pin_one_cluster_go_with_one_context_only() {
-        let set = one_file();
-        let kube = KubeArgs {
-            context: vec!["eu-1".to_owned(), "eu-2".to_owned()],
-            server: Some("https://10.0.0.1:6443".to_owned()),
-            ..KubeArgs::default()
-        };
-        let error = clusters(&set, &kube).unwrap_err();
-        assert_eq!(
-            error.to_string(),
-            "--server cannot go with 2 contexts: each selects one cluster or user"
-        );
-        assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
-        let one = KubeArgs {
-            context: vec!["eu-1".to_owned()],
-            ..kube.clone()
-        };
-        assert_eq!(clusters(&set, &one).unwrap(), [Some("eu-1".to_owned())]);
-        let everywhere = KubeArgs {
-            server: None,
-            impersonate: Some("bob".to_owned()),
-            ..kube
-        };
-        assert_eq!(clusters(&set, &everywhere).unwrap().len(), 2);
     }
 }

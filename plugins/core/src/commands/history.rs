@@ -12,12 +12,13 @@ use chrono_tz::Tz;
 use clap::Args;
 
 use crate::archive::open::Archive;
-use crate::cli::{ArchiveSourceArgs, KubeArgs, OutputArgs, OutputFormat};
+use crate::cli::{ArchiveSourceArgs, ContextsArgs, KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
+use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::error::Error;
 use crate::history;
-use crate::job_runs::{retained_and_archived_runs, retained_runs};
+use crate::job_runs::{JobRuns, across_clusters, retained_and_archived_runs, retained_runs};
 use crate::kuul_job::check_job_name;
 use crate::printer::Printer;
 
@@ -32,6 +33,9 @@ pub struct HistoryArgs {
 
     #[command(flatten)]
     pub archive: ArchiveSourceArgs,
+
+    #[command(flatten)]
+    pub contexts: ContextsArgs,
 }
 
 impl KuulCommand for HistoryArgs {
@@ -41,7 +45,18 @@ impl KuulCommand for HistoryArgs {
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;
-        let archive = self.archive.target()?.map(|t| t.open(&kube)).transpose()?;
+        let target = self.archive.target()?;
+        let contexts = clusters::selected(&self.contexts, &kube)?;
+        if contexts.len() > 1 {
+            let across =
+                across_clusters(&kube, &contexts, &self.name, target.as_ref(), printer).await?;
+            self.print_listed(&across.runs, target.is_some(), printer)?;
+            if let Some(error) = across.runs.archive_failed {
+                return Err(error);
+            }
+            return clusters::unreachable(&across.unreachable, contexts.len());
+        }
+        let archive = target.map(|t| t.open(&kube)).transpose()?;
         let cluster = Cluster::connect(&kube).await?;
         if let Some(archive) = archive {
             return self.with_archive(&cluster, &archive, printer).await;
@@ -77,27 +92,38 @@ impl HistoryArgs {
         printer: Printer,
     ) -> Result<(), Error> {
         let runs = retained_and_archived_runs(cluster, &self.name, archive, printer).await?;
+        self.print_listed(&runs, true, printer)?;
+        runs.archive_failed.map_or(Ok(()), Err)
+    }
+}
+
+impl HistoryArgs {
+    /// Listed runs (with an archive, or of several clusters), as `-o` asks: with
+    /// `sources`, the SOURCE column.
+    fn print_listed(&self, runs: &JobRuns, sources: bool, printer: Printer) -> Result<(), Error> {
         match self.output.output {
-            OutputFormat::Json => printer.json(&runs.listed)?,
-            OutputFormat::Yaml => printer.yaml(&runs.listed)?,
+            OutputFormat::Json => printer.json(&runs.listed),
+            OutputFormat::Yaml => printer.yaml(&runs.listed),
             OutputFormat::Name => {
                 for run in &runs.listed {
                     printer.line(format_args!("job.batch/{}", run.record.run))?;
                 }
+                Ok(())
             }
             OutputFormat::Table | OutputFormat::Wide => {
                 if runs.listed.is_empty() {
-                    printer.info(format_args!(
-                        "cronjob {:?} has no retained or archived runs",
-                        self.name
-                    ));
-                } else {
-                    let zone = runs.cronjob.as_ref().map_or(Tz::UTC, history::zone_of);
-                    let table = history::table_with_sources(&runs.listed, zone, Utc::now());
-                    printer.data(&table.to_string())?;
+                    let kept = if sources {
+                        "retained or archived"
+                    } else {
+                        "retained"
+                    };
+                    printer.info(format_args!("cronjob {:?} has no {kept} runs", self.name));
+                    return Ok(());
                 }
+                let zone = runs.cronjob.as_ref().map_or(Tz::UTC, history::zone_of);
+                let table = history::listed_table(&runs.listed, sources, zone, Utc::now());
+                printer.data(&table.to_string())
             }
         }
-        runs.archive_failed.map_or(Ok(()), Err)
     }
 }

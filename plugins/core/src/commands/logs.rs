@@ -21,12 +21,13 @@ use chrono_tz::Tz;
 
 use crate::archive::open::Archive;
 use crate::archive::read::{StoredRun, last_lines};
-use crate::cli::{ArchiveSourceArgs, BlockedTimeoutArgs, KubeArgs, sum_of_units};
+use crate::cli::{ArchiveSourceArgs, BlockedTimeoutArgs, ContextsArgs, KubeArgs, sum_of_units};
 use crate::client::Cluster;
+use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
 use crate::history::{ListedRun, RunRecord, Source, zone_of};
-use crate::job_runs::{JobRuns, retained_and_archived_runs, retained_runs};
+use crate::job_runs::{ClusterRuns, JobRuns, across_clusters, read_job_runs};
 use crate::kuul_job::check_job_name;
 use crate::printer::Printer;
 use crate::watch::{self, WaitOptions};
@@ -62,6 +63,9 @@ pub struct LogsArgs {
 
     #[command(flatten)]
     pub archive: ArchiveSourceArgs,
+
+    #[command(flatten)]
+    pub contexts: ContextsArgs,
 }
 
 /// A `--run` value.
@@ -111,20 +115,33 @@ impl KuulCommand for LogsArgs {
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         check_job_name("NAME", &self.name)?;
-        let archive = self.archive.target()?.map(|t| t.open(&kube)).transpose()?;
-        let cluster = Cluster::connect(&kube).await?;
-        let runs = if let Some(archive) = &archive {
-            retained_and_archived_runs(&cluster, &self.name, archive, printer).await?
-        } else {
-            let (cronjob, records) = retained_runs(&cluster, &self.name, printer).await?;
-            JobRuns::retained(cronjob, records)
-        };
-        let kept = if archive.is_some() {
+        let target = self.archive.target()?;
+        let contexts = clusters::selected(&self.contexts, &kube)?;
+        let kept = if target.is_some() {
             "retained or archived"
         } else {
             "retained"
         };
+        let (runs, sides, unreachable) = if contexts.len() > 1 {
+            let across =
+                across_clusters(&kube, &contexts, &self.name, target.as_ref(), printer).await?;
+            let sides: Vec<Side> = across
+                .sides
+                .into_iter()
+                .map(|(context, side)| Side::of(Some(context), side.cluster, side.archive))
+                .collect();
+            (across.runs, sides, across.unreachable)
+        } else {
+            let side = read_job_runs(&kube, &self.name, target.as_ref(), printer).await?;
+            let ClusterRuns {
+                cluster,
+                archive,
+                runs,
+            } = side;
+            (runs, vec![Side::of(None, cluster, archive)], Vec::new())
+        };
         if runs.listed.is_empty() {
+            clusters::unreachable(&unreachable, contexts.len())?;
             return Err(Error::Halted {
                 message: format!("cronjob {:?} has no {kept} runs", self.name),
                 hint: Some(format!(
@@ -135,9 +152,7 @@ impl KuulCommand for LogsArgs {
         }
         let reader = Reader {
             args: &self,
-            cluster: &cluster,
-            pods: Api::namespaced(cluster.client().clone(), cluster.namespace()),
-            archive: archive.as_ref(),
+            sides: &sides,
             runs: &runs,
             printer,
             since_told: Cell::new(false),
@@ -151,17 +166,39 @@ impl KuulCommand for LogsArgs {
             }
             reader.one(run).await?;
         }
-        runs.archive_failed.map_or(Ok(()), Err)
+        if let Some(error) = runs.archive_failed {
+            return Err(error);
+        }
+        clusters::unreachable(&unreachable, contexts.len())
     }
 }
 
-/// What prints a run's logs: from its pod while the cluster has one, else from the
+/// One cluster whose runs are listed: its connection and its archive.
+struct Side {
+    /// Its kubeconfig context, when several clusters are read.
+    context: Option<String>,
+    cluster: Cluster,
+    pods: Api<Pod>,
+    archive: Option<Archive>,
+}
+
+impl Side {
+    fn of(context: Option<String>, cluster: Cluster, archive: Option<Archive>) -> Self {
+        let pods = Api::namespaced(cluster.client().clone(), cluster.namespace());
+        Self {
+            context,
+            cluster,
+            pods,
+            archive,
+        }
+    }
+}
+
+/// What prints a run's logs: from its pod while its cluster has one, else from the
 /// archive.
 struct Reader<'a> {
     args: &'a LogsArgs,
-    cluster: &'a Cluster,
-    pods: Api<Pod>,
-    archive: Option<&'a Archive>,
+    sides: &'a [Side],
     runs: &'a JobRuns,
     printer: Printer,
     /// Whether the warning that `--since` does not apply to archived logs was given.
@@ -178,8 +215,13 @@ impl Reader<'_> {
             if index > 0 {
                 self.printer.data("\n")?;
             }
+            let context = run
+                .context
+                .as_ref()
+                .map(|context| format!(" · {context}"))
+                .unwrap_or_default();
             self.printer.line(format_args!(
-                "=== run {} · {} · {} ===",
+                "=== run {}{context} · {} · {} ===",
                 record.run,
                 record.trigger.describe(zone),
                 record.result
@@ -208,13 +250,22 @@ impl Reader<'_> {
         !in_cluster && !archived
     }
 
+    /// The cluster `run` was read from.
+    fn side(&self, run: &ListedRun) -> &Side {
+        self.sides
+            .iter()
+            .find(|side| side.context == run.context)
+            .unwrap_or(&self.sides[0])
+    }
+
     /// The logs of one run: its pod's while the cluster has it, else the archived copy's.
     async fn one(&self, run: &ListedRun) -> Result<(), Error> {
         let archived = self.runs.archived_copy(run);
+        let side = self.side(run);
         if let (Some(pod), true) = (&run.record.pod, run.source != Source::Archive) {
             match self
                 .args
-                .print_log(self.cluster, &self.pods, pod, self.printer)
+                .print_log(&side.cluster, &side.pods, pod, self.printer)
                 .await
             {
                 // The pod went between the list and the read: the archive may have it.
@@ -222,7 +273,7 @@ impl Reader<'_> {
                 done => return done,
             }
         }
-        match (archived, self.archive) {
+        match (archived, &side.archive) {
             (Some(stored), Some(archive)) => self.print_archived(archive, stored).await,
             _ => Err(gone(&run.record, &self.runs.listed)),
         }
@@ -230,12 +281,13 @@ impl Reader<'_> {
 
     /// Follows a run in progress through [`crate::watch`].
     async fn follow(&self, run: &ListedRun) -> Result<(), Error> {
-        let namespace = self.cluster.namespace();
-        let job = Api::<Job>::namespaced(self.cluster.client().clone(), namespace)
+        let cluster = &self.side(run).cluster;
+        let namespace = cluster.namespace();
+        let job = Api::<Job>::namespaced(cluster.client().clone(), namespace)
             .get(&run.record.run)
             .await
             .map_err(|source| {
-                self.cluster.error(
+                cluster.error(
                     Operation::new("get", "jobs")
                         .named(&run.record.run)
                         .in_namespace(namespace),
@@ -247,7 +299,7 @@ impl Reader<'_> {
             timeout: None,
             blocked_timeout: self.args.blocked.blocked_timeout.0,
         };
-        watch::until_finished(self.cluster, &job, options, self.printer).await
+        watch::until_finished(cluster, &job, options, self.printer).await
     }
 
     /// The archived logs of a run: each container's, under a line naming it when there

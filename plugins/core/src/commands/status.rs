@@ -24,8 +24,9 @@ use kube::runtime::watcher::{self, watcher};
 use kube::runtime::{WatchStreamExt, reflector as reflect};
 
 use crate::blocked::{self, Blocker};
-use crate::cli::{KubeArgs, OutputArgs, OutputFormat};
+use crate::cli::{ContextsArgs, KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
+use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::config::Config;
 use crate::error::{Error, Operation};
@@ -76,6 +77,9 @@ pub struct StatusArgs {
 
     #[command(flatten)]
     pub output: OutputArgs,
+
+    #[command(flatten)]
+    pub contexts: ContextsArgs,
 
     /// kuul config file, for poolLabelKey (default: ./kuul.yaml, then $KUUL_CONFIG, then
     /// ~/.config/kuul/config.yaml)
@@ -140,13 +144,39 @@ impl KuulCommand for StatusArgs {
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         self.check_input()?;
+        let contexts = clusters::selected(&self.contexts, &kube)?;
         let config = Config::load(self.config.as_deref())?;
         let pool_key = config.defaults.pool_label_key.clone();
+        if contexts.len() > 1 {
+            return self.across(&kube, &contexts, &pool_key, printer).await;
+        }
         let cluster = Cluster::connect(&kube).await?;
         let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
         if self.watch {
             return watch(&self, &cluster, namespace.as_deref(), &pool_key, printer).await;
         }
+        let statuses = self.read(&cluster, &pool_key, printer).await?;
+        let missing = self.missing(&statuses);
+        self.print(&statuses, false, printer)?;
+        if !missing.is_empty() {
+            return Err(not_found(&missing, namespace.as_deref()));
+        }
+        if self.check {
+            return verdict(&statuses, &[], printer);
+        }
+        Ok(())
+    }
+}
+
+impl StatusArgs {
+    /// The selected jobs of one cluster, judged: a fixed number of paginated lists.
+    async fn read(
+        &self,
+        cluster: &Cluster,
+        pool_key: &str,
+        printer: Printer,
+    ) -> Result<Vec<JobStatus>, Error> {
+        let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
         let cronjob_selector = self.cronjob_selector();
         let ns = namespace.as_deref();
         let (cronjobs, jobs, pods, nodes) = tokio::join!(
@@ -182,16 +212,71 @@ impl KuulCommand for StatusArgs {
             nodes: nodes.as_deref(),
             failed_creates: &failed_creates,
         };
-        let statuses = self.statuses(picture, &pool_key);
-        let missing = self.missing(&statuses);
-        self.print(&statuses, printer)?;
+        Ok(self.statuses(picture, pool_key))
+    }
+
+    /// Several clusters, read concurrently, in one table with a CONTEXT column: a job's
+    /// rows from each cluster side by side. A cluster that cannot be read is one line
+    /// naming its context, the others are shown, and the exit status is 1 (`--check`
+    /// counts it as a problem).
+    async fn across(
+        &self,
+        kube: &KubeArgs,
+        contexts: &[Option<String>],
+        pool_key: &str,
+        printer: Printer,
+    ) -> Result<(), Error> {
+        if self.watch {
+            return Err(Error::InvalidInput {
+                message: format!(
+                    "--watch follows one cluster, and {} are named",
+                    contexts.len()
+                ),
+                hint: Some("name one --context with --watch".to_owned()),
+            });
+        }
+        let results = clusters::each(kube, contexts, |kube| async move {
+            let cluster = Cluster::connect(&kube).await?;
+            self.read(&cluster, pool_key, printer).await
+        })
+        .await;
+        let mut statuses = Vec::new();
+        let mut unreachable = Vec::new();
+        for (context, result) in results {
+            let context = context.unwrap_or_default();
+            match result {
+                Ok(found) => statuses.extend(found.into_iter().map(|mut status| {
+                    status.context = Some(context.clone());
+                    status
+                })),
+                Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
+                Err(error) => {
+                    printer.error(&Error::Halted {
+                        message: format!("context {context}: {error}"),
+                        hint: None,
+                    });
+                    unreachable.push(context);
+                }
+            }
+        }
+        statuses.sort_by(|a, b| {
+            (&a.namespace, &a.name, &a.context).cmp(&(&b.namespace, &b.name, &b.context))
+        });
+        let missing = if unreachable.is_empty() {
+            self.missing(&statuses)
+        } else {
+            // A job missing from what could be read may be on a cluster that could not.
+            Vec::new()
+        };
+        self.print(&statuses, true, printer)?;
         if !missing.is_empty() {
-            return Err(not_found(&missing, ns));
+            let namespace = (!self.all_namespaces).then_some("each context's namespace");
+            return Err(not_found(&missing, namespace));
         }
         if self.check {
-            return verdict(&statuses, printer);
+            return verdict(&statuses, &unreachable, printer);
         }
-        Ok(())
+        clusters::unreachable(&unreachable, contexts.len())
     }
 }
 
@@ -284,7 +369,7 @@ impl StatusArgs {
             .collect()
     }
 
-    fn print(&self, statuses: &[JobStatus], printer: Printer) -> Result<(), Error> {
+    fn print(&self, statuses: &[JobStatus], contexts: bool, printer: Printer) -> Result<(), Error> {
         let shown: Vec<JobStatus> = if self.check {
             statuses
                 .iter()
@@ -314,14 +399,16 @@ impl StatusArgs {
                     printer.info(self.nothing_found());
                     return Ok(());
                 }
-                let table = health::table(&shown, self.layout(format, printer), Utc::now());
+                let table =
+                    health::table(&shown, self.layout(format, contexts, printer), Utc::now());
                 printer.data(&table.to_string())
             }
         }
     }
 
-    fn layout(&self, format: OutputFormat, printer: Printer) -> Layout {
+    fn layout(&self, format: OutputFormat, contexts: bool, printer: Printer) -> Layout {
         Layout {
+            contexts,
             wide: format == OutputFormat::Wide,
             namespaces: self.all_namespaces,
             ascii: printer.ascii(),
@@ -344,16 +431,21 @@ fn problem_line(status: &JobStatus, namespaces: bool) -> String {
     } else {
         status.name.clone()
     };
+    let name = match &status.context {
+        Some(context) => format!("{context}: {name}"),
+        None => name,
+    };
     match &status.problem {
         Some(problem) => format!("{name} {}: {problem}", status.health),
         None => format!("{name} {}", status.health),
     }
 }
 
-/// `--check`'s outcome: exit 4 naming how many jobs need attention.
-fn verdict(statuses: &[JobStatus], printer: Printer) -> Result<(), Error> {
+/// `--check`'s outcome: exit 4 naming how many jobs need attention, and the clusters
+/// that could not be read, which are problems too.
+fn verdict(statuses: &[JobStatus], unreachable: &[String], printer: Printer) -> Result<(), Error> {
     let problems = statuses.iter().filter(|s| s.health.is_problem()).count();
-    if problems == 0 {
+    if problems == 0 && unreachable.is_empty() {
         printer.info(format_args!(
             "all {} selected jobs are healthy (or suspended)",
             statuses.len()
@@ -373,9 +465,25 @@ fn verdict(statuses: &[JobStatus], printer: Printer) -> Result<(), Error> {
             counts.push(format!("{n} {health}"));
         }
     }
+    let clusters = match unreachable.len() {
+        0 => String::new(),
+        1 => format!("; cluster {} could not be read", unreachable[0]),
+        n => format!(
+            "; {n} clusters could not be read: {}",
+            unreachable.join(", ")
+        ),
+    };
+    if problems == 0 {
+        return Err(Error::WorkFailed {
+            message: format!(
+                "no job needs attention{}",
+                clusters.replacen("; ", ", but ", 1)
+            ),
+        });
+    }
     Err(Error::WorkFailed {
         message: format!(
-            "{problems} of {} jobs need attention: {}",
+            "{problems} of {} jobs need attention: {}{clusters}",
             statuses.len(),
             counts.join(", ")
         ),
@@ -552,7 +660,7 @@ impl Stores {
         }
         health::table(
             &statuses,
-            args.layout(args.output.output, printer),
+            args.layout(args.output.output, false, printer),
             Utc::now(),
         )
         .to_string()

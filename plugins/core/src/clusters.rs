@@ -1,0 +1,211 @@
+//! Several clusters at once: which kubeconfig contexts a command works on (`--context`
+//! repeated, or `--contexts GLOB`), and the per-cluster work of a command run on each
+//! of them concurrently, so that the whole takes about as long as the slowest cluster
+//! and one that cannot be reached does not hide the others.
+
+use futures_util::future;
+
+use crate::cli::{ContextsArgs, KubeArgs};
+use crate::error::Error;
+use crate::kubeconfig::context_names;
+
+/// The contexts to work on: `--contexts GLOB`, every `--context`, or `None` for the
+/// kubeconfig's current context. Flags that pin one cluster or identity (`--server`,
+/// `--token`, ...) go with one context only: on several, they would send every
+/// context's work to the same place.
+pub fn selected(args: &ContextsArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>, Error> {
+    let contexts = contexts(args, kube)?;
+    let pinned = kube.single_cluster_flags();
+    if contexts.len() > 1 && !pinned.is_empty() {
+        return Err(Error::InvalidInput {
+            message: format!(
+                "{} cannot go with {} contexts: each selects one cluster or user",
+                pinned.join(", "),
+                contexts.len()
+            ),
+            hint: Some(
+                "give one --context with these flags, or set the clusters and users up in the kubeconfig"
+                    .to_owned(),
+            ),
+        });
+    }
+    Ok(contexts)
+}
+
+fn contexts(args: &ContextsArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>, Error> {
+    let Some(glob) = &args.contexts else {
+        if kube.context.is_empty() {
+            return Ok(vec![None]);
+        }
+        let mut contexts = kube.context.clone();
+        contexts.dedup();
+        return Ok(contexts.into_iter().map(Some).collect());
+    };
+    if !kube.context.is_empty() {
+        return Err(Error::InvalidInput {
+            message: "--context and --contexts do not go together".to_owned(),
+            hint: Some(
+                "name contexts with --context (repeatable) or match them with --contexts GLOB"
+                    .to_owned(),
+            ),
+        });
+    }
+    let available = context_names(kube.kubeconfig.as_deref())?;
+    let matching: Vec<Option<String>> = available
+        .iter()
+        .filter(|name| glob_matches(glob, name))
+        .cloned()
+        .map(Some)
+        .collect();
+    if matching.is_empty() {
+        return Err(Error::InvalidInput {
+            message: format!("--contexts {glob:?} matches no context of the kubeconfig"),
+            hint: Some(format!("contexts: {}", available.join(", "))),
+        });
+    }
+    Ok(matching)
+}
+
+/// Shell-style matching of a whole name: `*` any text, `?` one character.
+fn glob_matches(glob: &str, name: &str) -> bool {
+    let glob: Vec<char> = glob.chars().collect();
+    let name: Vec<char> = name.chars().collect();
+    // Positions in the glob reachable after each prefix of the name.
+    let mut reachable = vec![false; glob.len() + 1];
+    reachable[0] = true;
+    let close = |reachable: &mut Vec<bool>| {
+        for i in 0..glob.len() {
+            if reachable[i] && glob[i] == '*' {
+                reachable[i + 1] = true;
+            }
+        }
+    };
+    close(&mut reachable);
+    for c in name {
+        let mut next = vec![false; glob.len() + 1];
+        for i in 0..glob.len() {
+            if reachable[i] {
+                match glob[i] {
+                    '*' => next[i] = true,
+                    '?' => next[i + 1] = true,
+                    g if g == c => next[i + 1] = true,
+                    _ => {}
+                }
+            }
+        }
+        close(&mut next);
+        reachable = next;
+    }
+    reachable[glob.len()]
+}
+
+/// The error a command ends with when some of the clusters it read could not be: after
+/// it has shown the others, and a line per cluster has said why.
+pub fn unreachable(contexts: &[String], of: usize) -> Result<(), Error> {
+    if contexts.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Halted {
+        message: format!(
+            "{} of {of} clusters could not be read: {}",
+            contexts.len(),
+            contexts.join(", ")
+        ),
+        hint: Some("the others are shown; the lines above say why".to_owned()),
+    })
+}
+
+/// Runs `work` on each of `contexts` ([`selected`]) concurrently, with the connection
+/// flags of `kube` pointed at each; returns each context's name (`None`: the current
+/// one) with what its work came to, in the order of `contexts`.
+pub async fn each<T, F, Fut>(
+    kube: &KubeArgs,
+    contexts: &[Option<String>],
+    work: F,
+) -> Vec<(Option<String>, Result<T, Error>)>
+where
+    F: Fn(KubeArgs) -> Fut,
+    Fut: Future<Output = Result<T, Error>>,
+{
+    let results = future::join_all(contexts.iter().map(|context| {
+        let mut kube = kube.clone();
+        if let Some(context) = context {
+            kube.context = vec![context.clone()];
+        }
+        work(kube)
+    }))
+    .await;
+    contexts.iter().cloned().zip(results).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn globs_match_whole_context_names() {
+        assert!(glob_matches("kuul-*", "kuul-eu-1"));
+        assert!(glob_matches("*", "anything"));
+        assert!(glob_matches("kuul-??-1", "kuul-eu-1"));
+        assert!(glob_matches("*-1", "kuul-eu-1"));
+        assert!(glob_matches("a*b*c", "aXXbYYc"));
+        assert!(!glob_matches("kuul-*", "prod-kuul-1"));
+        assert!(!glob_matches("kuul-?", "kuul-10"));
+        assert!(!glob_matches("a*b", "aXbX"));
+        assert!(glob_matches("", ""));
+    }
+
+    /// No `--contexts`.
+    fn one_file() -> ContextsArgs {
+        ContextsArgs::default()
+    }
+
+    #[test]
+    fn every_context_is_a_cluster_and_contexts_is_a_glob_instead() {
+        let set = one_file();
+        let kube = KubeArgs {
+            context: vec!["eu-1".to_owned(), "eu-2".to_owned()],
+            ..KubeArgs::default()
+        };
+        assert_eq!(
+            selected(&set, &kube).unwrap(),
+            [Some("eu-1".to_owned()), Some("eu-2".to_owned())]
+        );
+        let one = KubeArgs::default();
+        assert_eq!(selected(&set, &one).unwrap(), [None]);
+        let mut both = set.clone();
+        both.contexts = Some("eu-*".to_owned());
+        let error = selected(&both, &kube).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--context and --contexts do not go together"
+        );
+    }
+
+    #[test]
+    fn flags_that_pin_one_cluster_go_with_one_context_only() {
+        let set = one_file();
+        let kube = KubeArgs {
+            context: vec!["eu-1".to_owned(), "eu-2".to_owned()],
+            server: Some("https://10.0.0.1:6443".to_owned()),
+            ..KubeArgs::default()
+        };
+        let error = selected(&set, &kube).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "--server cannot go with 2 contexts: each selects one cluster or user"
+        );
+        assert_eq!(error.exit_status(), crate::error::ExitStatus::Usage);
+        let one = KubeArgs {
+            context: vec!["eu-1".to_owned()],
+            ..kube.clone()
+        };
+        assert_eq!(selected(&set, &one).unwrap(), [Some("eu-1".to_owned())]);
+        let everywhere = KubeArgs {
+            server: None,
+            impersonate: Some("bob".to_owned()),
+            ..kube
+        };
+        assert_eq!(selected(&set, &everywhere).unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,210 @@
+//! Commands on several clusters at once, for real: the shared local cluster and the fault
+//! tests' cluster as two contexts of one kubeconfig (`kuul-a`, `kuul-b`,
+//! [`TwoClusters`]), each with its own API server, state and pools. One table across
+//! both with a CONTEXT column; a cluster whose API server is stopped is one line naming
+//! it, the other is still shown, and the exit status says so.
+
+use k8s_openapi::api::batch::v1::{CronJob, Job};
+use kube::Client;
+use kube::api::{Api, PostParams};
+use kuul_tests::{TwoClusters, Via, YEARLY, kuul_cronjob, text};
+use serde_json::{Value, json};
+
+async fn create(client: Client, namespace: &str, name: &str) {
+    Api::<CronJob>::namespaced(client, namespace)
+        .create(
+            &PostParams::default(),
+            &kuul_cronjob(name, YEARLY, false, "prod", &json!({})),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("create CronJob {name}: {e}"));
+}
+
+/// The (CONTEXT, NAME) of each row of a status table.
+fn rows(table: &str) -> Vec<(String, String)> {
+    table
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let mut cells = line.split_whitespace();
+            (
+                cells.next().unwrap_or_default().to_owned(),
+                cells.next().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn status_reads_several_clusters_into_one_table() {
+    let two = TwoClusters::take();
+    let (a, b) = two.namespace("multi-status").await;
+    create(a.client(), a.name(), "nightly").await;
+    create(b.client(), b.name(), "nightly").await;
+    create(b.client(), b.name(), "only-b").await;
+    let status = |args: &[&str]| {
+        two.command(Via::Umbrella, "status")
+            .args(["-n", a.name()])
+            .args(args)
+            .output()
+            .expect("run status")
+    };
+    let both = ["--context", "kuul-a", "--context", "kuul-b"];
+
+    let output = status(&both);
+    let table = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(table.starts_with("CONTEXT "), "{table}");
+    let expected: Vec<(String, String)> = [
+        ("kuul-a", "nightly"),
+        ("kuul-b", "nightly"),
+        ("kuul-b", "only-b"),
+    ]
+    .iter()
+    .map(|(c, n)| ((*c).to_owned(), (*n).to_owned()))
+    .collect();
+    assert_eq!(rows(&table), expected, "{table}");
+    // The same with a glob, and in JSON each job says its context.
+    let glob = status(&["--contexts", "kuul-*"]);
+    assert_eq!(rows(&text(&glob.stdout)), expected);
+    let json = status(&["--contexts", "kuul-*", "-o", "json"]);
+    let jobs: Vec<Value> = serde_json::from_slice(&json.stdout).expect("status -o json");
+    let contexts: Vec<&str> = jobs.iter().filter_map(|j| j["context"].as_str()).collect();
+    assert_eq!(contexts, ["kuul-a", "kuul-b", "kuul-b"]);
+    // One cluster alone: no CONTEXT column, as before.
+    let one = status(&["--context", "kuul-b"]);
+    assert!(
+        text(&one.stdout).starts_with("NAME "),
+        "{}",
+        text(&one.stdout)
+    );
+    let check = status(&[&both[..], &["--check"]].concat());
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+
+    // kuul-b's API server stopped: one line naming it; kuul-a still shown; exit 1.
+    two.other.stop_apiserver();
+    let output = status(&both);
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        rows(&text(&output.stdout)),
+        expected[..1],
+        "{}",
+        text(&output.stdout)
+    );
+    let named: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.starts_with("error: context kuul-b: "))
+        .collect();
+    assert_eq!(named.len(), 1, "{stderr}");
+    assert!(
+        stderr.contains("1 of 2 clusters could not be read: kuul-b"),
+        "{stderr}"
+    );
+    // --check counts the unreachable cluster as a problem.
+    let check = status(&[&both[..], &["--check"]].concat());
+    let stderr = text(&check.stderr);
+    assert_eq!(check.status.code(), Some(4), "{stderr}");
+    assert!(
+        stderr.contains("cluster kuul-b could not be read"),
+        "{stderr}"
+    );
+    two.other.start_apiserver();
+}
+
+/// Starts the run `run` of the `CronJob` `job` (a Job it controls, as `run-now` makes
+/// one).
+async fn start_run(client: Client, namespace: &str, job: &str, run: &str) {
+    let cronjob = Api::<CronJob>::namespaced(client.clone(), namespace)
+        .get(job)
+        .await
+        .expect("get the CronJob");
+    let template = serde_json::to_value(&cronjob.spec.job_template).expect("its template");
+    let created: Job = serde_json::from_value(json!({
+        "metadata": {
+            "name": run,
+            "labels": { "kuul.io/job": job, "app.kubernetes.io/managed-by": "kuul" },
+            "annotations": { "cronjob.kubernetes.io/instantiate": "manual" },
+            "ownerReferences": [{
+                "apiVersion": "batch/v1", "kind": "CronJob", "name": job,
+                "uid": cronjob.metadata.uid, "controller": true
+            }]
+        },
+        "spec": template["spec"]
+    }))
+    .expect("a valid Job");
+    Api::<Job>::namespaced(client, namespace)
+        .create(&PostParams::default(), &created)
+        .await
+        .unwrap_or_else(|e| panic!("create Job {run}: {e}"));
+}
+
+/// `history` and `logs --all` across two clusters: one timeline, newest first in
+/// history and oldest first in logs, each run naming its context; with one cluster
+/// stopped, the other's runs and a line naming it, exit 1.
+#[tokio::test]
+async fn history_and_logs_merge_a_jobs_runs_across_clusters() {
+    let two = TwoClusters::take();
+    let (a, b) = two.namespace("multi-history").await;
+    create(a.client(), a.name(), "daily").await;
+    create(b.client(), b.name(), "daily").await;
+    // Names grow with time, as scheduled runs' do: a, then b, then a.
+    start_run(a.client(), a.name(), "daily", "daily-1").await;
+    start_run(b.client(), b.name(), "daily", "daily-2").await;
+    start_run(a.client(), a.name(), "daily", "daily-3").await;
+    let kuul = |command: &str, args: &[&str]| {
+        two.command(Via::Umbrella, command)
+            .args(["-n", a.name(), "daily", "--contexts", "kuul-*"])
+            .args(args)
+            .output()
+            .expect("run kuul")
+    };
+
+    let history = kuul("history", &[]);
+    let table = text(&history.stdout);
+    assert_eq!(history.status.code(), Some(0), "{}", text(&history.stderr));
+    assert!(table.starts_with("CONTEXT "), "{table}");
+    let timeline: Vec<(String, String)> = [
+        ("kuul-a", "daily-3"),
+        ("kuul-b", "daily-2"),
+        ("kuul-a", "daily-1"),
+    ]
+    .iter()
+    .map(|(c, r)| ((*c).to_owned(), (*r).to_owned()))
+    .collect();
+    assert_eq!(rows(&table), timeline, "{table}");
+    let json = kuul("history", &["-o", "json"]);
+    let runs: Vec<Value> = serde_json::from_slice(&json.stdout).expect("history -o json");
+    let contexts: Vec<&str> = runs.iter().filter_map(|r| r["context"].as_str()).collect();
+    assert_eq!(contexts, ["kuul-a", "kuul-b", "kuul-a"]);
+
+    let logs = kuul("logs", &["--all"]);
+    let headers: Vec<String> = text(&logs.stdout)
+        .lines()
+        .filter_map(|line| line.strip_prefix("=== run "))
+        .map(|rest| rest.split(" · ").take(2).collect::<Vec<_>>().join(" "))
+        .collect();
+    assert_eq!(
+        headers,
+        ["daily-1 kuul-a", "daily-2 kuul-b", "daily-3 kuul-a"],
+        "{}",
+        text(&logs.stdout)
+    );
+
+    two.other.stop_apiserver();
+    let history = kuul("history", &[]);
+    let stderr = text(&history.stderr);
+    assert_eq!(history.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        rows(&text(&history.stdout)),
+        [timeline[0].clone(), timeline[2].clone()],
+        "{}",
+        text(&history.stdout)
+    );
+    assert!(stderr.contains("error: context kuul-b: "), "{stderr}");
+    assert!(
+        stderr.contains("1 of 2 clusters could not be read: kuul-b"),
+        "{stderr}"
+    );
+    two.other.start_apiserver();
+}
