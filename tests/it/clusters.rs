@@ -208,3 +208,90 @@ async fn history_and_logs_merge_a_jobs_runs_across_clusters() {
     );
     two.other.start_apiserver();
 }
+
+/// Whether each cluster's `CronJob` `name` is suspended: (kuul-a, kuul-b).
+async fn suspended(a: Client, b: Client, namespace: &str, name: &str) -> (bool, bool) {
+    let get = |client: Client| async move {
+        Api::<CronJob>::namespaced(client, namespace)
+            .get(name)
+            .await
+            .expect("get the CronJob")
+            .spec
+            .suspend
+            .unwrap_or(false)
+    };
+    (get(a).await, get(b).await)
+}
+
+/// `suspend` and `resume` on two clusters at once: one table with a CONTEXT column, each
+/// cluster's job changed; with one cluster stopped, the other is still changed, and the
+/// stopped one is named, exit 1.
+#[tokio::test]
+async fn suspend_and_resume_work_on_several_clusters() {
+    let two = TwoClusters::take();
+    let (a, b) = two.namespace("multi-suspend").await;
+    create(a.client(), a.name(), "nightly").await;
+    create(b.client(), b.name(), "nightly").await;
+    let kuul = |command: &str, args: &[&str]| {
+        two.command(Via::Umbrella, command)
+            .args(["-n", a.name()])
+            .args(args)
+            .output()
+            .expect("run kuul")
+    };
+    let both = ["nightly", "--context", "kuul-a", "--context", "kuul-b"];
+
+    let suspend = kuul("suspend", &[&both[..], &["--reason", "drill"]].concat());
+    let table = text(&suspend.stdout);
+    assert_eq!(suspend.status.code(), Some(0), "{}", text(&suspend.stderr));
+    assert!(table.starts_with("CONTEXT "), "{table}");
+    assert_eq!(
+        rows(&table),
+        [
+            ("kuul-a".to_owned(), "nightly".to_owned()),
+            ("kuul-b".to_owned(), "nightly".to_owned())
+        ]
+    );
+    assert_eq!(
+        suspended(a.client(), b.client(), a.name(), "nightly").await,
+        (true, true)
+    );
+    let resume = kuul("resume", &[&both[..], &["--skip-missed"]].concat());
+    assert_eq!(resume.status.code(), Some(0), "{}", text(&resume.stderr));
+    assert_eq!(
+        suspended(a.client(), b.client(), a.name(), "nightly").await,
+        (false, false)
+    );
+
+    two.other.stop_apiserver();
+    // By name: the job on kuul-b cannot be read, a failure of its own.
+    let suspend = kuul("suspend", &["nightly", "--contexts", "kuul-*"]);
+    let stderr = text(&suspend.stderr);
+    assert_eq!(suspend.status.code(), Some(1), "{stderr}");
+    assert_eq!(
+        rows(&text(&suspend.stdout)),
+        [("kuul-a".to_owned(), "nightly".to_owned())]
+    );
+    assert!(stderr.contains("(context \"kuul-b\")"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "could not suspend 1 of 2 job(s): kuul-b: {}/nightly",
+            a.name()
+        )),
+        "{stderr}"
+    );
+    // With --all: the cluster cannot be listed, one line naming it.
+    let all = kuul("suspend", &["--all", "--contexts", "kuul-*"]);
+    let stderr = text(&all.stderr);
+    assert_eq!(all.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("error: context kuul-b: "), "{stderr}");
+    assert!(
+        stderr.contains("1 of 2 clusters could not be read: kuul-b"),
+        "{stderr}"
+    );
+    two.other.start_apiserver();
+    assert_eq!(
+        suspended(a.client(), b.client(), a.name(), "nightly").await,
+        (true, false)
+    );
+}

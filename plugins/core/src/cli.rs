@@ -404,6 +404,9 @@ pub struct JobSelectionArgs {
     /// With -l or --all: also pick `CronJobs` without app.kubernetes.io/managed-by=kuul
     #[arg(long)]
     pub include_unmanaged: bool,
+
+    #[command(flatten)]
+    pub contexts: ContextsArgs,
 }
 
 impl JobSelectionArgs {

@@ -103,6 +103,15 @@ impl KuulCommand for ArchiveArgs {
     const LONG_ABOUT: &'static str = include_str!("help/archive.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        if self.jobs.contexts.contexts.is_some() || kube.context.len() > 1 {
+            return Err(Error::InvalidInput {
+                message: "archive works on one cluster at a time".to_owned(),
+                hint: Some(
+                    "run it once per --context: each cluster's runs go into its own folder"
+                        .to_owned(),
+                ),
+            });
+        }
         if self.install.install {
             return self.install(&kube, printer).await;
         }

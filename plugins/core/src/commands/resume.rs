@@ -16,12 +16,15 @@ use kube::api::{Patch, PatchParams};
 use crate::bulk::Bulk;
 use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
 use crate::client::Cluster;
+use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
-use crate::maintenance::carry_out::{apply, done, finish, qualified, report_plan, select};
+use crate::maintenance::carry_out::{
+    ClusterOutcome, across, apply, done, qualified, report_plan, select,
+};
 use crate::maintenance::{
     self, Action, FIELD_MANAGER, Layout, MaintenanceStep, MissedRuns, ResumeOptions,
-    SKIP_MISSED_DEADLINE_SECONDS, SKIP_MISSED_MANAGER,
+    SKIP_MISSED_DEADLINE_SECONDS, SKIP_MISSED_MANAGER, Selection,
 };
 use crate::printer::Printer;
 
@@ -59,19 +62,40 @@ impl KuulCommand for ResumeArgs {
                 ),
             });
         }
+        let contexts = clusters::selected(&self.jobs.contexts, &kube)?;
+        let layout = Layout {
+            contexts: false,
+            all_namespaces: self.jobs.all_namespaces,
+            stop_running: false,
+        };
+        across(&kube, &contexts, printer, "resume", layout, |kube| {
+            self.on_cluster(kube, &selection, printer)
+        })
+        .await
+    }
+}
+
+impl ResumeArgs {
+    /// Resumes the selected jobs of the cluster `kube` selects.
+    async fn on_cluster(
+        &self,
+        kube: KubeArgs,
+        selection: &Selection,
+        printer: Printer,
+    ) -> Result<ClusterOutcome, Error> {
         let cluster = Cluster::connect(&kube).await?;
-        let (cronjobs, failures) = select(&cluster, &selection, self.jobs.all_namespaces).await?;
+        let (cronjobs, failures) = select(&cluster, selection, self.jobs.all_namespaces).await?;
         let options = ResumeOptions {
             include_unmanaged: self.jobs.include_unmanaged,
             include_unmarked: self.include_unmarked,
             skip_missed: self.skip_missed,
         };
-        let plan = maintenance::plan_resume(&cronjobs, &selection, options);
+        let plan = maintenance::plan_resume(&cronjobs, selection, options);
         report_plan(
             printer,
             &cluster,
             &plan,
-            &selection,
+            selection,
             self.jobs.all_namespaces,
         );
         warn_about_missed_runs(printer, &plan.steps);
@@ -88,16 +112,7 @@ impl KuulCommand for ResumeArgs {
                 }
             })
             .await;
-        finish(
-            printer,
-            "resume",
-            outcomes,
-            failures,
-            Layout {
-                all_namespaces: self.jobs.all_namespaces,
-                stop_running: false,
-            },
-        )
+        Ok((outcomes, failures))
     }
 }
 

@@ -18,11 +18,12 @@ use kube::api::DeleteParams;
 use crate::bulk::Bulk;
 use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
 use crate::client::Cluster;
+use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
 use crate::job_runs::runs_in_progress;
-use crate::maintenance::carry_out::{apply, done, finish, report_plan, select};
-use crate::maintenance::{self, Action, FIELD_MANAGER, Layout, MaintenanceStep};
+use crate::maintenance::carry_out::{ClusterOutcome, across, apply, done, report_plan, select};
+use crate::maintenance::{self, Action, FIELD_MANAGER, Layout, MaintenanceStep, Selection};
 use crate::printer::Printer;
 
 /// Arguments of `kubectl kuul suspend`.
@@ -62,19 +63,41 @@ impl KuulCommand for SuspendArgs {
             }
             reason => reason,
         };
+        let contexts = clusters::selected(&self.jobs.contexts, &kube)?;
+        let layout = Layout {
+            contexts: false,
+            all_namespaces: self.jobs.all_namespaces,
+            stop_running: self.stop_running,
+        };
+        across(&kube, &contexts, printer, "suspend", layout, |kube| {
+            self.on_cluster(kube, &selection, reason, printer)
+        })
+        .await
+    }
+}
+
+impl SuspendArgs {
+    /// Suspends the selected jobs of the cluster `kube` selects.
+    async fn on_cluster(
+        &self,
+        kube: KubeArgs,
+        selection: &Selection,
+        reason: Option<&str>,
+        printer: Printer,
+    ) -> Result<ClusterOutcome, Error> {
         let cluster = Cluster::connect(&kube).await?;
         let (selected, user) = tokio::join!(
-            select(&cluster, &selection, self.jobs.all_namespaces),
+            select(&cluster, selection, self.jobs.all_namespaces),
             cluster.user_name()
         );
         let (cronjobs, failures) = selected?;
         let plan =
-            maintenance::plan_suspend(&cronjobs, &selection, self.jobs.include_unmanaged, reason);
+            maintenance::plan_suspend(&cronjobs, selection, self.jobs.include_unmanaged, reason);
         report_plan(
             printer,
             &cluster,
             &plan,
-            &selection,
+            selection,
             self.jobs.all_namespaces,
         );
 
@@ -101,16 +124,7 @@ impl KuulCommand for SuspendArgs {
                 }
             })
             .await;
-        finish(
-            printer,
-            "suspend",
-            outcomes,
-            failures,
-            Layout {
-                all_namespaces: self.jobs.all_namespaces,
-                stop_running: self.stop_running,
-            },
-        )
+        Ok((outcomes, failures))
     }
 }
 

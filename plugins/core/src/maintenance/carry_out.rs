@@ -12,8 +12,9 @@ use kube::api::{Patch, PatchParams};
 
 use super::{Done, Layout, MaintenancePlan, MaintenanceStep, Selection};
 use crate::bulk::{self, Attempted, Bulk};
-use crate::cli::DryRun;
+use crate::cli::{DryRun, KubeArgs};
 use crate::client::Cluster;
+use crate::clusters;
 use crate::error::{Error, Operation};
 use crate::kuul_job::{MANAGED_BY, MANAGER};
 use crate::printer::Printer;
@@ -78,9 +79,68 @@ pub fn report_plan(
     }
 }
 
-/// `namespace/name`, how failures name a job.
+/// `namespace/name` (`context: namespace/name` on several clusters), how failures name
+/// a job.
 pub fn qualified(step: &MaintenanceStep) -> String {
-    format!("{}/{}", step.namespace, step.name)
+    match &step.context {
+        Some(context) => format!("{context}: {}/{}", step.namespace, step.name),
+        None => format!("{}/{}", step.namespace, step.name),
+    }
+}
+
+/// What one cluster's suspend or resume came to: each step's outcome, and the named jobs
+/// that could not be read.
+pub type ClusterOutcome = (Vec<Attempted<MaintenanceStep, Done>>, Vec<(String, Error)>);
+
+/// Runs one cluster's `work` on each of `contexts` concurrently, then [`finish`]es with
+/// all of it in one table (a CONTEXT column on several clusters). On one cluster, its
+/// error is the command's; on several, a cluster that cannot be reached is one line
+/// naming its context, the others go on, and the exit status is 1.
+pub async fn across<F, Fut>(
+    kube: &KubeArgs,
+    contexts: &[Option<String>],
+    printer: Printer,
+    verb: &str,
+    layout: Layout,
+    work: F,
+) -> Result<(), Error>
+where
+    F: Fn(KubeArgs) -> Fut,
+    Fut: Future<Output = Result<ClusterOutcome, Error>>,
+{
+    let several = contexts.len() > 1;
+    let mut outcomes = Vec::new();
+    let mut failures = Vec::new();
+    let mut unreachable = Vec::new();
+    for (context, result) in clusters::each(kube, contexts, work).await {
+        let context = context.filter(|_| several);
+        match (result, context) {
+            (Ok((done, unread)), context) => {
+                outcomes.extend(done.into_iter().map(|mut outcome| {
+                    outcome.item.context.clone_from(&context);
+                    outcome
+                }));
+                failures.extend(unread.into_iter().map(|(name, error)| match &context {
+                    Some(context) => (format!("{context}: {name}"), error),
+                    None => (name, error),
+                }));
+            }
+            (Err(error), None) => return Err(error),
+            (Err(error), Some(context)) => {
+                printer.error(&Error::Halted {
+                    message: format!("context {context}: {error}"),
+                    hint: None,
+                });
+                unreachable.push(context);
+            }
+        }
+    }
+    let layout = Layout {
+        contexts: several,
+        ..layout
+    };
+    finish(printer, verb, outcomes, failures, layout)?;
+    clusters::unreachable(&unreachable, contexts.len())
 }
 
 /// Prints the table of what was done, then what was not (jobs that could not be read,

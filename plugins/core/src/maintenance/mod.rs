@@ -124,6 +124,8 @@ pub enum MissedRuns {
 /// One job's place in the plan.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MaintenanceStep {
+    /// The kubeconfig context of its cluster, when several clusters are worked on.
+    pub context: Option<String>,
     pub namespace: String,
     pub name: String,
     pub was: State,
@@ -225,6 +227,7 @@ fn plan(
         let was = State::of(cronjob);
         let (action, reason) = decide(cronjob, was);
         plan.steps.push(MaintenanceStep {
+            context: None,
             namespace,
             name,
             was,
@@ -341,6 +344,8 @@ pub enum Done {
 /// How the table of `suspend` or `resume` is laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
+    /// Jobs of several clusters: a CONTEXT column.
+    pub contexts: bool,
     /// Jobs from several namespaces: a NAMESPACE column.
     pub all_namespaces: bool,
     /// `--stop-running`: a STOPPED column with the number of runs deleted.
@@ -350,6 +355,9 @@ pub struct Layout {
 /// The table of what changed: \[NAMESPACE,\] NAME, WAS, NOW, REASON\[, STOPPED\].
 pub fn table(rows: &[(MaintenanceStep, Done)], layout: Layout) -> Table {
     let mut headers = Vec::new();
+    if layout.contexts {
+        headers.push("context");
+    }
     if layout.all_namespaces {
         headers.push("namespace");
     }
@@ -360,6 +368,9 @@ pub fn table(rows: &[(MaintenanceStep, Done)], layout: Layout) -> Table {
     let mut table = Table::new(headers);
     for (step, done) in rows {
         let mut cells = Vec::new();
+        if layout.contexts {
+            cells.push(step.context.clone().unwrap_or_default());
+        }
         if layout.all_namespaces {
             cells.push(step.namespace.clone());
         }
@@ -577,6 +588,7 @@ mod tests {
 
     fn step(name: &str, was: State, action: Action, reason: Option<&str>) -> MaintenanceStep {
         MaintenanceStep {
+            context: None,
             namespace: "ops".to_owned(),
             name: name.to_owned(),
             was,
@@ -646,6 +658,7 @@ mod tests {
             ),
         ];
         let layout = Layout {
+            contexts: false,
             all_namespaces: true,
             stop_running: true,
         };
@@ -690,6 +703,7 @@ mod tests {
             ),
         ];
         let layout = Layout {
+            contexts: false,
             all_namespaces: false,
             stop_running: false,
         };
