@@ -4,10 +4,12 @@
 //! both with a CONTEXT column; a cluster whose API server is stopped is one line naming
 //! it, the other is still shown, and the exit status says so.
 
+use std::time::Duration;
+
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Client;
-use kube::api::{Api, PostParams};
-use kuul_tests::{TwoClusters, Via, YEARLY, kuul_cronjob, text};
+use kube::api::{Api, ListParams, PostParams};
+use kuul_tests::{TwoClusters, Via, YEARLY, eventually, kuul_cronjob, text};
 use serde_json::{Value, json};
 
 async fn create(client: Client, namespace: &str, name: &str) {
@@ -293,5 +295,144 @@ async fn suspend_and_resume_work_on_several_clusters() {
     assert_eq!(
         suspended(a.client(), b.client(), a.name(), "nightly").await,
         (true, false)
+    );
+}
+
+/// Waits until the Jobs `runs` of the namespace have finished.
+async fn finished(client: Client, namespace: &str, runs: &[&str]) {
+    let jobs: Api<Job> = Api::namespaced(client, namespace);
+    eventually(Duration::from_secs(90), "the runs to finish", || async {
+        for run in runs {
+            let job = jobs.get(run).await.ok()?;
+            let done = job
+                .status?
+                .conditions?
+                .iter()
+                .any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True");
+            if !done {
+                return None;
+            }
+        }
+        Some(())
+    })
+    .await;
+}
+
+/// The Jobs left in the namespace, by name.
+async fn jobs_left(client: Client, namespace: &str) -> Vec<String> {
+    let mut names: Vec<String> = Api::<Job>::namespaced(client, namespace)
+        .list(&ListParams::default())
+        .await
+        .expect("list Jobs")
+        .items
+        .into_iter()
+        .filter_map(|job| job.metadata.name)
+        .collect();
+    names.sort();
+    names
+}
+
+/// `prune` on two clusters: one plan with a CONTEXT column and a summary per cluster;
+/// with `--yes`, each cluster's runs deleted and a line per cluster.
+#[tokio::test]
+async fn prune_plans_and_deletes_on_several_clusters() {
+    let two = TwoClusters::take();
+    let (a, b) = two.namespace("multi-prune").await;
+    create(a.client(), a.name(), "daily").await;
+    create(b.client(), b.name(), "daily").await;
+    start_run(a.client(), a.name(), "daily", "daily-1").await;
+    start_run(a.client(), a.name(), "daily", "daily-2").await;
+    start_run(b.client(), b.name(), "daily", "daily-3").await;
+    finished(a.client(), a.name(), &["daily-1", "daily-2"]).await;
+    finished(b.client(), b.name(), &["daily-3"]).await;
+    let prune = |args: &[&str]| {
+        two.command(Via::Umbrella, "prune")
+            .args(["-n", a.name(), "daily", "--keep", "0", "--include-manual"])
+            .args(["--contexts", "kuul-*"])
+            .args(args)
+            .output()
+            .expect("run prune")
+    };
+
+    let plan = prune(&[]);
+    let (table, stderr) = (text(&plan.stdout), text(&plan.stderr));
+    assert_eq!(plan.status.code(), Some(0), "{stderr}");
+    assert!(table.starts_with("CONTEXT "), "{table}");
+    let planned: Vec<(String, String)> = table
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let cells: Vec<&str> = line.split_whitespace().collect();
+            (cells[0].to_owned(), cells[2].to_owned())
+        })
+        .collect();
+    assert_eq!(
+        planned,
+        [
+            ("kuul-a".to_owned(), "daily-1".to_owned()),
+            ("kuul-a".to_owned(), "daily-2".to_owned()),
+            ("kuul-b".to_owned(), "daily-3".to_owned()),
+        ],
+        "{table}"
+    );
+    assert!(
+        stderr.contains("context kuul-a: would delete 2 runs of 1 job")
+            && stderr.contains("context kuul-b: would delete 1 run of 1 job"),
+        "{stderr}"
+    );
+    assert_eq!(
+        jobs_left(a.client(), a.name()).await,
+        ["daily-1", "daily-2"]
+    );
+
+    let done = prune(&["--yes"]);
+    let stdout = text(&done.stdout);
+    assert_eq!(done.status.code(), Some(0), "{}", text(&done.stderr));
+    assert!(
+        stdout.contains("context kuul-a: deleted 2 runs of 1 job")
+            && stdout.contains("context kuul-b: deleted 1 run of 1 job"),
+        "{stdout}"
+    );
+    eventually(Duration::from_secs(30), "the runs deleted", || async {
+        (jobs_left(a.client(), a.name()).await.is_empty()
+            && jobs_left(b.client(), b.name()).await.is_empty())
+        .then_some(())
+    })
+    .await;
+}
+
+/// `label-nodes --list` on two clusters: each cluster's pools under a CONTEXT column;
+/// changing nodes takes one cluster.
+#[tokio::test]
+async fn label_nodes_lists_the_pools_of_several_clusters() {
+    let two = TwoClusters::take();
+    let list = two
+        .command(Via::Umbrella, "label-nodes")
+        .args(["--list", "--contexts", "kuul-*"])
+        .output()
+        .expect("run label-nodes --list");
+    let table = text(&list.stdout);
+    assert_eq!(list.status.code(), Some(0), "{}", text(&list.stderr));
+    assert!(table.starts_with("CONTEXT "), "{table}");
+    for context in TwoClusters::CONTEXTS {
+        assert!(
+            table
+                .lines()
+                .any(|line| line.starts_with(context)
+                    && line.split_whitespace().nth(1) == Some("prod")),
+            "{context} prod in {table}"
+        );
+    }
+    let change = two
+        .command(Via::Umbrella, "label-nodes")
+        .args(["prod", "some-node", "--contexts", "kuul-*"])
+        .output()
+        .expect("run label-nodes");
+    assert_eq!(change.status.code(), Some(2), "{}", text(&change.stderr));
+    assert!(
+        text(&change.stderr)
+            .contains("label-nodes changes the nodes of one cluster, and 2 are named"),
+        "{}",
+        text(&change.stderr)
     );
 }

@@ -25,6 +25,9 @@ pub const DEDICATED_EFFECT: &str = "NoSchedule";
 /// One pool as `label-nodes --list` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PoolSummary {
+    /// The kubeconfig context of its cluster, when several clusters are listed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
     pub pool: String,
     /// Names of its nodes, sorted.
     pub nodes: Vec<String>,
@@ -222,6 +225,7 @@ pub fn summarize(nodes: &[Node], cronjobs: &[CronJob], key: &str) -> Vec<PoolSum
     let mut pools: BTreeMap<String, PoolSummary> = BTreeMap::new();
     let entry = |pools: &mut BTreeMap<String, PoolSummary>, pool: &str| {
         pools.entry(pool.to_owned()).or_insert_with(|| PoolSummary {
+            context: None,
             pool: pool.to_owned(),
             nodes: Vec::new(),
             ready: 0,
@@ -269,9 +273,13 @@ pub fn summarize(nodes: &[Node], cronjobs: &[CronJob], key: &str) -> Vec<PoolSum
 
 /// The `--list` table: POOL, NODES, READY, JOBS (and DEDICATED when `wide`).
 pub fn table(pools: &[PoolSummary], wide: bool) -> Table {
+    let contexts = pools.iter().any(|pool| pool.context.is_some());
     let mut header = vec!["POOL", "NODES", "READY", "JOBS"];
     if wide {
         header.push("DEDICATED");
+    }
+    if contexts {
+        header.insert(0, "CONTEXT");
     }
     let mut table = Table::new(header);
     for pool in pools {
@@ -288,6 +296,9 @@ pub fn table(pools: &[PoolSummary], wide: bool) -> Table {
         ];
         if wide {
             row.push(if pool.dedicated { "yes" } else { "no" }.to_owned());
+        }
+        if contexts {
+            row.insert(0, pool.context.clone().unwrap_or_default());
         }
         table.row(row);
     }

@@ -50,6 +50,30 @@ impl Table {
     pub fn len(&self) -> usize {
         self.rows.len()
     }
+
+    /// The rows of `parts`, tables with the same columns, under one header with a column
+    /// `header` in front holding each part's label: several clusters' tables as one, a
+    /// CONTEXT column first. `None` when there is no part.
+    pub fn stacked(header: &str, parts: Vec<(String, Table)>) -> Option<Table> {
+        let mut parts = parts.into_iter();
+        let (label, first) = parts.next()?;
+        let mut headers = vec![header.to_uppercase()];
+        headers.extend(first.headers.iter().cloned());
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        for (label, part) in std::iter::once((label, first)).chain(parts) {
+            assert_eq!(
+                part.headers,
+                headers[1..],
+                "stacked tables need the same columns"
+            );
+            rows.extend(part.rows.into_iter().map(|row| {
+                let mut cells = vec![label.clone()];
+                cells.extend(row);
+                cells
+            }));
+        }
+        Some(Table { headers, rows })
+    }
 }
 
 impl fmt::Display for Table {
@@ -92,6 +116,33 @@ mod tests {
              backup-db   0 2 * * *     False\n\
              smoke       */5 * * * *   True\n"
         );
+    }
+
+    #[test]
+    fn several_clusters_tables_stack_under_a_context_column() {
+        let part = |rows: &[&str]| {
+            let mut table = Table::new(["job", "run"]);
+            for row in rows {
+                table.row([*row, "r"]);
+            }
+            table
+        };
+        let stacked = Table::stacked(
+            "context",
+            vec![
+                ("eu-1".to_owned(), part(&["backup"])),
+                ("eu-2".to_owned(), part(&["backup", "smoke"])),
+            ],
+        )
+        .unwrap();
+        assert_eq!(
+            stacked.to_string(),
+            "CONTEXT   JOB      RUN\n\
+             eu-1      backup   r\n\
+             eu-2      backup   r\n\
+             eu-2      smoke    r\n"
+        );
+        assert_eq!(Table::stacked("context", Vec::new()), None);
     }
 
     #[test]

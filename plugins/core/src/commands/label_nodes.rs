@@ -21,13 +21,14 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::bulk::{self, Bulk};
-use crate::cli::{DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};
+use crate::cli::{ContextsArgs, DryRun, DryRunArgs, KubeArgs, OutputArgs, OutputFormat};
 use crate::client::Cluster;
+use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::config::Config;
 use crate::error::{Error, Operation};
 use crate::kuul_job::{MANAGED_BY, MANAGER, check_label_key, check_node_name, check_pool};
-use crate::pools::{self, NodeChange, Refusal, Request};
+use crate::pools::{self, NodeChange, PoolSummary, Refusal, Request};
 use crate::printer::Printer;
 use crate::selector;
 
@@ -81,6 +82,9 @@ pub struct LabelNodesArgs {
 
     #[command(flatten)]
     pub dry_run: DryRunArgs,
+
+    #[command(flatten)]
+    pub contexts: ContextsArgs,
 }
 
 impl LabelNodesArgs {
@@ -132,6 +136,22 @@ impl KuulCommand for LabelNodesArgs {
         let config = Config::load(self.config.as_deref())?;
         let key = config.defaults.pool_label_key.clone();
         self.check(&key)?;
+        let contexts = clusters::selected(&self.contexts, &kube)?;
+        if contexts.len() > 1 {
+            let Some(format) = self.listing() else {
+                return Err(Error::InvalidInput {
+                    message: format!(
+                        "label-nodes changes the nodes of one cluster, and {} are named",
+                        contexts.len()
+                    ),
+                    hint: Some(
+                        "name one --context to change nodes; --list shows the pools of several"
+                            .to_owned(),
+                    ),
+                });
+            };
+            return list_pools_across(&kube, &contexts, &key, format, printer).await;
+        }
         let cluster = Cluster::connect(&kube).await?;
         if let Some(format) = self.listing() {
             return list_pools(&cluster, &key, format, printer).await;
@@ -276,6 +296,16 @@ async fn write(
     Ok(change)
 }
 
+/// The pools of a cluster: its nodes and the kuul jobs that target each pool.
+async fn pools_of(cluster: &Cluster, key: &str) -> Result<Vec<PoolSummary>, Error> {
+    let managed = format!("{MANAGED_BY}={MANAGER}");
+    let (nodes, cronjobs) = tokio::try_join!(
+        list::<Node>(cluster, None, "nodes"),
+        list::<CronJob>(cluster, Some(&managed), "cronjobs"),
+    )?;
+    Ok(pools::summarize(&nodes, &cronjobs, key))
+}
+
 /// `--list`: the pools table, then a warning per pool that jobs target but no ready
 /// node serves.
 async fn list_pools(
@@ -284,17 +314,59 @@ async fn list_pools(
     format: OutputFormat,
     printer: Printer,
 ) -> Result<(), Error> {
-    let managed = format!("{MANAGED_BY}={MANAGER}");
-    let (nodes, cronjobs) = tokio::try_join!(
-        list::<Node>(cluster, None, "nodes"),
-        list::<CronJob>(cluster, Some(&managed), "cronjobs"),
-    )?;
-    let summary = pools::summarize(&nodes, &cronjobs, key);
+    let summary = pools_of(cluster, key).await?;
+    print_pools(&summary, key, format, printer)
+}
+
+/// `--list` on several clusters, read concurrently: one table with a CONTEXT column; a
+/// cluster that cannot be read is one line naming it, the others are shown, exit 1.
+async fn list_pools_across(
+    kube: &KubeArgs,
+    contexts: &[Option<String>],
+    key: &str,
+    format: OutputFormat,
+    printer: Printer,
+) -> Result<(), Error> {
+    let read = clusters::each(kube, contexts, |kube| async move {
+        let cluster = Cluster::connect(&kube).await?;
+        pools_of(&cluster, key).await
+    })
+    .await;
+    let mut summary = Vec::new();
+    let mut unreachable = Vec::new();
+    for (context, result) in read {
+        let context = context.unwrap_or_default();
+        match result {
+            Ok(pools) => summary.extend(pools.into_iter().map(|mut pool| {
+                pool.context = Some(context.clone());
+                pool
+            })),
+            Err(error) => {
+                printer.error(&Error::Halted {
+                    message: format!("context {context}: {error}"),
+                    hint: None,
+                });
+                unreachable.push(context);
+            }
+        }
+    }
+    print_pools(&summary, key, format, printer)?;
+    clusters::unreachable(&unreachable, contexts.len())
+}
+
+/// The pools as `-o` asks, then a warning per pool that jobs target but no ready node
+/// serves.
+fn print_pools(
+    summary: &[PoolSummary],
+    key: &str,
+    format: OutputFormat,
+    printer: Printer,
+) -> Result<(), Error> {
     match format {
         OutputFormat::Json => printer.json(&summary)?,
         OutputFormat::Yaml => printer.yaml(&summary)?,
         OutputFormat::Name => {
-            for pool in &summary {
+            for pool in summary {
                 printer.line(&pool.pool)?;
             }
         }
@@ -303,12 +375,17 @@ async fn list_pools(
                 printer.info(format_args!("no pools: no node has the label {key}"));
             } else {
                 let wide = format == OutputFormat::Wide;
-                printer.data(&pools::table(&summary, wide).to_string())?;
+                printer.data(&pools::table(summary, wide).to_string())?;
             }
         }
     }
-    for warning in summary.iter().filter_map(pools::PoolSummary::warning) {
-        printer.warn(warning);
+    for pool in summary {
+        if let Some(warning) = pool.warning() {
+            match &pool.context {
+                Some(context) => printer.warn(format_args!("context {context}: {warning}")),
+                None => printer.warn(warning),
+            }
+        }
     }
     Ok(())
 }

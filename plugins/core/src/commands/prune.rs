@@ -15,22 +15,25 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::{TimeDelta, Utc};
 use clap::Args;
+use futures_util::future;
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
 use kube::api::{DeleteParams, Preconditions};
 
 use crate::archive::copy;
-use crate::archive::open::Archive;
+use crate::archive::open::{Archive, Target};
 use crate::bulk::{self, Bulk};
-use crate::cli::{ArchiveSourceArgs, KubeArgs};
+use crate::cli::{ArchiveSourceArgs, ContextsArgs, KubeArgs};
 use crate::client::Cluster;
+use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
 use crate::kuul_job::{JOB_LABEL, check_job_name};
 use crate::printer::Printer;
 use crate::pruning::{Ending, OrphanPod, Policy, PrunePlan, Run, finish, parse_older_than};
 use crate::selector;
+use crate::table::Table;
 
 /// How often a Job that changed since the plan is read again before giving up.
 const ATTEMPTS: usize = 3;
@@ -82,6 +85,9 @@ pub struct PruneArgs {
 
     #[command(flatten)]
     pub archive: ArchiveSourceArgs,
+
+    #[command(flatten)]
+    pub contexts: ContextsArgs,
 }
 
 impl PruneArgs {
@@ -128,10 +134,77 @@ impl KuulCommand for PruneArgs {
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         let (runs_selector, user_selector) = self.selectors()?;
         let policy = self.policy();
-        let archive = self.archive.target()?.map(|t| t.open(&kube)).transpose()?;
+        let target = self.archive.target()?;
+        let contexts = clusters::selected(&self.contexts, &kube)?;
+        let selectors = Selectors {
+            runs: &runs_selector,
+            user: user_selector.as_deref(),
+        };
+        if contexts.len() > 1 {
+            return self
+                .across(
+                    &kube,
+                    &contexts,
+                    target.as_ref(),
+                    selectors,
+                    &policy,
+                    printer,
+                )
+                .await;
+        }
+        let archive = target.map(|t| t.open(&kube)).transpose()?;
         let cluster = Cluster::connect(&kube).await?;
+        let now = Utc::now();
+        let (mut plan, namespace) = self.plan(&cluster, selectors, &policy, now).await?;
+        let empty = plan.delete.is_empty() && plan.orphans.is_empty();
+        if !self.yes || empty {
+            if !empty {
+                printer.data(&plan.table(now, self.all_namespaces).to_string())?;
+            }
+            printer.info(summary(&plan, archive.as_ref().map(|a| a.store.url())));
+            return Ok(());
+        }
+        let deleted = carry_out(
+            &cluster,
+            archive.as_ref(),
+            &mut plan,
+            namespace.as_deref(),
+            selectors.of_runs(),
+            printer,
+        )
+        .await;
+        deleted.and_then(|line| printer.line(line))
+    }
+}
+
+/// The label selectors of the runs: the kuul job label (of the named jobs), and with the
+/// user's `-l` both.
+#[derive(Clone, Copy)]
+struct Selectors<'a> {
+    runs: &'a str,
+    user: Option<&'a str>,
+}
+
+impl Selectors<'_> {
+    /// What the runs are listed with.
+    fn of_runs(&self) -> &str {
+        self.user.unwrap_or(self.runs)
+    }
+}
+
+impl PruneArgs {
+    /// The plan for the cluster, from one paginated list of Jobs and one of Pods (and of
+    /// all the kuul Jobs with `--orphans` and `-l`), and the namespace it covers (`None`:
+    /// every namespace).
+    async fn plan(
+        &self,
+        cluster: &Cluster,
+        selectors: Selectors<'_>,
+        policy: &Policy,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(PrunePlan, Option<String>), Error> {
         let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
-        let selector = user_selector.as_deref().unwrap_or(&runs_selector);
+        let selector = selectors.of_runs();
         // Each Job is reduced to its run as its page arrives: the plan needs no more, and
         // tens of thousands of whole Jobs would not fit in a small heap. (The selector
         // always holds the kuul job label, so every Job listed is a run.)
@@ -162,44 +235,143 @@ impl KuulCommand for PruneArgs {
             .collect();
         // Whether a pod's Job exists is decided against every kuul run, not only those the
         // user's selector picked; without one, the runs listed are all of them.
-        let listed_uids: Option<HashSet<String>> = (self.orphans && user_selector.is_none())
+        let listed_uids: Option<HashSet<String>> = (self.orphans && selectors.user.is_none())
             .then(|| runs.iter().map(|run| run.uid.clone()).collect());
-        let now = Utc::now();
-        let mut plan = PrunePlan::new(runs, &policy, now);
+        let mut plan = PrunePlan::new(runs, policy, now);
         if self.orphans {
             let uids = if let Some(uids) = listed_uids {
                 uids
             } else {
                 let uid = |job: Job| job.metadata.uid;
                 cluster
-                    .list_selected_map(namespace.as_deref(), &runs_selector, "jobs", uid)
+                    .list_selected_map(namespace.as_deref(), selectors.runs, "jobs", uid)
                     .await?
                     .into_iter()
                     .flatten()
                     .collect()
             };
-            plan.add_orphans(&pods, &uids, &policy, now);
+            plan.add_orphans(&pods, &uids, policy, now);
         }
-        let empty = plan.delete.is_empty() && plan.orphans.is_empty();
-        if !self.yes || empty {
-            return show(&plan, printer, self.all_namespaces, now, archive.as_ref());
+        Ok((plan, namespace))
+    }
+
+    /// Several clusters: each planned concurrently, the plans in one table with a
+    /// CONTEXT column and a summary line per cluster; with `--yes` each carried out on
+    /// its own cluster. A cluster that cannot be read is one line naming it, the others
+    /// go on, and the exit status is 1.
+    async fn across(
+        &self,
+        kube: &KubeArgs,
+        contexts: &[Option<String>],
+        target: Option<&Target>,
+        selectors: Selectors<'_>,
+        policy: &Policy,
+        printer: Printer,
+    ) -> Result<(), Error> {
+        let now = Utc::now();
+        let planned = clusters::each(kube, contexts, |kube| async move {
+            let archive = target.map(|t| t.open(&kube)).transpose()?;
+            let cluster = Cluster::connect(&kube).await?;
+            let (plan, namespace) = self.plan(&cluster, selectors, policy, now).await?;
+            Ok((cluster, archive, plan, namespace))
+        })
+        .await;
+        let mut sides = Vec::new();
+        let mut unreachable = Vec::new();
+        for (context, result) in planned {
+            let context = context.unwrap_or_default();
+            match result {
+                Ok(side) => sides.push((context, side)),
+                Err(error) => {
+                    printer.error(&Error::Halted {
+                        message: format!("context {context}: {error}"),
+                        hint: None,
+                    });
+                    unreachable.push(context);
+                }
+            }
         }
-        let not_archived = match &archive {
-            Some(archive) => {
-                archive_first(
-                    &cluster,
-                    archive,
-                    &mut plan,
+        if !self.yes {
+            let tables = sides
+                .iter()
+                .filter(|(_, (_, _, plan, _))| !plan.delete.is_empty() || !plan.orphans.is_empty())
+                .map(|(context, (_, _, plan, _))| {
+                    (context.clone(), plan.table(now, self.all_namespaces))
+                })
+                .collect();
+            if let Some(table) = Table::stacked("context", tables) {
+                printer.data(&table.to_string())?;
+            }
+            for (context, (_, archive, plan, _)) in &sides {
+                let url = archive.as_ref().map(|a| a.store.url());
+                printer.info(format_args!("context {context}: {}", summary(plan, url)));
+            }
+            return clusters::unreachable(&unreachable, contexts.len());
+        }
+        let carried = future::join_all(sides.iter_mut().map(
+            |(context, (cluster, archive, plan, namespace))| async move {
+                let line = carry_out(
+                    cluster,
+                    archive.as_ref(),
+                    plan,
                     namespace.as_deref(),
-                    selector,
+                    selectors.of_runs(),
                     printer,
                 )
-                .await?
+                .await;
+                (context.clone(), line)
+            },
+        ))
+        .await;
+        let mut failed = Vec::new();
+        for (context, line) in carried {
+            match line {
+                Ok(line) => printer.line(format_args!("context {context}: {line}"))?,
+                Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
+                Err(error) => {
+                    printer.error(&Error::Halted {
+                        message: format!("context {context}: {error}"),
+                        hint: None,
+                    });
+                    failed.push(context);
+                }
             }
-            None => Vec::new(),
-        };
-        execute(&cluster, &plan, printer, not_archived).await
+        }
+        if !failed.is_empty() {
+            return Err(Error::Halted {
+                message: format!(
+                    "prune did not finish on {} of {} clusters: {}",
+                    failed.len(),
+                    contexts.len(),
+                    failed.join(", ")
+                ),
+                hint: Some("fix the causes above and run the same prune again".to_owned()),
+            });
+        }
+        clusters::unreachable(&unreachable, contexts.len())
     }
+}
+
+/// Carries out a cluster's plan, archiving first when there is an archive; returns the
+/// summary line of what was deleted.
+async fn carry_out(
+    cluster: &Cluster,
+    archive: Option<&Archive>,
+    plan: &mut PrunePlan,
+    namespace: Option<&str>,
+    selector: &str,
+    printer: Printer,
+) -> Result<String, Error> {
+    if plan.delete.is_empty() && plan.orphans.is_empty() {
+        return Ok(summary(plan, None));
+    }
+    let not_archived = match archive {
+        Some(archive) => {
+            archive_first(cluster, archive, plan, namespace, selector, printer).await?
+        }
+        None => Vec::new(),
+    };
+    execute(cluster, plan, printer, not_archived).await
 }
 
 /// Archives each run of the plan before it is deleted, and takes out of the plan the runs
@@ -277,21 +449,6 @@ async fn archive_first(
     Ok(not_archived)
 }
 
-/// Prints the plan as a table, and on stderr what it keeps and how to carry it out.
-fn show(
-    plan: &PrunePlan,
-    printer: Printer,
-    all_namespaces: bool,
-    now: chrono::DateTime<Utc>,
-    archive: Option<&Archive>,
-) -> Result<(), Error> {
-    if !plan.delete.is_empty() || !plan.orphans.is_empty() {
-        printer.data(&plan.table(now, all_namespaces).to_string())?;
-    }
-    printer.info(summary(plan, archive.map(|a| a.store.url())));
-    Ok(())
-}
-
 /// The plan in one sentence, under its table.
 fn summary(plan: &PrunePlan, archive: Option<&str>) -> String {
     if plan.delete.is_empty() && plan.orphans.is_empty() {
@@ -348,14 +505,15 @@ enum Deleted {
     Active,
 }
 
-/// Carries out the plan: deletes concurrently, sums up, and names what was not deleted,
-/// `not_archived` (runs left because they could not be archived) among it.
+/// Carries out the plan: deletes concurrently, and returns the summary line; what was not
+/// deleted, `not_archived` (runs left because they could not be archived) among it, is
+/// printed and is the error.
 async fn execute(
     cluster: &Cluster,
     plan: &PrunePlan,
     printer: Printer,
     not_archived: Vec<(String, Option<Error>)>,
-) -> Result<(), Error> {
+) -> Result<String, Error> {
     let bulk = Bulk::default();
     let (runs, orphans) = tokio::join!(
         bulk.run(&plan.delete, |run| delete_run(cluster, run)),
@@ -413,12 +571,12 @@ async fn execute(
     if failed > 0 {
         summary = format!("{summary}; {failed} not deleted");
     }
-    printer.line(summary)?;
     if failed > 0 {
+        printer.line(&summary)?;
         let total = plan.delete.len() + plan.orphans.len() + left;
         return Err(bulk::undone(printer, "delete", "object(s)", total, undone));
     }
-    Ok(())
+    Ok(summary)
 }
 
 /// Deletes one run if it is still the finished Job the plan saw: a precondition on its
