@@ -436,3 +436,239 @@ async fn label_nodes_lists_the_pools_of_several_clusters() {
         text(&change.stderr)
     );
 }
+
+/// Per job of the namespace: (suspended on kuul-a, suspended on kuul-b), and the
+/// annotations of each side, by name.
+async fn roles(a: Client, b: Client, namespace: &str) -> Vec<(String, bool, bool, Value, Value)> {
+    let list = |client: Client| async move {
+        Api::<CronJob>::namespaced(client, namespace)
+            .list(&ListParams::default())
+            .await
+            .expect("list CronJobs")
+            .items
+    };
+    let (on_a, on_b) = (list(a).await, list(b).await);
+    let mut names: Vec<String> = on_a
+        .iter()
+        .chain(&on_b)
+        .filter_map(|c| c.metadata.name.clone())
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let find = |jobs: &[CronJob]| {
+                jobs.iter()
+                    .find(|c| c.metadata.name.as_deref() == Some(name.as_str()))
+                    .map(|c| {
+                        (
+                            c.spec.suspend == Some(true),
+                            serde_json::to_value(&c.metadata.annotations).unwrap_or_default(),
+                        )
+                    })
+                    .unwrap_or((true, Value::Null))
+            };
+            let ((sa, aa), (sb, ab)) = (find(&on_a), find(&on_b));
+            (name, sa, sb, aa, ab)
+        })
+        .collect()
+}
+
+/// The invariant of failover: no job's schedules are active on both clusters.
+async fn never_active_twice(a: Client, b: Client, namespace: &str, after: &str) {
+    for (name, suspended_a, suspended_b, _, _) in roles(a, b, namespace).await {
+        assert!(
+            suspended_a || suspended_b,
+            "after {after}: {name} is active on both clusters"
+        );
+    }
+}
+
+/// Where each job runs: `kuul-a` or `kuul-b`, by name.
+async fn active_on(a: Client, b: Client, namespace: &str) -> Vec<(String, &'static str)> {
+    roles(a, b, namespace)
+        .await
+        .into_iter()
+        .map(|(name, sa, sb, _, _)| {
+            let on = match (sa, sb) {
+                (false, true) => "kuul-a",
+                (true, false) => "kuul-b",
+                (true, true) => "nowhere",
+                (false, false) => "both",
+            };
+            (name, on)
+        })
+        .collect()
+}
+
+/// A job set applied to kuul-a with kuul-b as standby, failed over to kuul-b, re-applied
+/// (roles kept), failed back; the invariant after every step; a failover whose --from
+/// cannot be reached refused.
+#[tokio::test]
+async fn standby_apply_failover_and_failback_never_run_a_job_twice() {
+    let two = TwoClusters::take();
+    let (a, b) = two.namespace("multi-failover").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("jobs.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "set: team-x\ndefaults:\n  namespace: {}\n  image: kuul-base:busybox\n  pool: prod\n\
+             jobs:\n  - {{name: backup, schedule: '{YEARLY}'}}\n  - {{name: report, schedule: '{YEARLY}'}}\n",
+            a.name()
+        ),
+    )
+    .expect("write jobs.yaml");
+    let file = file.to_str().expect("a UTF-8 path");
+    let kuul = |command: &str, args: &[&str]| {
+        two.command(Via::Umbrella, command)
+            .args(["-n", a.name()])
+            .args(args)
+            .output()
+            .expect("run kuul")
+    };
+    let apply = || {
+        kuul(
+            "apply",
+            &["-f", file, "--context", "kuul-a", "--standby", "kuul-b"],
+        )
+    };
+    let jobs = || ["backup".to_owned(), "report".to_owned()];
+    let on = |side: &'static str| jobs().map(|job| (job, side)).to_vec();
+
+    let applied = apply();
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+    assert!(
+        text(&applied.stdout).contains("standby for kuul-a: suspended"),
+        "{}",
+        text(&applied.stdout)
+    );
+    never_active_twice(a.client(), b.client(), a.name(), "apply --standby").await;
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-a")
+    );
+    let (_, _, _, _, marks) = roles(a.client(), b.client(), a.name()).await.remove(0);
+    assert_eq!(marks["kuul.io/standby-for"], "kuul-a", "{marks}");
+    assert_eq!(
+        marks["kuul.io/suspend-reason"], "standby for kuul-a",
+        "{marks}"
+    );
+    let again = apply();
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again.stderr));
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-a")
+    );
+
+    // status: the standby side is `standby`, not a problem.
+    let status = kuul("status", &["--contexts", "kuul-*", "-o", "json"]);
+    let statuses: Vec<Value> = serde_json::from_slice(&status.stdout).expect("status -o json");
+    let healths: Vec<(&str, &str)> = statuses
+        .iter()
+        .map(|s| {
+            (
+                s["context"].as_str().unwrap_or_default(),
+                s["health"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        healths,
+        [
+            ("kuul-a", "ok"),
+            ("kuul-b", "standby"),
+            ("kuul-a", "ok"),
+            ("kuul-b", "standby")
+        ]
+    );
+    let check = kuul("status", &["--contexts", "kuul-*", "--check"]);
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check.stderr));
+
+    // The plan changes nothing; --yes moves the set.
+    let failover = ["--from", "kuul-a", "--to", "kuul-b", "--set", "team-x"];
+    let plan = kuul("failover", &failover);
+    assert_eq!(plan.status.code(), Some(0), "{}", text(&plan.stderr));
+    assert!(
+        text(&plan.stdout).contains("suspended, standby"),
+        "{}",
+        text(&plan.stdout)
+    );
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-a")
+    );
+    let moved = kuul(
+        "failover",
+        &[&failover[..], &["--yes", "--skip-missed"]].concat(),
+    );
+    assert_eq!(moved.status.code(), Some(0), "{}", text(&moved.stderr));
+    assert!(
+        text(&moved.stdout).contains("failed over 2 job(s) from kuul-a to kuul-b"),
+        "{}",
+        text(&moved.stdout)
+    );
+    never_active_twice(a.client(), b.client(), a.name(), "failover").await;
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-b")
+    );
+    let (_, _, _, left, arrived) = roles(a.client(), b.client(), a.name()).await.remove(0);
+    assert_eq!(left["kuul.io/standby-for"], "kuul-b", "{left}");
+    assert_eq!(
+        left["kuul.io/suspend-reason"], "failed over to kuul-b",
+        "{left}"
+    );
+    assert_eq!(arrived["kuul.io/failed-over-from"], "kuul-a", "{arrived}");
+    assert!(arrived.get("kuul.io/standby-for").is_none(), "{arrived}");
+
+    // apply as before keeps the roles the failover left.
+    let kept = apply();
+    assert_eq!(kept.status.code(), Some(0), "{}", text(&kept.stderr));
+    never_active_twice(a.client(), b.client(), a.name(), "apply after failover").await;
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-b")
+    );
+
+    // The same failover again changes nothing.
+    let rerun = kuul("failover", &[&failover[..], &["--yes"]].concat());
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun.stderr));
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-b")
+    );
+
+    // Failing back is the same command with the contexts swapped.
+    let back = kuul(
+        "failover",
+        &[
+            "--from", "kuul-b", "--to", "kuul-a", "--set", "team-x", "--yes",
+        ],
+    );
+    assert_eq!(back.status.code(), Some(0), "{}", text(&back.stderr));
+    never_active_twice(a.client(), b.client(), a.name(), "failback").await;
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-a")
+    );
+
+    // A --from that cannot be reached: refused, nothing changed.
+    two.other.stop_apiserver();
+    let refused = kuul(
+        "failover",
+        &[
+            "--from", "kuul-b", "--to", "kuul-a", "--set", "team-x", "--yes",
+        ],
+    );
+    let stderr = text(&refused.stderr);
+    assert_eq!(refused.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot fail over from kuul-b"), "{stderr}");
+    assert!(stderr.contains("--from-unreachable"), "{stderr}");
+    two.other.start_apiserver();
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-a")
+    );
+}

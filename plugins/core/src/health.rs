@@ -56,6 +56,8 @@ pub const RECENT_RUNS: usize = 5;
 pub enum Health {
     Ok,
     Suspended,
+    /// Suspended on a standby cluster, ready for a failover ([`crate::standby`]).
+    Standby,
     Failing,
     Overdue,
     Stuck,
@@ -66,7 +68,7 @@ pub enum Health {
 impl Health {
     /// Whether `status --check` reports it (and exits 4).
     pub fn is_problem(self) -> bool {
-        !matches!(self, Self::Ok | Self::Suspended)
+        !matches!(self, Self::Ok | Self::Suspended | Self::Standby)
     }
 }
 
@@ -175,7 +177,9 @@ pub fn assess(cronjob: &CronJob, runs: &[RunRecord], view: ClusterView<'_>) -> J
         .as_ref()
         .and_then(|s| s.active_deadline_seconds);
     let blocked_run = blocked(cronjob, &active, now);
-    let (health, problem) = if suspended {
+    let (health, problem) = if crate::standby::standby_for(cronjob).is_some() {
+        (Health::Standby, None)
+    } else if suspended {
         (Health::Suspended, None)
     } else if let Some(problem) = pod_spec.and_then(|p| unschedulable(p, view)) {
         (Health::Unschedulable, Some(problem))

@@ -5,14 +5,17 @@
 //! the commands, so that rewriting one command cannot break another; what the objects
 //! mean is decided by the pure modules [`crate::runs`] and [`crate::history`].
 
+use futures_util::future;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::DeleteParams;
 
 use crate::archive::open::{Archive, Target};
 use crate::archive::read::{JobArchive, StoredRun};
-use crate::cli::KubeArgs;
+use crate::cli::{DryRun, KubeArgs};
 use crate::client::Cluster;
-use crate::error::Error;
+use crate::error::{Error, Operation};
 use crate::history::{ListedRun, RunRecord, merge, newest_runs_first, pods_of, runs_of};
 use crate::printer::Printer;
 use crate::runs;
@@ -264,4 +267,44 @@ pub async fn across_clusters(
         sides,
         unreachable,
     })
+}
+
+/// Deletes the unfinished Jobs of `cronjob` with propagation Background, so the garbage
+/// collector removes their pods; returns how many there were. A Job that is already gone
+/// counts as stopped.
+pub async fn stop_runs(
+    cluster: &Cluster,
+    cronjob: &CronJob,
+    dry_run: DryRun,
+) -> Result<usize, Error> {
+    let running = runs_in_progress(cluster, cronjob).await?;
+    if dry_run == DryRun::Client {
+        return Ok(running.len());
+    }
+    let namespace = cronjob.metadata.namespace.clone().unwrap_or_default();
+    let api: Api<Job> = Api::namespaced(cluster.client().clone(), &namespace);
+    let params = DeleteParams {
+        dry_run: dry_run == DryRun::Server,
+        ..DeleteParams::background()
+    };
+    let deletes = running.iter().map(|job| {
+        let name = job.metadata.name.clone().unwrap_or_default();
+        let api = api.clone();
+        let params = params.clone();
+        let namespace = namespace.clone();
+        async move {
+            match api.delete(&name, &params).await {
+                Ok(_) => Ok(()),
+                Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+                Err(source) => Err(cluster.error(
+                    Operation::new("delete", "jobs")
+                        .named(name)
+                        .in_namespace(namespace),
+                    source,
+                )),
+            }
+        }
+    });
+    future::try_join_all(deletes).await?;
+    Ok(running.len())
 }

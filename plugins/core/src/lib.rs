@@ -33,6 +33,7 @@ pub mod schedule;
 pub mod selector;
 pub mod set_plan;
 pub mod set_run;
+pub mod standby;
 pub mod table;
 pub mod template;
 pub mod time;

@@ -27,8 +27,10 @@ use crate::error::{Error, Operation};
 use crate::job_set::{self, JobSet};
 use crate::kuul_job::FIELD_MANAGER;
 use crate::kuul_job::JOB_LABEL;
+use crate::maintenance::FIELD_MANAGER as SUSPEND_MANAGER;
 use crate::printer::Printer;
 use crate::set_plan::{self, Action, PlanOptions, SetStep};
+use crate::standby::{self, OnStandby};
 use crate::table::Table;
 
 /// The flags `apply` and `diff` share: which files, which clusters.
@@ -42,6 +44,12 @@ pub struct SetArgs {
 
     #[command(flatten)]
     pub contexts: ContextsArgs,
+
+    /// A standby cluster's context (repeatable): every job of the set is held there
+    /// suspended, marked as standby for the --context cluster, ready for `kubectl kuul
+    /// failover`
+    #[arg(long, value_name = "CONTEXT", help_heading = "Kubernetes")]
+    pub standby: Vec<String>,
 
     /// Delete the CronJobs of the set that the files no longer list (only CronJobs labelled
     /// with the set and managed by kuul)
@@ -77,20 +85,20 @@ pub async fn run_set(
 ) -> Result<(), Error> {
     let config = Config::load(args.config.as_deref())?;
     let set = job_set::load(&args.files, &config)?;
-    let contexts = clusters::selected(&args.contexts, &kube)?;
+    let (contexts, roles) = roles(args, &kube)?;
     let options = PlanOptions {
         adopt: args.adopt,
         prune: args.prune,
     };
     let several = contexts.len() > 1;
-    let reports = future::join_all(contexts.iter().map(|context| {
+    let reports = future::join_all(contexts.iter().zip(&roles).map(|(context, role)| {
         let mut kube = kube.clone();
         if let Some(context) = context {
             kube.context = vec![context.clone()];
         }
         let set = &set;
         let pool_key = config.defaults.pool_label_key.as_str();
-        async move { one_cluster(&kube, set, options, mode, pool_key).await }
+        async move { one_cluster(&kube, set, options, mode, pool_key, role).await }
     }))
     .await;
     let mut failed_clusters = 0;
@@ -148,6 +156,63 @@ pub async fn run_set(
     Ok(())
 }
 
+/// What a cluster is to the job set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    /// It runs the jobs.
+    Active,
+    /// It holds them suspended, ready for a failover from the cluster of this context.
+    Standby { active: String },
+}
+
+/// The contexts to apply to, each with its role: the active ones (`--context`,
+/// `--contexts`), then each `--standby`. Standby clusters need one active cluster named
+/// with `--context`, for their jobs to name.
+fn roles(args: &SetArgs, kube: &KubeArgs) -> Result<(Vec<Option<String>>, Vec<Role>), Error> {
+    let mut contexts = clusters::selected(&args.contexts, kube)?;
+    let mut roles = vec![Role::Active; contexts.len()];
+    if args.standby.is_empty() {
+        return Ok((contexts, roles));
+    }
+    let usage = |message: String, hint: &str| Error::InvalidInput {
+        message,
+        hint: Some(hint.to_owned()),
+    };
+    let active = match contexts.as_slice() {
+        [Some(active)] => active.clone(),
+        [None] => {
+            return Err(usage(
+                "--standby needs the active cluster named with --context".to_owned(),
+                "e.g. apply -f jobs.yaml --context eu-1 --standby eu-2",
+            ));
+        }
+        _ => {
+            return Err(usage(
+                format!(
+                    "--standby needs one active cluster, and {} are named",
+                    contexts.len()
+                ),
+                "name the active cluster with one --context; every other one is a --standby",
+            ));
+        }
+    };
+    for standby in &args.standby {
+        if *standby == active {
+            return Err(usage(
+                format!("--standby {standby:?} is also the active --context"),
+                "a cluster is either active or standby for a job set",
+            ));
+        }
+        if !contexts.contains(&Some(standby.clone())) {
+            contexts.push(Some(standby.clone()));
+            roles.push(Role::Standby {
+                active: active.clone(),
+            });
+        }
+    }
+    Ok((contexts, roles))
+}
+
 /// What one cluster's work came to.
 struct ClusterReport {
     context: String,
@@ -165,6 +230,7 @@ async fn one_cluster(
     options: PlanOptions,
     mode: Mode,
     pool_key: &str,
+    role: &Role,
 ) -> Result<ClusterReport, Error> {
     let cluster = Cluster::connect(kube).await?;
     let namespace_of = |file_namespace: Option<&String>| -> String {
@@ -192,7 +258,8 @@ async fn one_cluster(
     let lists =
         future::try_join_all(namespaces.iter().map(|ns| list_cronjobs(&cluster, ns))).await?;
     let live: Vec<CronJob> = lists.into_iter().flatten().collect();
-    let steps = set_plan::plan(&set.name, &desired, &live, options);
+    let mut steps = set_plan::plan(&set.name, &desired, &live, options);
+    let standby = standby_steps(&mut steps, &live, role);
     let qualified = namespaces.len() > 1;
     let context = cluster.endpoint().context.clone();
     match mode {
@@ -223,30 +290,18 @@ async fn one_cluster(
                 carry_out(&cluster, &steps, dry_run, prune_runs),
                 cluster.misfits(&checked, pool_key)
             );
-            let mut table = Table::new(["job", "action", "detail"]);
-            let mut failed = 0;
-            for (step, result) in steps.iter().zip(results) {
-                let (action, detail) = match result {
-                    Ok(()) => (done_word(step.action), step.detail.clone()),
-                    Err(detail) => {
-                        failed += 1;
-                        ("failed", detail)
-                    }
-                };
-                let detail = match dry_run {
-                    DryRun::Client if step.action.writes() => {
-                        join(&detail, "dry run: nothing sent")
-                    }
-                    DryRun::Server if step.action.writes() => join(&detail, "server dry run"),
-                    _ => detail,
-                };
-                let job = if qualified {
-                    format!("{}/{}", step.namespace, step.name)
-                } else {
-                    step.name.clone()
-                };
-                table.row([job, action.to_owned(), detail]);
-            }
+            let results: Vec<Result<String, String>> = steps
+                .iter()
+                .zip(results)
+                .map(|(step, result)| result.map(|()| step.detail.clone()))
+                .collect();
+            let results = match role {
+                Role::Active => results,
+                Role::Standby { active } => {
+                    hold_ready(&cluster, &steps, &standby, results, active, dry_run).await
+                }
+            };
+            let (table, failed) = report_table(&steps, results, dry_run, qualified);
             Ok(ClusterReport {
                 context,
                 output: table.to_string(),
@@ -256,6 +311,38 @@ async fn one_cluster(
             })
         }
     }
+}
+
+/// The table of what `apply` did to each job, and how many failed.
+fn report_table(
+    steps: &[SetStep],
+    results: Vec<Result<String, String>>,
+    dry_run: DryRun,
+    qualified: bool,
+) -> (Table, usize) {
+    let mut table = Table::new(["job", "action", "detail"]);
+    let mut failed = 0;
+    for (step, result) in steps.iter().zip(results) {
+        let (action, detail) = match result {
+            Ok(detail) => (done_word(step.action), detail),
+            Err(detail) => {
+                failed += 1;
+                ("failed", detail)
+            }
+        };
+        let detail = match dry_run {
+            DryRun::Client if step.action.writes() => join(&detail, "dry run: nothing sent"),
+            DryRun::Server if step.action.writes() => join(&detail, "server dry run"),
+            _ => detail,
+        };
+        let job = if qualified {
+            format!("{}/{}", step.namespace, step.name)
+        } else {
+            step.name.clone()
+        };
+        table.row([job, action.to_owned(), detail]);
+    }
+    (table, failed)
 }
 
 fn join(detail: &str, note: &str) -> String {
@@ -274,6 +361,108 @@ fn done_word(action: Action) -> &'static str {
         Action::Prune => "pruned",
         Action::Conflict => "failed",
     }
+}
+
+/// What each step is to do about the standby role (`None` on an active cluster, and for
+/// prunes and conflicts). On a standby cluster a new job is created suspended, so that it
+/// never runs there before it is marked.
+fn standby_steps(steps: &mut [SetStep], live: &[CronJob], role: &Role) -> Vec<Option<OnStandby>> {
+    steps
+        .iter_mut()
+        .map(|step| {
+            let Role::Standby { .. } = role else {
+                return None;
+            };
+            if !matches!(
+                step.action,
+                Action::Create | Action::Update | Action::Unchanged
+            ) {
+                return None;
+            }
+            let found = live.iter().find(|c| {
+                c.metadata.name.as_deref() == Some(step.name.as_str())
+                    && c.metadata.namespace.as_deref() == Some(step.namespace.as_str())
+            });
+            let on = standby::on_standby(found);
+            if on == OnStandby::Create
+                && let Some(desired) = step.desired.as_mut()
+            {
+                desired.spec.suspend = Some(true);
+            }
+            Some(on)
+        })
+        .collect()
+}
+
+/// On a standby cluster, after the plan's writes: marks each job that is new or active
+/// here (without a failover's say-so) as standby for `active`, suspended, as the suspend
+/// field manager; a step's DETAIL says what its job is here.
+async fn hold_ready(
+    cluster: &Cluster,
+    steps: &[SetStep],
+    standby: &[Option<OnStandby>],
+    results: Vec<Result<String, String>>,
+    active: &str,
+    dry_run: DryRun,
+) -> Vec<Result<String, String>> {
+    let by = cluster.user_name().await;
+    let at = chrono::Utc::now();
+    let reason = format!("standby for {active}");
+    let marked = Bulk::default()
+        .run(
+            steps.iter().zip(standby).zip(results),
+            |((step, on), result)| {
+                let (by, reason) = (by.as_deref(), reason.as_str());
+                async move {
+                    let detail = match (result, on) {
+                        (Err(detail), _) => return Ok(Err(detail)),
+                        (Ok(detail), None) => return Ok(Ok(detail)),
+                        (Ok(detail), Some(_)) => detail,
+                    };
+                    let note = match on {
+                        Some(OnStandby::Create | OnStandby::Mark) => {
+                            if dry_run != DryRun::Client {
+                                let patch = standby::standby_patch(
+                                    &step.namespace,
+                                    &step.name,
+                                    active,
+                                    reason,
+                                    by,
+                                    at,
+                                );
+                                let api: Api<CronJob> =
+                                    Api::namespaced(cluster.client().clone(), &step.namespace);
+                                let mut params = PatchParams::apply(SUSPEND_MANAGER).force();
+                                params.dry_run = dry_run == DryRun::Server;
+                                if let Err(source) =
+                                    api.patch(&step.name, &params, &Patch::Apply(&patch)).await
+                                {
+                                    let operation = Operation::new("apply", "cronjobs")
+                                        .named(step.name.clone())
+                                        .in_namespace(step.namespace.clone());
+                                    return Ok(Err(cluster.error(operation, source).to_string()));
+                                }
+                            }
+                            format!("standby for {active}: suspended")
+                        }
+                        Some(OnStandby::Keep) => "suspended here".to_owned(),
+                        Some(OnStandby::ActiveByFailover) => {
+                            "active here since a failover: left active".to_owned()
+                        }
+                        None => String::new(),
+                    };
+                    Ok::<_, Error>(Ok(join(&detail, &note)))
+                }
+            },
+        )
+        .await;
+    marked
+        .into_iter()
+        .map(|outcome| match outcome.result {
+            Ok(result) => result,
+            Err(error) => Err(error.to_string()),
+        })
+        .collect()
 }
 
 /// Writes what the plan says, at most [`crate::bulk::DEFAULT_CONCURRENCY`] at a time;

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use kuul_core::commands::{
     ApplyArgs, DiffArgs, LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
 };
-use kuul_core::commands::{ArchiveArgs, CompletionArgs, RbacArgs};
+use kuul_core::commands::{ArchiveArgs, CompletionArgs, FailoverArgs, RbacArgs};
 use kuul_core::commands::{HistoryArgs, LogsArgs, StatusArgs};
 use kuul_core::{KubeArgs, KuulCommand};
 use kuul_sdk::image::ImageArgs;
@@ -66,6 +66,8 @@ enum Command {
     Apply(ApplyArgs),
     #[command(name = DiffArgs::NAME, about = DiffArgs::ABOUT, long_about = DiffArgs::long_help())]
     Diff(DiffArgs),
+    #[command(name = FailoverArgs::NAME, about = FailoverArgs::ABOUT, long_about = FailoverArgs::long_help())]
+    Failover(FailoverArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -90,6 +92,7 @@ fn main() -> std::process::ExitCode {
             }
             Command::Apply(args) => args.run(kube, printer).await,
             Command::Diff(args) => args.run(kube, printer).await,
+            Command::Failover(args) => args.run(kube, printer).await,
         }
     })
 }

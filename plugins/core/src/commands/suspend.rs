@@ -10,18 +10,15 @@
 
 use chrono::Utc;
 use clap::Args;
-use futures_util::future;
-use k8s_openapi::api::batch::v1::{CronJob, Job};
-use kube::Api;
-use kube::api::DeleteParams;
+use k8s_openapi::api::batch::v1::CronJob;
 
 use crate::bulk::Bulk;
 use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::clusters;
 use crate::commands::KuulCommand;
-use crate::error::{Error, Operation};
-use crate::job_runs::runs_in_progress;
+use crate::error::Error;
+use crate::job_runs::stop_runs;
 use crate::maintenance::carry_out::{ClusterOutcome, across, apply, done, report_plan, select};
 use crate::maintenance::{self, Action, FIELD_MANAGER, Layout, MaintenanceStep, Selection};
 use crate::printer::Printer;
@@ -137,40 +134,4 @@ fn planned_from<'a>(cronjobs: &'a [CronJob], step: &MaintenanceStep) -> &'a Cron
                 && c.metadata.namespace.as_deref() == Some(step.namespace.as_str())
         })
         .expect("every step comes from a selected CronJob")
-}
-
-/// Deletes the unfinished Jobs of `cronjob` with propagation Background, so the garbage
-/// collector removes their pods; returns how many there were. A Job that is already gone
-/// counts as stopped.
-async fn stop_runs(cluster: &Cluster, cronjob: &CronJob, dry_run: DryRun) -> Result<usize, Error> {
-    let running = runs_in_progress(cluster, cronjob).await?;
-    if dry_run == DryRun::Client {
-        return Ok(running.len());
-    }
-    let namespace = cronjob.metadata.namespace.clone().unwrap_or_default();
-    let api: Api<Job> = Api::namespaced(cluster.client().clone(), &namespace);
-    let params = DeleteParams {
-        dry_run: dry_run == DryRun::Server,
-        ..DeleteParams::background()
-    };
-    let deletes = running.iter().map(|job| {
-        let name = job.metadata.name.clone().unwrap_or_default();
-        let api = api.clone();
-        let params = params.clone();
-        let namespace = namespace.clone();
-        async move {
-            match api.delete(&name, &params).await {
-                Ok(_) => Ok(()),
-                Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
-                Err(source) => Err(cluster.error(
-                    Operation::new("delete", "jobs")
-                        .named(name)
-                        .in_namespace(namespace),
-                    source,
-                )),
-            }
-        }
-    });
-    future::try_join_all(deletes).await?;
-    Ok(running.len())
 }

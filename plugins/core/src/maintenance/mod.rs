@@ -312,10 +312,15 @@ pub fn resume_patch(step: &MaintenanceStep) -> Value {
 /// The apply configuration of `--skip-missed`, sent as [`SKIP_MISSED_MANAGER`] before
 /// the job is resumed.
 pub fn skip_missed_patch(step: &MaintenanceStep) -> Value {
+    skip_missed_patch_for(&step.namespace, &step.name)
+}
+
+/// [`skip_missed_patch`] of the `CronJob` `name` in `namespace` (`failover --skip-missed`).
+pub fn skip_missed_patch_for(namespace: &str, name: &str) -> Value {
     json!({
         "apiVersion": "batch/v1",
         "kind": "CronJob",
-        "metadata": {"name": step.name, "namespace": step.namespace},
+        "metadata": {"name": name, "namespace": namespace},
         "spec": {"startingDeadlineSeconds": SKIP_MISSED_DEADLINE_SECONDS},
     })
 }
