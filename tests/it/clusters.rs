@@ -654,21 +654,62 @@ async fn standby_apply_failover_and_failback_never_run_a_job_twice() {
         on("kuul-a")
     );
 
-    // A --from that cannot be reached: refused, nothing changed.
-    two.other.stop_apiserver();
-    let refused = kuul(
-        "failover",
-        &[
-            "--from", "kuul-b", "--to", "kuul-a", "--set", "team-x", "--yes",
-        ],
+    // Over to kuul-b again, and then kuul-b dies.
+    let over = kuul("failover", &[&failover[..], &["--yes"]].concat());
+    assert_eq!(over.status.code(), Some(0), "{}", text(&over.stderr));
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        on("kuul-b")
     );
+    two.other.stop_apiserver();
+    let back = [
+        "--from", "kuul-b", "--to", "kuul-a", "--set", "team-x", "--yes",
+    ];
+    let refused = kuul("failover", &back);
     let stderr = text(&refused.stderr);
     assert_eq!(refused.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("cannot fail over from kuul-b"), "{stderr}");
     assert!(stderr.contains("--from-unreachable"), "{stderr}");
+    // Told to go on without it: kuul-a runs the jobs and records what is left to do.
+    let forced = kuul("failover", &[&back[..], &["--from-unreachable"]].concat());
+    assert_eq!(forced.status.code(), Some(0), "{}", text(&forced.stderr));
+    let a_jobs: Api<CronJob> = Api::namespaced(a.client(), a.name());
+    let backup = a_jobs.get("backup").await.expect("get backup");
+    assert_eq!(backup.spec.suspend, Some(false));
+    let pending = backup.metadata.annotations.unwrap_or_default();
+    assert_eq!(
+        pending
+            .get("kuul.io/suspend-pending-on")
+            .map(String::as_str),
+        Some("kuul-b")
+    );
+    // kuul-b is back: the next status suspends the jobs there first, and says so.
     two.other.start_apiserver();
+    let status = kuul("status", &["--contexts", "kuul-*"]);
+    let stderr = text(&status.stderr);
+    assert_eq!(status.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "context kuul-b: suspended {}/backup: it was failed over to kuul-a while kuul-b could not be reached",
+            a.name()
+        )),
+        "{stderr}"
+    );
+    never_active_twice(a.client(), b.client(), a.name(), "the old side came back").await;
     assert_eq!(
         active_on(a.client(), b.client(), a.name()).await,
         on("kuul-a")
+    );
+    let settled = a_jobs.get("backup").await.expect("get backup");
+    let annotations = settled.metadata.annotations.unwrap_or_default();
+    assert!(
+        !annotations.contains_key("kuul.io/suspend-pending-on"),
+        "{annotations:?}"
+    );
+    let again = kuul("status", &["--contexts", "kuul-*"]);
+    assert!(
+        !text(&again.stderr).contains("suspended"),
+        "{}",
+        text(&again.stderr)
     );
 }

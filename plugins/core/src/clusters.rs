@@ -3,11 +3,20 @@
 //! of them concurrently, so that the whole takes about as long as the slowest cluster
 //! and one that cannot be reached does not hide the others.
 
+use chrono::Utc;
 use futures_util::future;
+use k8s_openapi::api::batch::v1::CronJob;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
 
 use crate::cli::{ContextsArgs, KubeArgs};
-use crate::error::Error;
+use crate::client::Cluster;
+use crate::error::{Error, Operation};
 use crate::kubeconfig::context_names;
+use crate::kuul_job::{MANAGED_BY, MANAGER};
+use crate::maintenance::FIELD_MANAGER as SUSPEND_MANAGER;
+use crate::printer::Printer;
+use crate::standby::{self, SUSPEND_PENDING_ON};
 
 /// The contexts to work on: `--contexts GLOB`, every `--context`, or `None` for the
 /// kubeconfig's current context. Flags that pin one cluster or identity (`--server`,
@@ -136,6 +145,101 @@ where
     }))
     .await;
     contexts.iter().cloned().zip(results).collect()
+}
+
+/// Finishes failovers made while the cluster they left could not be reached
+/// (`failover --from-unreachable`): a job on one of `contexts` that records
+/// [`SUSPEND_PENDING_ON`] another of them, reachable now, is suspended there (marked
+/// standby for the cluster it runs on), then the record is cleared. Each is said on
+/// stderr; what cannot be done now is left for the next time. `status` and `apply` on
+/// several clusters do this before anything else.
+pub async fn settle_failovers(
+    kube: &KubeArgs,
+    contexts: &[Option<String>],
+    all_namespaces: bool,
+    printer: Printer,
+) {
+    let named: Vec<&String> = contexts.iter().flatten().collect();
+    if named.len() < 2 {
+        return;
+    }
+    let mut sides = Vec::new();
+    for context in named {
+        let mut kube = kube.clone();
+        kube.context = vec![context.clone()];
+        if let Ok(cluster) = Cluster::connect(&kube).await {
+            sides.push((context.clone(), cluster));
+        }
+    }
+    let managed = format!("{MANAGED_BY}={MANAGER}");
+    for (runs_on, cluster) in &sides {
+        let scope = (!all_namespaces).then(|| cluster.namespace());
+        let Ok(jobs) = cluster
+            .list_selected::<CronJob>(scope, &managed, "cronjobs")
+            .await
+        else {
+            continue;
+        };
+        for job in &jobs {
+            let Some(left) = job
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(SUSPEND_PENDING_ON))
+            else {
+                continue;
+            };
+            let Some((_, old)) = sides.iter().find(|(context, _)| context == left) else {
+                continue;
+            };
+            let namespace = job.metadata.namespace.clone().unwrap_or_default();
+            let name = job.metadata.name.clone().unwrap_or_default();
+            match settle(old, cluster, &namespace, &name, left, runs_on).await {
+                Ok(()) => printer.warn(format_args!(
+                    "context {left}: suspended {namespace}/{name}: it was failed over to {runs_on} while {left} could not be reached"
+                )),
+                Err(error) => printer.warn(format_args!(
+                    "context {left}: {namespace}/{name} was failed over to {runs_on} while {left} could not be reached, and is still to be suspended there: {error}"
+                )),
+            }
+        }
+    }
+}
+
+/// Suspends `name` on the old cluster, marked standby for `runs_on`, then clears the
+/// pending record on the cluster it runs on.
+async fn settle(
+    old: &Cluster,
+    current: &Cluster,
+    namespace: &str,
+    name: &str,
+    left: &str,
+    runs_on: &str,
+) -> Result<(), Error> {
+    let params = PatchParams::apply(SUSPEND_MANAGER).force();
+    let operation = |verb| {
+        Operation::new(verb, "cronjobs")
+            .named(name)
+            .in_namespace(namespace)
+    };
+    let api: Api<CronJob> = Api::namespaced(old.client().clone(), namespace);
+    let there = api
+        .get_opt(name)
+        .await
+        .map_err(|source| old.error(operation("get"), source))?;
+    if there.is_some() {
+        let reason = format!("failed over to {runs_on} while {left} could not be reached");
+        let patch = standby::standby_patch(namespace, name, runs_on, &reason, None, Utc::now());
+        api.patch(name, &params, &Patch::Apply(&patch))
+            .await
+            .map_err(|source| old.error(operation("apply"), source))?;
+    }
+    let api: Api<CronJob> = Api::namespaced(current.client().clone(), namespace);
+    let patch = standby::activate_patch(namespace, name, left, false);
+    api.patch(name, &params, &Patch::Apply(&patch))
+        .await
+        .map_err(|source| current.error(operation("apply"), source))?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -86,6 +86,9 @@ pub async fn run_set(
     let config = Config::load(args.config.as_deref())?;
     let set = job_set::load(&args.files, &config)?;
     let (contexts, roles) = roles(args, &kube)?;
+    if mode != Mode::Diff {
+        clusters::settle_failovers(&kube, &contexts, false, printer).await;
+    }
     let options = PlanOptions {
         adopt: args.adopt,
         prune: args.prune,

@@ -235,6 +235,7 @@ impl StatusArgs {
                 hint: Some("name one --context with --watch".to_owned()),
             });
         }
+        clusters::settle_failovers(kube, contexts, self.all_namespaces, printer).await;
         let results = clusters::each(kube, contexts, |kube| async move {
             let cluster = Cluster::connect(&kube).await?;
             self.read(&cluster, pool_key, printer).await
