@@ -4,12 +4,15 @@
 //! both with a CONTEXT column; a cluster whose API server is stopped is one line naming
 //! it, the other is still shown, and the exit status says so.
 
+use std::process::Stdio;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
-use kuul_tests::{TwoClusters, Via, YEARLY, eventually, kuul_cronjob, text};
+use kuul_tests::{Lines, TwoClusters, Via, YEARLY, eventually, kuul_cronjob, text};
 use serde_json::{Value, json};
 
 async fn create(client: Client, namespace: &str, name: &str) {
@@ -447,7 +450,11 @@ async fn roles(a: Client, b: Client, namespace: &str) -> Vec<(String, bool, bool
             .expect("list CronJobs")
             .items
     };
-    let (on_a, on_b) = (list(a).await, list(b).await);
+    // kuul-b first: a failover to kuul-b suspends a job on kuul-a before it resumes it on
+    // kuul-b, so a job seen active on kuul-b is suspended on kuul-a when kuul-a is read
+    // after it. (Read the other way round, the reads could straddle the move.)
+    let on_b = list(b).await;
+    let on_a = list(a).await;
     let mut names: Vec<String> = on_a
         .iter()
         .chain(&on_b)
@@ -712,4 +719,116 @@ async fn standby_apply_failover_and_failback_never_run_a_job_twice() {
         "{}",
         text(&again.stderr)
     );
+}
+
+/// How many jobs the killed failover moves, and the last one's name.
+const JOBS: usize = 400;
+const LAST: &str = "job-399";
+
+/// A failover of 400 jobs killed in the middle, then run again: while both run, a
+/// watcher reads both clusters over and over and never sees a job active on both; the
+/// rerun finishes the move.
+#[tokio::test]
+async fn a_failover_killed_in_the_middle_is_finished_by_a_rerun() {
+    let two = TwoClusters::take();
+    let (a, b) = two.namespace("multi-kill").await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("jobs.yaml");
+    let mut jobs = format!(
+        "set: team-k\ndefaults:\n  namespace: {}\n  image: kuul-base:busybox\n  pool: prod\njobs:\n",
+        a.name()
+    );
+    for n in 0..JOBS {
+        jobs.push_str(&format!("  - {{name: job-{n:03}, schedule: '{YEARLY}'}}\n"));
+    }
+    std::fs::write(&file, jobs).expect("write jobs.yaml");
+    let file = file.to_str().expect("a UTF-8 path");
+    let applied = two
+        .command(Via::Umbrella, "apply")
+        .args([
+            "-n",
+            a.name(),
+            "-f",
+            file,
+            "--context",
+            "kuul-a",
+            "--standby",
+            "kuul-b",
+        ])
+        .output()
+        .expect("apply");
+    assert_eq!(applied.status.code(), Some(0), "{}", text(&applied.stderr));
+
+    // The watcher: the invariant at every read while the failovers run.
+    let watching = Arc::new(AtomicBool::new(true));
+    let watcher = {
+        let (a, b, namespace) = (a.client(), b.client(), a.name().to_owned());
+        let watching = Arc::clone(&watching);
+        tokio::spawn(async move {
+            let mut reads = 0;
+            while watching.load(Ordering::Relaxed) {
+                never_active_twice(a.clone(), b.clone(), &namespace, "a read during failover")
+                    .await;
+                reads += 1;
+            }
+            reads
+        })
+    };
+    let failover = |extra: &[&str]| {
+        let mut cmd = two.command(Via::Umbrella, "failover");
+        cmd.args([
+            "-n",
+            a.name(),
+            "--from",
+            "kuul-a",
+            "--to",
+            "kuul-b",
+            "--set",
+            "team-k",
+            "--yes",
+        ])
+        .args(extra);
+        cmd
+    };
+    let mut first = failover(&[])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start failover");
+    // The plan is printed before the first write: kill it once the writes have begun.
+    let mut lines = Lines::of(first.stdout.take().expect("stdout"));
+    lines.until(Duration::from_secs(60), "the plan", |line| {
+        line.contains(LAST)
+    });
+    let leaving: Api<CronJob> = Api::namespaced(a.client(), a.name());
+    eventually(
+        Duration::from_secs(30),
+        "the first job suspended",
+        || async {
+            let list = leaving.list(&ListParams::default()).await.ok()?;
+            list.items
+                .iter()
+                .any(|c| c.spec.suspend == Some(true))
+                .then_some(())
+        },
+    )
+    .await;
+    first.kill().expect("kill failover");
+    first.wait().expect("failover ends");
+    let after_kill = active_on(a.client(), b.client(), a.name()).await;
+    let moved = after_kill.iter().filter(|(_, on)| *on == "kuul-b").count();
+    eprintln!("after the kill: {moved} of {JOBS} jobs on kuul-b");
+    assert!(moved < JOBS, "the failover had finished before the kill");
+    never_active_twice(a.client(), b.client(), a.name(), "the kill").await;
+
+    let rerun = failover(&[]).output().expect("rerun failover");
+    assert_eq!(rerun.status.code(), Some(0), "{}", text(&rerun.stderr));
+    watching.store(false, Ordering::Relaxed);
+    let reads = watcher.await.expect("the watcher");
+    eprintln!("the watcher read both clusters {reads} times");
+    assert!(reads > 0);
+    let on_b: Vec<(String, &str)> = (0..JOBS)
+        .map(|n| (format!("job-{n:03}"), "kuul-b"))
+        .collect();
+    assert_eq!(active_on(a.client(), b.client(), a.name()).await, on_b);
 }
