@@ -127,6 +127,16 @@ impl StatusArgs {
     }
 }
 
+/// `--watch` with several clusters.
+fn watch_one() -> Error {
+    Error::InvalidInput {
+        message:
+            "--watch follows one cluster: --contexts and a repeated --context do not go with it"
+                .to_owned(),
+        hint: Some("name one --context with --watch".to_owned()),
+    }
+}
+
 fn format_name(format: OutputFormat) -> &'static str {
     match format {
         OutputFormat::Table => "table",
@@ -144,6 +154,9 @@ impl KuulCommand for StatusArgs {
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         self.check_input()?;
+        if self.watch && (self.contexts.contexts.is_some() || kube.context.len() > 1) {
+            return Err(watch_one());
+        }
         let contexts = clusters::selected(&self.contexts, &kube)?;
         let config = Config::load(self.config.as_deref())?;
         let pool_key = config.defaults.pool_label_key.clone();
@@ -226,15 +239,6 @@ impl StatusArgs {
         pool_key: &str,
         printer: Printer,
     ) -> Result<(), Error> {
-        if self.watch {
-            return Err(Error::InvalidInput {
-                message: format!(
-                    "--watch follows one cluster, and {} are named",
-                    contexts.len()
-                ),
-                hint: Some("name one --context with --watch".to_owned()),
-            });
-        }
         clusters::settle_failovers(kube, contexts, self.all_namespaces, printer).await;
         let results = clusters::each(kube, contexts, |kube| async move {
             let cluster = Cluster::connect(&kube).await?;

@@ -108,6 +108,9 @@ pub enum Action {
     KeepActive,
     /// Suspended some other way, and neither named nor `--include-unmarked`.
     KeepUnmarked,
+    /// Held ready on a standby cluster: only `failover` makes it run here, so that it
+    /// never runs on two clusters at once.
+    KeepStandby,
 }
 
 /// What happens to the runs a job missed while suspended, when it is resumed.
@@ -191,6 +194,7 @@ pub fn plan_resume(
         options.include_unmanaged,
         |cronjob, was| {
             let action = match was {
+                _ if crate::standby::standby_for(cronjob).is_some() => Action::KeepStandby,
                 State::Active if is_marked(cronjob) => Action::Resume(MissedRuns::Bounded),
                 State::Active => Action::KeepActive,
                 State::SuspendedUnmarked if !named && !options.include_unmarked => {
@@ -403,6 +407,7 @@ fn now(step: &MaintenanceStep, done: Done) -> String {
         Action::Resume(_) => "active",
         Action::KeepActive => "active (unchanged)",
         Action::KeepUnmarked => "suspended (left: not by kuul)",
+        Action::KeepStandby => "suspended (standby: `kubectl kuul failover` runs it here)",
     };
     match done {
         Done::Failed => format!("failed, still {}", step.was.word()),
@@ -528,6 +533,17 @@ mod tests {
             plan_resume(&suspended, &Selection::All, resume).unmanaged,
             ["ops/foreign"]
         );
+    }
+
+    #[test]
+    fn resume_leaves_standby_jobs_to_failover_even_named() {
+        let mut standby = MARKED.to_vec();
+        standby.push((crate::standby::STANDBY_FOR, "eu-1"));
+        let jobs = [cronjob("backup", Some(true), true, &standby)];
+        for selection in [Selection::All, Selection::Named(vec!["backup".to_owned()])] {
+            let plan = plan_resume(&jobs, &selection, ResumeOptions::default());
+            assert_eq!(actions(&plan), [("backup", Action::KeepStandby)]);
+        }
     }
 
     #[test]
