@@ -461,7 +461,9 @@ impl JobSelectionArgs {
 pub struct ContextsArgs {
     /// Every kubeconfig context whose name matches GLOB ('*' any text, '?' one character),
     /// one cluster each; instead of --context
-    #[arg(long, value_name = "GLOB", help_heading = "Kubernetes")]
+    // Not under the Kubernetes heading: a thin plugin and the umbrella order that heading
+    // differently, and their help must be the same.
+    #[arg(long, value_name = "GLOB")]
     pub contexts: Option<String>,
 }
 

@@ -7,10 +7,10 @@ use chrono::Utc;
 use futures_util::future;
 use k8s_openapi::api::batch::v1::CronJob;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
+use kube::api::{ListParams, Patch, PatchParams};
 
 use crate::cli::{ContextsArgs, KubeArgs};
-use crate::client::Cluster;
+use crate::client::{Cluster, PAGE};
 use crate::error::{Error, Operation};
 use crate::kubeconfig::context_names;
 use crate::kuul_job::{MANAGED_BY, MANAGER};
@@ -171,30 +171,18 @@ pub async fn settle_failovers(
             sides.push((context.clone(), cluster));
         }
     }
-    let managed = format!("{MANAGED_BY}={MANAGER}");
-    for (runs_on, cluster) in &sides {
-        let scope = (!all_namespaces).then(|| cluster.namespace());
-        let Ok(jobs) = cluster
-            .list_selected::<CronJob>(scope, &managed, "cronjobs")
-            .await
-        else {
-            continue;
-        };
-        for job in &jobs {
-            let Some(left) = job
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(SUSPEND_PENDING_ON))
-            else {
+    // Each cluster's jobs with a pending suspension, read concurrently from the objects'
+    // metadata only: this comes before every multi-cluster status, so it must be cheap.
+    let found = future::join_all(sides.iter().map(|(runs_on, cluster)| async move {
+        (runs_on, cluster, pending(cluster, all_namespaces).await)
+    }))
+    .await;
+    for (runs_on, cluster, jobs) in found {
+        for (namespace, name, left) in jobs.unwrap_or_default() {
+            let Some((_, old)) = sides.iter().find(|(context, _)| *context == left) else {
                 continue;
             };
-            let Some((_, old)) = sides.iter().find(|(context, _)| context == left) else {
-                continue;
-            };
-            let namespace = job.metadata.namespace.clone().unwrap_or_default();
-            let name = job.metadata.name.clone().unwrap_or_default();
-            match settle(old, cluster, &namespace, &name, left, runs_on).await {
+            match settle(old, cluster, &namespace, &name, &left, runs_on).await {
                 Ok(()) => printer.warn(format_args!(
                     "context {left}: suspended {namespace}/{name}: it was failed over to {runs_on} while {left} could not be reached"
                 )),
@@ -202,6 +190,42 @@ pub async fn settle_failovers(
                     "context {left}: {namespace}/{name} was failed over to {runs_on} while {left} could not be reached, and is still to be suspended there: {error}"
                 )),
             }
+        }
+    }
+}
+
+/// The kuul jobs of `cluster` (its namespace, or every one) that record a pending
+/// suspension elsewhere: namespace, name and the context to suspend them on.
+async fn pending(
+    cluster: &Cluster,
+    all_namespaces: bool,
+) -> Result<Vec<(String, String, String)>, kube::Error> {
+    let api: Api<CronJob> = if all_namespaces {
+        Api::all(cluster.client().clone())
+    } else {
+        Api::namespaced(cluster.client().clone(), cluster.namespace())
+    };
+    let managed = format!("{MANAGED_BY}={MANAGER}");
+    let mut params = ListParams::default().labels(&managed).limit(PAGE);
+    let mut found = Vec::new();
+    loop {
+        let page = api.list_metadata(&params).await?;
+        for job in page.items {
+            let meta = job.metadata;
+            if let Some(left) = meta
+                .annotations
+                .and_then(|mut a| a.remove(SUSPEND_PENDING_ON))
+            {
+                found.push((
+                    meta.namespace.unwrap_or_default(),
+                    meta.name.unwrap_or_default(),
+                    left,
+                ));
+            }
+        }
+        match page.metadata.continue_ {
+            Some(token) if !token.is_empty() => params = params.continue_token(&token),
+            _ => return Ok(found),
         }
     }
 }
