@@ -832,3 +832,71 @@ async fn a_failover_killed_in_the_middle_is_finished_by_a_rerun() {
         .collect();
     assert_eq!(active_on(a.client(), b.client(), a.name()).await, on_b);
 }
+
+/// `failover --stop-running` ends the runs in progress where the jobs leave: a run held
+/// by a scheduling gate (its Job active, its pod never scheduled) is deleted on kuul-a,
+/// and the job runs on kuul-b.
+#[tokio::test]
+async fn failover_stop_running_ends_the_runs_on_the_side_it_leaves() {
+    let two = TwoClusters::take();
+    let (a, b) = two.namespace("multi-stop").await;
+    create(a.client(), a.name(), "nightly").await;
+    create(b.client(), b.name(), "nightly").await;
+    let standby = two
+        .command(Via::Umbrella, "suspend")
+        .args(["-n", a.name(), "nightly", "--context", "kuul-b"])
+        .output()
+        .expect("suspend on kuul-b");
+    assert_eq!(standby.status.code(), Some(0), "{}", text(&standby.stderr));
+    // A run in progress on kuul-a that never ends by itself.
+    let cronjob = Api::<CronJob>::namespaced(a.client(), a.name())
+        .get("nightly")
+        .await
+        .expect("get the CronJob");
+    let mut template = serde_json::to_value(&cronjob.spec.job_template).expect("its template");
+    template["spec"]["template"]["spec"]["schedulingGates"] =
+        json!([{ "name": "kuul.io/test-hold" }]);
+    let held: Job = serde_json::from_value(json!({
+        "metadata": {
+            "name": "nightly-held",
+            "labels": { "kuul.io/job": "nightly" },
+            "ownerReferences": [{
+                "apiVersion": "batch/v1", "kind": "CronJob", "name": "nightly",
+                "uid": cronjob.metadata.uid, "controller": true
+            }]
+        },
+        "spec": template["spec"]
+    }))
+    .expect("a valid Job");
+    Api::<Job>::namespaced(a.client(), a.name())
+        .create(&PostParams::default(), &held)
+        .await
+        .expect("create the held run");
+
+    let moved = two
+        .command(Via::Umbrella, "failover")
+        .args([
+            "-n",
+            a.name(),
+            "nightly",
+            "--from",
+            "kuul-a",
+            "--to",
+            "kuul-b",
+        ])
+        .args(["--yes", "--stop-running", "--skip-missed"])
+        .output()
+        .expect("run failover");
+    assert_eq!(moved.status.code(), Some(0), "{}", text(&moved.stderr));
+    assert_eq!(
+        active_on(a.client(), b.client(), a.name()).await,
+        [("nightly".to_owned(), "kuul-b")]
+    );
+    eventually(Duration::from_secs(30), "the held run deleted", || async {
+        jobs_left(a.client(), a.name())
+            .await
+            .is_empty()
+            .then_some(())
+    })
+    .await;
+}
