@@ -14,7 +14,7 @@ use k8s_openapi::NamespaceResourceScope;
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{Event, Node};
-use kube::api::{ListParams, PostParams};
+use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use kube::config::KubeConfigOptions;
 use kube::{Api, Client, Config, Resource};
 use serde::de::DeserializeOwned;
@@ -164,6 +164,33 @@ impl Cluster {
             .map_err(|source| {
                 self.error(
                     Operation::new("get", resource)
+                        .named(name)
+                        .in_namespace(namespace),
+                    source,
+                )
+            })
+    }
+
+    /// Server-side applies `patch` (an apply configuration) to the `CronJob` `name` in
+    /// `namespace` as `manager`, taking over the fields it sends (`--force-conflicts`);
+    /// `server_dry_run` has the API server check it without storing it. Returns the
+    /// object as stored.
+    pub async fn apply_cronjob(
+        &self,
+        namespace: &str,
+        name: &str,
+        manager: &str,
+        patch: &serde_json::Value,
+        server_dry_run: bool,
+    ) -> Result<CronJob, Error> {
+        let api: Api<CronJob> = Api::namespaced(self.client.clone(), namespace);
+        let mut params = PatchParams::apply(manager).force();
+        params.dry_run = server_dry_run;
+        api.patch(name, &params, &Patch::Apply(patch))
+            .await
+            .map_err(|source| {
+                self.error(
+                    Operation::new("apply", "cronjobs")
                         .named(name)
                         .in_namespace(namespace),
                     source,

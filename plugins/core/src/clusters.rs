@@ -7,7 +7,7 @@ use chrono::Utc;
 use futures_util::future;
 use k8s_openapi::api::batch::v1::CronJob;
 use kube::Api;
-use kube::api::{ListParams, Patch, PatchParams};
+use kube::api::ListParams;
 
 use crate::cli::{ContextsArgs, KubeArgs};
 use crate::client::{Cluster, PAGE};
@@ -240,29 +240,27 @@ async fn settle(
     left: &str,
     runs_on: &str,
 ) -> Result<(), Error> {
-    let params = PatchParams::apply(SUSPEND_MANAGER).force();
-    let operation = |verb| {
-        Operation::new(verb, "cronjobs")
-            .named(name)
-            .in_namespace(namespace)
-    };
-    let api: Api<CronJob> = Api::namespaced(old.client().clone(), namespace);
-    let there = api
+    let there = Api::<CronJob>::namespaced(old.client().clone(), namespace)
         .get_opt(name)
         .await
-        .map_err(|source| old.error(operation("get"), source))?;
+        .map_err(|source| {
+            old.error(
+                Operation::new("get", "cronjobs")
+                    .named(name)
+                    .in_namespace(namespace),
+                source,
+            )
+        })?;
     if there.is_some() {
         let reason = format!("failed over to {runs_on} while {left} could not be reached");
         let patch = standby::standby_patch(namespace, name, runs_on, &reason, None, Utc::now());
-        api.patch(name, &params, &Patch::Apply(&patch))
-            .await
-            .map_err(|source| old.error(operation("apply"), source))?;
+        old.apply_cronjob(namespace, name, SUSPEND_MANAGER, &patch, false)
+            .await?;
     }
-    let api: Api<CronJob> = Api::namespaced(current.client().clone(), namespace);
     let patch = standby::activate_patch(namespace, name, left, false);
-    api.patch(name, &params, &Patch::Apply(&patch))
-        .await
-        .map_err(|source| current.error(operation("apply"), source))?;
+    current
+        .apply_cronjob(namespace, name, SUSPEND_MANAGER, &patch, false)
+        .await?;
     Ok(())
 }
 

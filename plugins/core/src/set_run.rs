@@ -433,17 +433,18 @@ async fn hold_ready(
                                     by,
                                     at,
                                 );
-                                let api: Api<CronJob> =
-                                    Api::namespaced(cluster.client().clone(), &step.namespace);
-                                let mut params = PatchParams::apply(SUSPEND_MANAGER).force();
-                                params.dry_run = dry_run == DryRun::Server;
-                                if let Err(source) =
-                                    api.patch(&step.name, &params, &Patch::Apply(&patch)).await
+                                let server_dry_run = dry_run == DryRun::Server;
+                                if let Err(error) = cluster
+                                    .apply_cronjob(
+                                        &step.namespace,
+                                        &step.name,
+                                        SUSPEND_MANAGER,
+                                        &patch,
+                                        server_dry_run,
+                                    )
+                                    .await
                                 {
-                                    let operation = Operation::new("apply", "cronjobs")
-                                        .named(step.name.clone())
-                                        .in_namespace(step.namespace.clone());
-                                    return Ok(Err(cluster.error(operation, source).to_string()));
+                                    return Ok(Err(error.to_string()));
                                 }
                             }
                             format!("standby for {active}: suspended")

@@ -14,7 +14,6 @@ use chrono::Utc;
 use clap::Args;
 use k8s_openapi::api::batch::v1::CronJob;
 use kube::Api;
-use kube::api::{Patch, PatchParams};
 
 use crate::bulk::{self, Bulk};
 use crate::cli::DryRun;
@@ -311,17 +310,8 @@ async fn apply(
     manager: &str,
     patch: &serde_json::Value,
 ) -> Result<(), Error> {
-    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
-    let params = PatchParams::apply(manager).force();
-    api.patch(&step.name, &params, &Patch::Apply(patch))
-        .await
-        .map_err(|source| {
-            cluster.error(
-                Operation::new("apply", "cronjobs")
-                    .named(step.name.clone())
-                    .in_namespace(step.namespace.clone()),
-                source,
-            )
-        })?;
+    cluster
+        .apply_cronjob(&step.namespace, &step.name, manager, patch, false)
+        .await?;
     Ok(())
 }

@@ -7,15 +7,13 @@
 //! ([`finish`]). Both commands use it, so neither depends on the other.
 
 use k8s_openapi::api::batch::v1::CronJob;
-use kube::Api;
-use kube::api::{Patch, PatchParams};
 
 use super::{Done, Layout, MaintenancePlan, MaintenanceStep, Selection};
 use crate::bulk::{self, Attempted, Bulk};
 use crate::cli::{DryRun, KubeArgs};
 use crate::client::Cluster;
 use crate::clusters;
-use crate::error::{Error, Operation};
+use crate::error::Error;
 use crate::kuul_job::{MANAGED_BY, MANAGER};
 use crate::printer::Printer;
 
@@ -196,17 +194,13 @@ pub async fn apply(
     patch: &serde_json::Value,
     dry_run: DryRun,
 ) -> Result<CronJob, Error> {
-    let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
-    let mut params = PatchParams::apply(manager).force();
-    params.dry_run = dry_run == DryRun::Server;
-    api.patch(&step.name, &params, &Patch::Apply(patch))
+    cluster
+        .apply_cronjob(
+            &step.namespace,
+            &step.name,
+            manager,
+            patch,
+            dry_run == DryRun::Server,
+        )
         .await
-        .map_err(|source| {
-            cluster.error(
-                Operation::new("apply", "cronjobs")
-                    .named(step.name.clone())
-                    .in_namespace(step.namespace.clone()),
-                source,
-            )
-        })
 }
