@@ -108,6 +108,15 @@ fn glob_matches(glob: &str, name: &str) -> bool {
     reachable[glob.len()]
 }
 
+/// Says on stderr, in one line naming its context, why a cluster's part of a command
+/// failed: `error: context eu-2: cannot reach the Kubernetes API server at ...`.
+pub fn report(printer: Printer, context: &str, error: &Error) {
+    printer.error(&Error::Halted {
+        message: format!("context {context}: {error}"),
+        hint: None,
+    });
+}
+
 /// The error a command ends with when some of the clusters it read could not be: after
 /// it has shown the others, and a line per cluster has said why.
 pub fn unreachable(contexts: &[String], of: usize) -> Result<(), Error> {

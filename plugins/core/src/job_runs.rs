@@ -228,10 +228,7 @@ pub async fn across_clusters(
                 missing.get_or_insert(error);
             }
             Err(error) => {
-                printer.error(&Error::Halted {
-                    message: format!("context {context}: {error}"),
-                    hint: None,
-                });
+                crate::clusters::report(printer, &context, &error);
                 unreachable.push(context);
             }
         }

@@ -342,10 +342,7 @@ async fn list_pools_across(
                 pool
             })),
             Err(error) => {
-                printer.error(&Error::Halted {
-                    message: format!("context {context}: {error}"),
-                    hint: None,
-                });
+                clusters::report(printer, &context, &error);
                 unreachable.push(context);
             }
         }

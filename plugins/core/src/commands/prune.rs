@@ -283,10 +283,7 @@ impl PruneArgs {
             match result {
                 Ok(side) => sides.push((context, side)),
                 Err(error) => {
-                    printer.error(&Error::Halted {
-                        message: format!("context {context}: {error}"),
-                        hint: None,
-                    });
+                    clusters::report(printer, &context, &error);
                     unreachable.push(context);
                 }
             }
@@ -329,10 +326,7 @@ impl PruneArgs {
                 Ok(line) => printer.line(format_args!("context {context}: {line}"))?,
                 Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
                 Err(error) => {
-                    printer.error(&Error::Halted {
-                        message: format!("context {context}: {error}"),
-                        hint: None,
-                    });
+                    clusters::report(printer, &context, &error);
                     failed.push(context);
                 }
             }

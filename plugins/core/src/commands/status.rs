@@ -256,10 +256,7 @@ impl StatusArgs {
                 })),
                 Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
                 Err(error) => {
-                    printer.error(&Error::Halted {
-                        message: format!("context {context}: {error}"),
-                        hint: None,
-                    });
+                    clusters::report(printer, &context, &error);
                     unreachable.push(context);
                 }
             }

@@ -125,10 +125,7 @@ where
             }
             (Err(error), None) => return Err(error),
             (Err(error), Some(context)) => {
-                printer.error(&Error::Halted {
-                    message: format!("context {context}: {error}"),
-                    hint: None,
-                });
+                clusters::report(printer, &context, &error);
                 unreachable.push(context);
             }
         }
