@@ -47,7 +47,9 @@ fn contexts(args: &ContextsArgs, kube: &KubeArgs) -> Result<Vec<Option<String>>,
             return Ok(vec![None]);
         }
         let mut contexts = kube.context.clone();
-        contexts.dedup();
+        // Each cluster once, in the order first given.
+        let mut seen = std::collections::HashSet::new();
+        contexts.retain(|context| seen.insert(context.clone()));
         return Ok(contexts.into_iter().map(Some).collect());
     };
     if !kube.context.is_empty() {
@@ -130,6 +132,53 @@ pub fn unreachable(contexts: &[String], of: usize) -> Result<(), Error> {
             contexts.join(", ")
         ),
         hint: Some("the others are shown; the lines above say why".to_owned()),
+    })
+}
+
+/// [`each`] with each cluster's work on a thread of its own (with a runtime of its own),
+/// so that decoding one cluster's lists does not wait for another's: for reads whose
+/// result holds no connection (a client is tied to the runtime it was made on).
+pub fn each_on_threads<T, F, Fut>(
+    kube: &KubeArgs,
+    contexts: &[Option<String>],
+    work: F,
+) -> Vec<(Option<String>, Result<T, Error>)>
+where
+    F: Fn(KubeArgs) -> Fut + Sync,
+    Fut: Future<Output = Result<T, Error>>,
+    T: Send,
+{
+    std::thread::scope(|scope| {
+        let work = &work;
+        let threads: Vec<_> = contexts
+            .iter()
+            .map(|context| {
+                let mut kube = kube.clone();
+                if let Some(context) = context {
+                    kube.context = vec![context.clone()];
+                }
+                scope.spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .map_err(|source| Error::Halted {
+                            message: format!("cannot start a thread's runtime: {source}"),
+                            hint: None,
+                        })?;
+                    runtime.block_on(work(kube))
+                })
+            })
+            .collect();
+        let results = threads.into_iter().map(|thread| {
+            thread.join().unwrap_or_else(|_| {
+                Err(Error::Halted {
+                    message: "reading the cluster failed unexpectedly (a thread panicked)"
+                        .to_owned(),
+                    hint: None,
+                })
+            })
+        });
+        contexts.iter().cloned().zip(results).collect()
     })
 }
 
@@ -305,6 +354,15 @@ mod tests {
         assert_eq!(
             selected(&set, &kube).unwrap(),
             [Some("eu-1".to_owned()), Some("eu-2".to_owned())]
+        );
+        let repeated = KubeArgs {
+            context: vec!["eu-1".to_owned(), "eu-2".to_owned(), "eu-1".to_owned()],
+            ..KubeArgs::default()
+        };
+        assert_eq!(
+            selected(&set, &repeated).unwrap(),
+            [Some("eu-1".to_owned()), Some("eu-2".to_owned())],
+            "each cluster once"
         );
         let one = KubeArgs::default();
         assert_eq!(selected(&set, &one).unwrap(), [None]);

@@ -172,7 +172,11 @@ impl KuulCommand for StatusArgs {
         let missing = self.missing(&statuses);
         self.print(&statuses, false, printer)?;
         if !missing.is_empty() {
-            return Err(not_found(&missing, namespace.as_deref()));
+            let place = namespace.as_deref().map_or_else(
+                || "in any namespace".to_owned(),
+                |ns| format!("in namespace {ns:?}"),
+            );
+            return Err(not_found(&missing, &place));
         }
         if self.check {
             return verdict(&statuses, &[], printer);
@@ -240,11 +244,10 @@ impl StatusArgs {
         printer: Printer,
     ) -> Result<(), Error> {
         clusters::settle_failovers(kube, contexts, self.all_namespaces, printer).await;
-        let results = clusters::each(kube, contexts, |kube| async move {
+        let results = clusters::each_on_threads(kube, contexts, |kube| async move {
             let cluster = Cluster::connect(&kube).await?;
             self.read(&cluster, pool_key, printer).await
-        })
-        .await;
+        });
         let mut statuses = Vec::new();
         let mut unreachable = Vec::new();
         for (context, result) in results {
@@ -272,8 +275,12 @@ impl StatusArgs {
         };
         self.print(&statuses, true, printer)?;
         if !missing.is_empty() {
-            let namespace = (!self.all_namespaces).then_some("each context's namespace");
-            return Err(not_found(&missing, namespace));
+            let place = if self.all_namespaces {
+                "in any namespace of any cluster".to_owned()
+            } else {
+                "in the namespace of any cluster".to_owned()
+            };
+            return Err(not_found(&missing, &place));
         }
         if self.check {
             return verdict(&statuses, &unreachable, printer);
@@ -492,11 +499,8 @@ fn verdict(statuses: &[JobStatus], unreachable: &[String], printer: Printer) -> 
     })
 }
 
-fn not_found(missing: &[String], namespace: Option<&str>) -> Error {
-    let place = namespace.map_or_else(
-        || "in any namespace".to_owned(),
-        |ns| format!("in namespace {ns:?}"),
-    );
+/// Named jobs that are not there; `place` says where they were looked for.
+fn not_found(missing: &[String], place: &str) -> Error {
     Error::Halted {
         message: format!("no CronJob named {} {place}", missing.join(", ")),
         hint: Some("`kubectl kuul status` lists the Kuul jobs there are".to_owned()),
