@@ -14,7 +14,7 @@ use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
 use kuul_tests::{
-    Lines, TestBucket, TestNamespace, Via, YEARLY, assert_exit, eventually, harness_env,
+    Lines, TestBucket, TestNamespace, Via, YEARLY, assert_exit, eventually, harness_env, job_names,
     kuul_cronjob, kwok_failure, text,
 };
 use serde_json::{Value, json};
@@ -778,27 +778,12 @@ async fn history_and_logs_read_an_s3_archive_after_prune() {
     read_back_after_prune(TestStore::s3("archive-read"), "kuul-archive-read-s3").await;
 }
 
-/// The Jobs of the namespace, by name.
-async fn job_names(ns: &TestNamespace) -> Vec<String> {
-    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
-    let mut names: Vec<String> = jobs
-        .list(&ListParams::default())
-        .await
-        .expect("list Jobs")
-        .items
-        .into_iter()
-        .filter_map(|job| job.metadata.name)
-        .collect();
-    names.sort();
-    names
-}
-
 /// Waits until the namespace's Jobs are `expected`.
 async fn jobs_become(ns: &TestNamespace, expected: &[&str]) {
     eventually(
         Duration::from_secs(30),
         &format!("the Jobs left to be {expected:?}"),
-        || async { (job_names(ns).await == expected).then_some(()) },
+        || async { (job_names(ns.client(), ns.name()).await == expected).then_some(()) },
     )
     .await;
 }
@@ -877,5 +862,5 @@ async fn prune_archives_each_run_first_and_keeps_one_it_could_not_archive() {
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("error: cannot reach"), "{stderr}");
-    assert_eq!(job_names(&ns).await, ["weekly-004"]);
+    assert_eq!(job_names(ns.client(), ns.name()).await, ["weekly-004"]);
 }

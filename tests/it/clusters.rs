@@ -12,7 +12,7 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::Client;
 use kube::api::{Api, ListParams, PostParams};
-use kuul_tests::{Lines, TwoClusters, Via, YEARLY, eventually, kuul_cronjob, text};
+use kuul_tests::{Lines, TwoClusters, Via, YEARLY, eventually, job_names, kuul_cronjob, text};
 use serde_json::{Value, json};
 
 async fn create(client: Client, namespace: &str, name: &str) {
@@ -321,20 +321,6 @@ async fn finished(client: Client, namespace: &str, runs: &[&str]) {
     .await;
 }
 
-/// The Jobs left in the namespace, by name.
-async fn jobs_left(client: Client, namespace: &str) -> Vec<String> {
-    let mut names: Vec<String> = Api::<Job>::namespaced(client, namespace)
-        .list(&ListParams::default())
-        .await
-        .expect("list Jobs")
-        .items
-        .into_iter()
-        .filter_map(|job| job.metadata.name)
-        .collect();
-    names.sort();
-    names
-}
-
 /// `prune` on two clusters: one plan with a CONTEXT column and a summary per cluster;
 /// with `--yes`, each cluster's runs deleted and a line per cluster.
 #[tokio::test]
@@ -384,7 +370,7 @@ async fn prune_plans_and_deletes_on_several_clusters() {
         "{stderr}"
     );
     assert_eq!(
-        jobs_left(a.client(), a.name()).await,
+        job_names(a.client(), a.name()).await,
         ["daily-1", "daily-2"]
     );
 
@@ -397,8 +383,8 @@ async fn prune_plans_and_deletes_on_several_clusters() {
         "{stdout}"
     );
     eventually(Duration::from_secs(30), "the runs deleted", || async {
-        (jobs_left(a.client(), a.name()).await.is_empty()
-            && jobs_left(b.client(), b.name()).await.is_empty())
+        (job_names(a.client(), a.name()).await.is_empty()
+            && job_names(b.client(), b.name()).await.is_empty())
         .then_some(())
     })
     .await;
@@ -893,7 +879,7 @@ async fn failover_stop_running_ends_the_runs_on_the_side_it_leaves() {
         [("nightly".to_owned(), "kuul-b")]
     );
     eventually(Duration::from_secs(30), "the held run deleted", || async {
-        jobs_left(a.client(), a.name())
+        job_names(a.client(), a.name())
             .await
             .is_empty()
             .then_some(())

@@ -666,25 +666,31 @@ impl AsRef<str> for TestNamespace {
     }
 }
 
+/// Deletes the namespace `name` of the cluster of `kubeconfig`, from a drop: Drop cannot
+/// await, and the test's runtime may be the one blocked in the drop, so the deletion runs
+/// on its own thread, runtime and client.
+fn delete_namespace(
+    kubeconfig: PathBuf,
+    name: String,
+) -> std::thread::Result<Result<(), Box<dyn std::error::Error + Send + Sync>>> {
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            Api::<Namespace>::all(client_of(&kubeconfig).await)
+                .delete(&name, &DeleteParams::background())
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    })
+    .join()
+}
+
 impl Drop for TestNamespace {
     fn drop(&mut self) {
-        // Drop cannot await, and the test's runtime may be the one blocked in this drop,
-        // so the deletion runs on its own thread, runtime and client.
-        let name = self.name.clone();
-        let deleted = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                let namespaces = Api::<Namespace>::all(client().await);
-                namespaces
-                    .delete(&name, &DeleteParams::background())
-                    .await
-                    .map(|_| ())
-            })?;
-            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-        })
-        .join();
+        let deleted = delete_namespace(kubeconfig(), self.name.clone());
         match deleted {
             Ok(Ok(())) => {}
             Ok(Err(e)) => eprintln!("warning: cannot delete test namespace {}: {e}", self.name),
@@ -1135,6 +1141,25 @@ impl FaultCluster {
     }
 }
 
+/// The names of the Jobs in `namespace`, sorted.
+///
+/// # Panics
+///
+/// When they cannot be listed.
+pub async fn job_names(client: Client, namespace: &str) -> Vec<String> {
+    let mut names: Vec<String> =
+        Api::<k8s_openapi::api::batch::v1::Job>::namespaced(client, namespace)
+            .list(&ListParams::default())
+            .await
+            .expect("list Jobs")
+            .items
+            .into_iter()
+            .filter_map(|job| job.metadata.name)
+            .collect();
+    names.sort();
+    names
+}
+
 /// The shared cluster and the fault tests' cluster as two contexts of one kubeconfig,
 /// `kuul-a` and `kuul-b` (clusters and users renamed alike), for the commands that work
 /// on several clusters. It holds the fault tests' cluster's turn ([`FaultCluster::take`]),
@@ -1269,20 +1294,7 @@ impl Drop for FaultNamespace {
         // As for TestNamespace: its own thread, runtime and client. The API server may
         // be the one a failed test left stopped; then the namespace stays, on a cluster
         // that only fault tests use and that tests/cluster/down removes.
-        let (name, kubeconfig) = (self.name.clone(), self.kubeconfig.clone());
-        let deleted = std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()?;
-            runtime.block_on(async {
-                Api::<Namespace>::all(client_of(&kubeconfig).await)
-                    .delete(&name, &DeleteParams::background())
-                    .await
-                    .map(|_| ())
-            })?;
-            Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
-        })
-        .join();
+        let deleted = delete_namespace(self.kubeconfig.clone(), self.name.clone());
         if !matches!(deleted, Ok(Ok(()))) {
             eprintln!("warning: cannot delete test namespace {}", self.name);
         }

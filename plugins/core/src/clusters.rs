@@ -119,6 +119,39 @@ pub fn report(printer: Printer, context: &str, error: &Error) {
     });
 }
 
+/// What came of a command's part on each cluster ([`reached`]).
+pub struct Reached<T> {
+    /// The clusters whose part worked: each context and what its part came to.
+    pub sides: Vec<(String, T)>,
+    /// The contexts of the clusters whose part failed (each [`report`]ed).
+    pub unreachable: Vec<String>,
+}
+
+/// Sorts what [`each`] returned into the clusters whose part worked and those whose part
+/// did not, [`report`]ing each of these. A closed stdout ends the command.
+pub fn reached<T>(
+    results: Vec<(Option<String>, Result<T, Error>)>,
+    printer: Printer,
+) -> Result<Reached<T>, Error> {
+    let mut reached = Vec::new();
+    let mut unreachable = Vec::new();
+    for (context, result) in results {
+        let context = context.unwrap_or_default();
+        match result {
+            Ok(value) => reached.push((context, value)),
+            Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
+            Err(error) => {
+                report(printer, &context, &error);
+                unreachable.push(context);
+            }
+        }
+    }
+    Ok(Reached {
+        sides: reached,
+        unreachable,
+    })
+}
+
 /// The error a command ends with when some of the clusters it read could not be: after
 /// it has shown the others, and a line per cluster has said why.
 pub fn unreachable(contexts: &[String], of: usize) -> Result<(), Error> {

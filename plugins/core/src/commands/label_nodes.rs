@@ -332,21 +332,16 @@ async fn list_pools_across(
         pools_of(&cluster, key).await
     })
     .await;
-    let mut summary = Vec::new();
-    let mut unreachable = Vec::new();
-    for (context, result) in read {
-        let context = context.unwrap_or_default();
-        match result {
-            Ok(pools) => summary.extend(pools.into_iter().map(|mut pool| {
+    let clusters::Reached { sides, unreachable } = clusters::reached(read, printer)?;
+    let summary: Vec<PoolSummary> = sides
+        .into_iter()
+        .flat_map(|(context, pools)| {
+            pools.into_iter().map(move |mut pool| {
                 pool.context = Some(context.clone());
                 pool
-            })),
-            Err(error) => {
-                clusters::report(printer, &context, &error);
-                unreachable.push(context);
-            }
-        }
-    }
+            })
+        })
+        .collect();
     print_pools(&summary, key, format, printer)?;
     clusters::unreachable(&unreachable, contexts.len())
 }

@@ -276,18 +276,10 @@ impl PruneArgs {
             Ok((cluster, archive, plan, namespace))
         })
         .await;
-        let mut sides = Vec::new();
-        let mut unreachable = Vec::new();
-        for (context, result) in planned {
-            let context = context.unwrap_or_default();
-            match result {
-                Ok(side) => sides.push((context, side)),
-                Err(error) => {
-                    clusters::report(printer, &context, &error);
-                    unreachable.push(context);
-                }
-            }
-        }
+        let clusters::Reached {
+            mut sides,
+            unreachable,
+        } = clusters::reached(planned, printer)?;
         if !self.yes {
             let tables = sides
                 .iter()

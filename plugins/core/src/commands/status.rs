@@ -248,22 +248,16 @@ impl StatusArgs {
             let cluster = Cluster::connect(&kube).await?;
             self.read(&cluster, pool_key, printer).await
         });
-        let mut statuses = Vec::new();
-        let mut unreachable = Vec::new();
-        for (context, result) in results {
-            let context = context.unwrap_or_default();
-            match result {
-                Ok(found) => statuses.extend(found.into_iter().map(|mut status| {
+        let clusters::Reached { sides, unreachable } = clusters::reached(results, printer)?;
+        let mut statuses: Vec<JobStatus> = sides
+            .into_iter()
+            .flat_map(|(context, found)| {
+                found.into_iter().map(move |mut status| {
                     status.context = Some(context.clone());
                     status
-                })),
-                Err(Error::StdoutClosed) => return Err(Error::StdoutClosed),
-                Err(error) => {
-                    clusters::report(printer, &context, &error);
-                    unreachable.push(context);
-                }
-            }
-        }
+                })
+            })
+            .collect();
         statuses.sort_by(|a, b| {
             (&a.namespace, &a.name, &a.context).cmp(&(&b.namespace, &b.name, &b.context))
         });
