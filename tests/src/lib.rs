@@ -565,6 +565,7 @@ impl TestNamespace {
             .create(&PostParams::default(), &namespace)
             .await
             .unwrap_or_else(|e| panic!("cannot create test namespace {name}: {e}"));
+        service_account_ready(&client, &name).await;
         Self { name, client }
     }
 
@@ -664,6 +665,19 @@ impl AsRef<str> for TestNamespace {
     fn as_ref(&self) -> &str {
         &self.name
     }
+}
+
+/// Waits until the namespace's `default` ServiceAccount exists: the API server refuses a
+/// pod before it does, and a control plane that has just started makes it late.
+async fn service_account_ready(client: &Client, namespace: &str) {
+    let accounts: Api<k8s_openapi::api::core::v1::ServiceAccount> =
+        Api::namespaced(client.clone(), namespace);
+    eventually(
+        Duration::from_secs(60),
+        &format!("the default ServiceAccount of {namespace}"),
+        || async { accounts.get_opt("default").await.ok().flatten().map(|_| ()) },
+    )
+    .await;
 }
 
 /// Deletes the namespace `name` of the cluster of `kubeconfig`, from a drop: Drop cannot
@@ -1133,6 +1147,7 @@ impl FaultCluster {
             .create(&PostParams::default(), &namespace)
             .await
             .unwrap_or_else(|e| panic!("cannot create test namespace {name}: {e}"));
+        service_account_ready(&client, &name).await;
         FaultNamespace {
             name,
             client,
