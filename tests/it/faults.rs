@@ -174,6 +174,7 @@ async fn logs_follow_loses_no_line_across_an_api_server_outage() {
     for n in 1..=5 {
         write(format!("line {n} before"));
     }
+    ns.log_served(&pod, "line 5 before").await;
 
     let mut follower = start(
         &cluster,
@@ -183,7 +184,6 @@ async fn logs_follow_loses_no_line_across_an_api_server_outage() {
     );
     let mut lines = Lines::of(follower.stdout.take().expect("piped stdout"));
     let mut progress = Lines::of(follower.stderr.take().expect("piped stderr"));
-    // kwok serves a new Logs object a moment after it is made.
     lines.until(AFTER_RESTART, "logs -f printing the fifth line", |line| {
         line == "line 5 before"
     });

@@ -21,8 +21,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use k8s_openapi::api::batch::v1::CronJob;
-use k8s_openapi::api::core::v1::{Namespace, Node};
-use kube::api::{DeleteParams, DynamicObject, ListParams, ObjectMeta, PostParams};
+use k8s_openapi::api::core::v1::{Namespace, Node, Pod};
+use kube::api::{DeleteParams, DynamicObject, ListParams, LogParams, ObjectMeta, PostParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, GroupVersionKind};
 use kube::{Api, Client, Config};
@@ -179,6 +179,9 @@ impl Lines {
         std::thread::spawn(move || {
             for line in BufReader::new(pipe).lines() {
                 let Ok(line) = line else { break };
+                // Into the test's captured output, shown when it fails: both pipes of a
+                // process in the order they wrote, where the panic shows only one.
+                eprintln!("| {line}");
                 if sender.send(line).is_err() {
                     break;
                 }
@@ -1295,6 +1298,32 @@ impl FaultNamespace {
     /// When the Logs object cannot be made.
     pub async fn follow_log(&self, pod: &str, log: &GrowingLog) {
         serve_kwok_log(self.client(), self.name(), pod, &log.path, true).await;
+    }
+
+    /// Waits until the API server hands out the log of `pod` (which kwok serves only a
+    /// moment after its Logs object is made, and later still when kwok is catching up
+    /// after an API server restart) and `line` is in it.
+    ///
+    /// # Panics
+    ///
+    /// When that is not so within a minute.
+    pub async fn log_served(&self, pod: &str, line: &str) {
+        let pods: Api<Pod> = Api::namespaced(self.client(), self.name());
+        let what = format!("kwok serving the log of pod {pod} up to {line:?}");
+        eventually(Duration::from_secs(60), &what, || async {
+            match pods.logs(pod, &LogParams::default()).await {
+                Ok(text) if text.lines().any(|l| l == line) => Some(()),
+                Ok(text) => {
+                    eprintln!("{what}: not yet; the log so far: {text:?}");
+                    None
+                }
+                Err(e) => {
+                    eprintln!("{what}: not yet: {e}");
+                    None
+                }
+            }
+        })
+        .await;
     }
 }
 
