@@ -38,4 +38,5 @@ mod prune;
 mod rbac;
 mod real_node;
 mod run_now;
+mod set;
 mod status;

@@ -363,6 +363,16 @@ pub struct DryRunArgs {
     pub dry_run: DryRun,
 }
 
+/// A number of finished runs to keep (`new --history-success`, `set history --succeeded`, ...).
+pub fn runs_to_keep(text: &str) -> Result<i32, String> {
+    text.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
+        format!(
+            "a number of runs to keep is a whole number from 0 to {}",
+            i32::MAX
+        )
+    })
+}
+
 /// The `--dry-run` strategies kubectl knows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum DryRun {

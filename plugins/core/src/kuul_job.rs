@@ -147,7 +147,8 @@ pub struct Invalid {
 }
 
 impl Invalid {
-    fn new(
+    /// The complaint about `value` given as `field`.
+    pub fn new(
         field: &str,
         value: &str,
         problem: impl Into<String>,
@@ -561,7 +562,7 @@ fn parse_env(items: &[String]) -> Result<Vec<(String, String)>, Invalid> {
 }
 
 /// A deadline as seconds: a plain number of seconds, or a Go duration such as 90m or 2h.
-fn deadline_seconds(field: &str, text: &str) -> Result<i64, Invalid> {
+pub fn deadline_seconds(field: &str, text: &str) -> Result<i64, Invalid> {
     let allowed = "a positive number of seconds, or a duration such as 90s, 30m, 2h";
     let duration = match text.parse::<u64>() {
         Ok(seconds) => Ok(Duration::from_secs(seconds)),
@@ -779,7 +780,7 @@ pub fn check_quantity(field: &str, text: &str) -> Result<(), Invalid> {
 }
 
 /// Adds the configured registry to a reference that names none (`ops/kuul:v3`).
-fn with_registry(image: &str, registry: Option<&str>) -> String {
+pub fn with_registry(image: &str, registry: Option<&str>) -> String {
     match registry {
         Some(registry) if !image.is_empty() && image_domain(image).is_none() => {
             format!("{}/{image}", registry.trim_end_matches('/'))

@@ -8,6 +8,7 @@
 pub mod archive;
 pub mod blocked;
 pub mod bulk;
+pub mod change;
 pub mod cli;
 pub mod client;
 pub mod clusters;

@@ -13,7 +13,7 @@ use std::fmt;
 use std::time::Duration;
 
 use chrono::{
-    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike,
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, Offset, TimeZone, Timelike, Utc,
 };
 
 /// What the schedule syntax allows, for error hints.
@@ -165,6 +165,30 @@ impl Schedule {
     }
 
     /// Whether this is an `@every` schedule, whose runs count from the `CronJob`'s creation.
+    /// The next three runs in `zone` (UTC when none), or why there are none, in words:
+    /// `next runs (Europe/Berlin): 2026-12-03 02:00 CET, ...`. Pure, for tests with a
+    /// fixed `now`.
+    pub fn next_runs(&self, zone: Option<chrono_tz::Tz>, now: DateTime<Utc>) -> String {
+        let zone = zone.unwrap_or(chrono_tz::Tz::UTC);
+        let runs = self.upcoming(&now.with_timezone(&zone), 3);
+        if runs.is_empty() {
+            return format!(
+                "next runs ({}): never; the schedule matches no date",
+                zone.name()
+            );
+        }
+        let times: Vec<String> = runs
+            .iter()
+            .map(|t| t.format("%Y-%m-%d %H:%M %Z").to_string())
+            .collect();
+        let every = if self.is_every() {
+            " (counted from now; the cluster counts from the CronJob's creation)"
+        } else {
+            ""
+        };
+        format!("next runs ({}): {}{every}", zone.name(), times.join(", "))
+    }
+
     pub fn is_every(&self) -> bool {
         matches!(self.kind, Kind::Every(_))
     }

@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use kuul_core::commands::{
     ApplyArgs, DiffArgs, LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
 };
-use kuul_core::commands::{ArchiveArgs, CompletionArgs, FailoverArgs, RbacArgs};
+use kuul_core::commands::{ArchiveArgs, CompletionArgs, FailoverArgs, RbacArgs, SetFieldArgs};
 use kuul_core::commands::{HistoryArgs, LogsArgs, StatusArgs};
 use kuul_core::{KubeArgs, KuulCommand};
 use kuul_sdk::image::ImageArgs;
@@ -52,6 +52,8 @@ enum Command {
     Prune(PruneArgs),
     #[command(name = ArchiveArgs::NAME, about = ArchiveArgs::ABOUT, long_about = ArchiveArgs::long_help())]
     Archive(ArchiveArgs),
+    #[command(name = SetFieldArgs::NAME, about = SetFieldArgs::ABOUT, long_about = SetFieldArgs::long_help())]
+    Set(SetFieldArgs),
     #[command(name = LabelNodesArgs::NAME, about = LabelNodesArgs::ABOUT, long_about = LabelNodesArgs::long_help())]
     LabelNodes(LabelNodesArgs),
     #[command(name = ImageArgs::NAME, about = ImageArgs::ABOUT, long_about = ImageArgs::long_help())]
@@ -78,6 +80,7 @@ fn main() -> std::process::ExitCode {
             Command::History(args) => args.run(kube, printer).await,
             Command::Logs(args) => args.run(kube, printer).await,
             Command::New(args) => args.run(kube, printer).await,
+            Command::Set(args) => args.run(kube, printer).await,
             Command::RunNow(args) => args.run(kube, printer).await,
             Command::Suspend(args) => args.run(kube, printer).await,
             Command::Resume(args) => args.run(kube, printer).await,

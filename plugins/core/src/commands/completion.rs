@@ -223,6 +223,10 @@ fn positional(subcommand: &str, index: usize) -> Wanted {
         ("run-now" | "suspend" | "resume" | "status" | "list" | "history" | "logs", _) => {
             Wanted::CronJobs
         }
+        // `set FIELD NAME... VALUE`: job names first, whatever the field.
+        ("schedule" | "image" | "pool" | "resources" | "deadline" | "concurrency", _) => {
+            Wanted::CronJobs
+        }
         ("label-nodes", 0) => Wanted::Pools,
         ("label-nodes", _) => Wanted::Nodes,
         _ => Wanted::Nothing,

@@ -17,7 +17,7 @@ use k8s_openapi::api::batch::v1::CronJob;
 use kube::Api;
 use kube::api::{Patch, PatchParams};
 
-use crate::cli::{DryRun, DryRunArgs, KubeArgs};
+use crate::cli::{DryRun, DryRunArgs, KubeArgs, runs_to_keep};
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::config::Config;
@@ -186,16 +186,6 @@ pub struct JobFlags {
     pub labels: Vec<String>,
 }
 
-/// A number of finished runs to keep (`--history-success`, `--history-failed`).
-fn runs_to_keep(text: &str) -> Result<i32, String> {
-    text.parse::<i32>().ok().filter(|n| *n >= 0).ok_or_else(|| {
-        format!(
-            "a number of runs to keep is a whole number from 0 to {}",
-            i32::MAX
-        )
-    })
-}
-
 /// How `new` prints a `CronJob`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum)]
 pub enum ManifestFormat {
@@ -235,24 +225,7 @@ impl NewArgs {
 /// The comment that opens the YAML: the next three runs in the job's time zone, or why
 /// there are none. Pure, for tests with a fixed `now`.
 pub fn next_runs_comment(schedule: &Schedule, zone: Option<Tz>, now: DateTime<Utc>) -> String {
-    let zone = zone.unwrap_or(Tz::UTC);
-    let runs = schedule.upcoming(&now.with_timezone(&zone), 3);
-    if runs.is_empty() {
-        return format!(
-            "# next runs ({}): never; the schedule matches no date",
-            zone.name()
-        );
-    }
-    let times: Vec<String> = runs
-        .iter()
-        .map(|t| t.format("%Y-%m-%d %H:%M %Z").to_string())
-        .collect();
-    let every = if schedule.is_every() {
-        " (counted from now; the cluster counts from the CronJob's creation)"
-    } else {
-        ""
-    };
-    format!("# next runs ({}): {}{every}", zone.name(), times.join(", "))
+    format!("# {}", schedule.next_runs(zone, now))
 }
 
 /// The manifest as printed: YAML with the next-runs comment, or JSON.
