@@ -220,13 +220,12 @@ pub struct Request {
 /// Which cluster names a subcommand's positional argument `index` takes.
 fn positional(subcommand: &str, index: usize) -> Wanted {
     match (subcommand, index) {
-        ("run-now" | "suspend" | "resume" | "status" | "list" | "history" | "logs", _) => {
-            Wanted::CronJobs
-        }
-        // `set FIELD NAME... VALUE`: job names first, whatever the field.
-        ("schedule" | "image" | "pool" | "resources" | "deadline" | "concurrency", _) => {
-            Wanted::CronJobs
-        }
+        // The last two lines: `set FIELD NAME... VALUE`, job names first.
+        (
+            "run-now" | "suspend" | "resume" | "status" | "list" | "history" | "logs" | "schedule"
+            | "image" | "pool" | "resources" | "deadline" | "concurrency",
+            _,
+        ) => Wanted::CronJobs,
         ("label-nodes", 0) => Wanted::Pools,
         ("label-nodes", _) => Wanted::Nodes,
         _ => Wanted::Nothing,
