@@ -398,7 +398,7 @@ async fn bad_input_exits_2_and_deletes_nothing() {
         &["--older-than", "7", "--yes"],
         &["--older-than", "7x", "--yes"],
         &["--older-than", "-1d", "--yes"],
-        &["--older-than", "1.5h", "--yes"],
+        &["--older-than", "1.5", "--yes"],
         &["--keep=-1", "--yes"],
         &["--keep", "many", "--yes"],
         &["--failed", "--succeeded", "--yes"],

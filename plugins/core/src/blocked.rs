@@ -404,7 +404,7 @@ mod tests {
         let now = crate::history::tests::at("2026-03-02T07:00:00Z");
         assert_eq!(
             run.sentence(now),
-            "run backup-db-29061120 cannot start for 6m0s: image 127.0.0.1:5723/ops/kuul:v9 cannot be pulled (ErrImagePull: not found); no scheduled run can start until it ends"
+            "run backup-db-29061120 cannot start for 6m: image 127.0.0.1:5723/ops/kuul:v9 cannot be pulled (ErrImagePull: not found); no scheduled run can start until it ends"
         );
         let json = serde_json::to_value(&run).unwrap();
         assert_eq!(json["kind"], "imagePull");

@@ -266,11 +266,27 @@ pub struct BlockedTimeoutArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestTimeout(pub Option<Duration>);
 
-/// Parses kubectl's duration spelling: a plain number of seconds, or Go-style units
-/// (`h`, `m`, `s`, `ms`) concatenated, as in `1m30s`. Other duration flags use it too.
+/// The units Go's `time.ParseDuration` (so kubectl's duration flags) takes, and their
+/// lengths.
+pub const GO_UNITS: [(&str, Duration); 8] = [
+    ("h", Duration::from_secs(3600)),
+    ("m", Duration::from_secs(60)),
+    ("s", Duration::from_secs(1)),
+    ("ms", Duration::from_millis(1)),
+    ("us", Duration::from_micros(1)),
+    ("\u{b5}s", Duration::from_micros(1)),
+    ("\u{3bc}s", Duration::from_micros(1)),
+    ("ns", Duration::from_nanos(1)),
+];
+
+/// Parses kubectl's duration spelling: a plain number of seconds, or numbers with Go's
+/// units one after the other, as in `1m30s`, `1.5s`, `500ms`. Other duration flags use it
+/// too.
 pub fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
     let invalid = || {
-        format!("invalid duration {text:?}: use a number of seconds or units like 30s, 5m, 1h30m")
+        format!(
+            "invalid duration {text:?}: use a number of seconds or units like 30s, 1.5s, 500ms, 5m, 1h30m"
+        )
     };
     let text = text.trim();
     if text.is_empty() {
@@ -280,44 +296,59 @@ pub fn parse_request_timeout(text: &str) -> Result<RequestTimeout, String> {
         let limit = (seconds > 0).then(|| Duration::from_secs(seconds));
         return Ok(RequestTimeout(limit));
     }
-    let total = sum_of_units(
-        text,
-        &[
-            ("h", Duration::from_secs(3600)),
-            ("m", Duration::from_secs(60)),
-            ("s", Duration::from_secs(1)),
-            ("ms", Duration::from_millis(1)),
-        ],
-    )
-    .ok_or_else(invalid)?;
+    let total = sum_of_units(text, &GO_UNITS).ok_or_else(invalid)?;
     Ok(RequestTimeout((!total.is_zero()).then_some(total)))
 }
 
-/// Sums a duration written as whole numbers with units, one after the other, as in
-/// `1h30m`; `units` gives each accepted unit and its length. `None` when the text is not
-/// of that form (an unknown unit, a number without a unit, an overflow). Every duration
-/// flag of kuul reads its value with this, each with the units it accepts.
+/// Sums a duration written as numbers with units, one after the other, as in `1h30m` or
+/// `1.5s` (a number may have a fraction, as Go's `time.ParseDuration` allows); `units`
+/// gives each accepted unit and its length. `None` when the text is not of that form (an
+/// unknown unit, a number without a unit, a sign, an overflow). Every duration flag of
+/// kuul reads its value with this, each with the units it accepts.
 pub fn sum_of_units(text: &str, units: &[(&str, Duration)]) -> Option<Duration> {
     if text.is_empty() {
         return None;
     }
-    let mut total = Duration::ZERO;
+    let mut total: u128 = 0;
     let mut rest = text;
     while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit())?;
-        if digits == 0 {
+        let whole_len = rest.find(|c: char| !c.is_ascii_digit())?;
+        let whole = &rest[..whole_len];
+        rest = &rest[whole_len..];
+        let mut fraction = "";
+        if let Some(after_dot) = rest.strip_prefix('.') {
+            let len = after_dot
+                .find(|c: char| !c.is_ascii_digit())
+                .unwrap_or(after_dot.len());
+            fraction = &after_dot[..len];
+            rest = &after_dot[len..];
+        }
+        if whole.is_empty() && fraction.is_empty() {
             return None;
         }
-        let value: u32 = rest[..digits].parse().ok()?;
-        rest = &rest[digits..];
         let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
+            .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
         let (_, length) = units.iter().find(|(unit, _)| *unit == &rest[..unit_len])?;
-        total = total.checked_add(length.checked_mul(value)?)?;
         rest = &rest[unit_len..];
+        let nanos = length.as_nanos();
+        let whole: u128 = if whole.is_empty() {
+            0
+        } else {
+            whole.parse().ok()?
+        };
+        let mut part = whole.checked_mul(nanos)?;
+        // The fraction's digits, as Go counts them: to the nanosecond, the rest dropped.
+        let mut scale = nanos;
+        for digit in fraction.bytes() {
+            scale /= 10;
+            part = part.checked_add(u128::from(digit - b'0') * scale)?;
+        }
+        total = total.checked_add(part)?;
     }
-    Some(total)
+    let seconds = u64::try_from(total / 1_000_000_000).ok()?;
+    let nanos = u32::try_from(total % 1_000_000_000).ok()?;
+    Some(Duration::new(seconds, nanos))
 }
 
 /// How a command that prints Kubernetes objects prints them (`-o`).
@@ -559,6 +590,22 @@ mod tests {
         );
         assert_eq!(parse_request_timeout("0"), Ok(RequestTimeout(None)));
         assert_eq!(parse_request_timeout("0s"), Ok(RequestTimeout(None)));
+        assert_eq!(
+            parse_request_timeout("1.5s"),
+            Ok(RequestTimeout(Some(Duration::from_millis(1500))))
+        );
+        assert_eq!(
+            parse_request_timeout(".5m"),
+            Ok(RequestTimeout(Some(Duration::from_secs(30))))
+        );
+        assert_eq!(
+            parse_request_timeout("1h0.5m1.25s"),
+            Ok(RequestTimeout(Some(Duration::from_millis(3_631_250))))
+        );
+        assert_eq!(
+            parse_request_timeout("1500us"),
+            Ok(RequestTimeout(Some(Duration::from_micros(1500))))
+        );
     }
 
     #[test]
@@ -575,7 +622,9 @@ mod tests {
 
     #[test]
     fn request_timeout_rejects_nonsense() {
-        for bad in ["", "s", "10x", "1.5s", "-1", "m10"] {
+        for bad in [
+            "", "s", "10x", "1.5", "-1", "-1s", "m10", ".s", "1..5s", "1.5.5s", "1d",
+        ] {
             assert!(parse_request_timeout(bad).is_err(), "{bad:?} accepted");
         }
     }

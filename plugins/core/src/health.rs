@@ -797,7 +797,7 @@ mod tests {
         assert_eq!(status.health, Health::Stuck);
         assert_eq!(
             status.problem.as_deref(),
-            Some("run a-3 has been active 15m00s, past its deadline of 600s")
+            Some("run a-3 has been active 15m, past its deadline of 600s")
         );
         assert_eq!(status.active_scheduled, 1);
     }
@@ -830,7 +830,7 @@ mod tests {
         assert_eq!(late.health, Health::Stuck);
         assert_eq!(
             late.problem.as_deref(),
-            Some("run a-3 has been active 11m00s; its runs usually take 1m30s")
+            Some("run a-3 has been active 11m; its runs usually take 90s")
         );
     }
 
@@ -882,7 +882,7 @@ mod tests {
         assert_eq!(
             status.problem.as_deref(),
             Some(
-                "run a-3 cannot start for 6m0s: image registry.local/backup:v9 cannot be pulled (ImagePullBackOff: not found); no scheduled run can start until it ends"
+                "run a-3 cannot start for 6m: image registry.local/backup:v9 cannot be pulled (ImagePullBackOff: not found); no scheduled run can start until it ends"
             )
         );
         let blocked = status.blocked.unwrap();
@@ -959,7 +959,7 @@ mod tests {
         assert_eq!(
             status.problem.as_deref(),
             Some(
-                "the run due at 2026-03-03T01:00:00Z did not start (6m0s late; last started run 2026-03-02T01:00:00Z)"
+                "the run due at 2026-03-03T01:00:00Z did not start (6m late; last started run 2026-03-02T01:00:00Z)"
             )
         );
     }

@@ -373,12 +373,12 @@ fn timestamp(at: Option<DateTime<Utc>>) -> String {
     at.map_or_else(|| "<unknown>".to_owned(), crate::time::stamp)
 }
 
-/// Parses an `--older-than` value: whole numbers with units `d`, `h`, `m`, `s`, written
-/// together, as in `7d`, `12h`, `1d12h`, `30m`.
+/// Parses an `--older-than` value: numbers with units `d`, `h`, `m`, `s`, written
+/// together, as in `7d`, `12h`, `1d12h`, `1.5h`, `30m`.
 pub fn parse_older_than(text: &str) -> Result<TimeDelta, String> {
     let invalid = || {
         format!(
-            "invalid duration {text:?}: use whole numbers with units d, h, m or s, e.g. 7d, 12h, 1d12h, 30m"
+            "invalid duration {text:?}: use numbers with units d, h, m or s, e.g. 7d, 12h, 1d12h, 1.5h, 30m"
         )
     };
     let total = sum_of_units(
@@ -673,13 +673,15 @@ mod tests {
         assert_eq!(parse_older_than("30m"), Ok(TimeDelta::minutes(30)));
         assert_eq!(parse_older_than("1d12h"), Ok(TimeDelta::hours(36)));
         assert_eq!(parse_older_than("90s"), Ok(TimeDelta::seconds(90)));
+        assert_eq!(parse_older_than("1.5h"), Ok(TimeDelta::minutes(90)));
+        assert_eq!(parse_older_than("0.5d"), Ok(TimeDelta::hours(12)));
         for bad in [
             "",
             "7",
             "d",
             "7x",
             "-1d",
-            "1.5h",
+            "1.5",
             "7 d",
             "1w",
             "99999999999999999d",

@@ -13,33 +13,41 @@ pub fn utc(time: &Time) -> DateTime<Utc> {
     DateTime::from_timestamp(time.0.as_second(), nanos).unwrap_or_default()
 }
 
-/// An age as kubectl prints it: `45s`, `3m12s`, `25m`, `5h10m`, `20h`, `3d4h`, `40d`, `2y10d`.
+/// An age as kubectl prints it: `45s`, `3m`, `3m12s`, `25m`, `5h`, `5h10m`, `20h`, `3d`,
+/// `3d4h`, `40d`, `2y`, `2y10d`.
 pub fn age(since: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String {
     let Some(since) = since else {
         return "<unknown>".to_owned();
     };
-    let seconds = (now - since).num_seconds().max(0);
-    let (minutes, hours, days) = (seconds / 60, seconds / 3600, seconds / 86_400);
-    match seconds {
-        s if s < 120 => format!("{s}s"),
-        s if s < 600 => format!("{minutes}m{}s", s % 60),
-        s if s < 3 * 3600 => format!("{minutes}m"),
-        s if s < 8 * 3600 => format!("{hours}h{}m", minutes % 60),
-        s if s < 48 * 3600 => format!("{hours}h"),
-        s if s < 8 * 86_400 => format!("{days}d{}h", hours % 24),
-        s if s < 2 * 365 * 86_400 => format!("{days}d"),
-        s if s < 8 * 365 * 86_400 => format!("{}y{}d", days / 365, days % 365),
-        _ => format!("{}y", days / 365),
-    }
+    human(u64::try_from((now - since).num_seconds()).unwrap_or(0))
 }
 
-/// `3s`, `1m05s`, `2h03m`: elapsed time as a person reads it.
+/// Elapsed time as kubectl prints durations and ages: `3s`, `65s`, `3m5s`, `2h3m`.
 pub fn elapsed(duration: Duration) -> String {
-    let seconds = duration.as_secs();
+    human(duration.as_secs())
+}
+
+/// kubectl's human duration (apimachinery's `HumanDuration`): the two largest units
+/// while the smaller one still says something, a zero part left out (`3m`, not `3m0s`).
+fn human(seconds: u64) -> String {
+    let (minutes, hours, days) = (seconds / 60, seconds / 3600, seconds / 86_400);
+    let pair = |big: u64, big_unit: &str, small: u64, small_unit: &str| {
+        if small == 0 {
+            format!("{big}{big_unit}")
+        } else {
+            format!("{big}{big_unit}{small}{small_unit}")
+        }
+    };
     match seconds {
-        0..60 => format!("{seconds}s"),
-        60..3600 => format!("{}m{:02}s", seconds / 60, seconds % 60),
-        _ => format!("{}h{:02}m", seconds / 3600, seconds % 3600 / 60),
+        s if s < 120 => format!("{s}s"),
+        s if s < 600 => pair(minutes, "m", s % 60, "s"),
+        s if s < 3 * 3600 => format!("{minutes}m"),
+        s if s < 8 * 3600 => pair(hours, "h", minutes % 60, "m"),
+        s if s < 48 * 3600 => format!("{hours}h"),
+        s if s < 8 * 86_400 => pair(days, "d", hours % 24, "h"),
+        s if s < 2 * 365 * 86_400 => format!("{days}d"),
+        s if s < 8 * 365 * 86_400 => pair(days / 365, "y", days % 365, "d"),
+        _ => format!("{}y", days / 365),
     }
 }
 
@@ -111,20 +119,27 @@ mod tests {
         assert_eq!(ago(3 * 86_400 + 4 * 3600), "3d4h");
         assert_eq!(ago(40 * 86_400), "40d");
         assert_eq!(ago(740 * 86_400), "2y10d");
+        assert_eq!(ago(180), "3m", "a zero part is left out");
+        assert_eq!(ago(5 * 3600), "5h");
+        assert_eq!(ago(3 * 86_400), "3d");
+        assert_eq!(ago(730 * 86_400), "2y");
+        assert_eq!(ago(-5), "0s", "a time ahead of now (clock skew)");
         assert_eq!(age(None, now()), "<unknown>");
     }
 
     #[test]
     fn elapsed_reads_like_kubectl_ages() {
         assert_eq!(elapsed(Duration::from_secs(3)), "3s");
-        assert_eq!(elapsed(Duration::from_secs(65)), "1m05s");
-        assert_eq!(elapsed(Duration::from_secs(7380)), "2h03m");
+        assert_eq!(elapsed(Duration::from_secs(65)), "65s");
+        assert_eq!(elapsed(Duration::from_secs(185)), "3m5s");
+        assert_eq!(elapsed(Duration::from_secs(7380)), "123m");
+        assert_eq!(elapsed(Duration::from_secs(4 * 3600 + 180)), "4h3m");
     }
 
     #[test]
     fn short_durations_to_the_tenth() {
         assert_eq!(elapsed_tenths(Duration::from_millis(420)), "0.4s");
         assert_eq!(elapsed_tenths(Duration::from_millis(59_960)), "60.0s");
-        assert_eq!(elapsed_tenths(Duration::from_secs(125)), "2m05s");
+        assert_eq!(elapsed_tenths(Duration::from_secs(125)), "2m5s");
     }
 }

@@ -21,7 +21,9 @@ use chrono_tz::Tz;
 
 use crate::archive::open::Archive;
 use crate::archive::read::{StoredRun, last_lines};
-use crate::cli::{ArchiveSourceArgs, BlockedTimeoutArgs, ContextsArgs, KubeArgs, sum_of_units};
+use crate::cli::{
+    ArchiveSourceArgs, BlockedTimeoutArgs, ContextsArgs, GO_UNITS, KubeArgs, sum_of_units,
+};
 use crate::client::Cluster;
 use crate::clusters;
 use crate::commands::KuulCommand;
@@ -96,16 +98,11 @@ impl std::str::FromStr for RunChoice {
 }
 
 fn parse_since(text: &str) -> Result<Duration, String> {
-    sum_of_units(
-        text,
-        &[
-            ("h", Duration::from_secs(3600)),
-            ("m", Duration::from_secs(60)),
-            ("s", Duration::from_secs(1)),
-        ],
-    )
-    .filter(|d| !d.is_zero())
-    .ok_or_else(|| format!("invalid duration {text:?}: use units like 30s, 10m, 1h30m"))
+    sum_of_units(text, &GO_UNITS)
+        .filter(|d| !d.is_zero())
+        // The API takes whole seconds: a part of one counts as one, as kubectl rounds.
+        .map(|d| Duration::from_secs(d.as_secs() + u64::from(d.subsec_nanos() > 0)))
+        .ok_or_else(|| format!("invalid duration {text:?}: use units like 30s, 1.5s, 10m, 1h30m"))
 }
 
 impl KuulCommand for LogsArgs {
@@ -472,6 +469,8 @@ mod tests {
                 .contains("--run")
         );
         assert!(parse_since("10m").is_ok());
+        assert_eq!(parse_since("1.5s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_since("500ms"), Ok(Duration::from_secs(1)));
         assert!(parse_since("0s").is_err());
         assert!(parse_since("ten").is_err());
     }
