@@ -410,18 +410,23 @@ async fn suspend_stop_running_terminates_a_real_container() {
         &["long", "--stop-running", "--reason", "test"],
     );
     assert_exit(&stop, 0, "suspend --stop-running");
-    // The Job is deleted (Background), so the kubelet stops the container and the pod goes.
+    // The Job controller fails the run and has the kubelet stop the container: the pod
+    // goes, the run stays, failed as stopped.
     eventually(Duration::from_secs(90), "the pod gone", || async {
         let list = pods.list(&ListParams::default()).await.unwrap();
         list.items.is_empty().then_some(())
     })
     .await;
-    let history = kuul(Via::Umbrella, "history", &ns, &["long"]);
+    let run = newest_run(&ns, "long");
+    assert_eq!(run["result"], "Failed", "{run}");
     assert!(
-        text(&history.stderr).contains("no retained runs"),
-        "{}",
-        text(&history.stderr)
+        run["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("stopped"),
+        "{run}"
     );
+    assert_eq!(run["stopped"]["reason"], "test", "{run}");
     let status = status_json(&ns, "long");
     assert_eq!(status["health"], "suspended", "{status}");
 }

@@ -454,6 +454,7 @@ mod tests {
             message: None,
             pod: pod.map(str::to_owned),
             blocker: None,
+            stopped: None,
         }
     }
 
