@@ -316,10 +316,11 @@ pub fn stop_patch(job: &Job, mark: &StopMark, now: DateTime<Utc>) -> Value {
 pub enum Stopping {
     /// Still running: the Job controller has not acted yet.
     Pending,
-    /// The Job controller marked it failed (`Failed`), or decided to and is terminating
-    /// its pods (`FailureTarget`, set first since Kubernetes 1.31; `Failed` follows once
-    /// the pods are gone, which a container that ignores SIGTERM delays by its grace
-    /// period): stopped.
+    /// The Job controller has decided that it failed and is terminating its pods
+    /// (`FailureTarget`, set first since Kubernetes 1.31); `Failed` follows once the
+    /// pods are gone, which a container that ignores SIGTERM delays by its grace period.
+    Terminating,
+    /// The Job controller marked it failed (`Failed`): its pods are gone.
     Stopped,
     /// It succeeded before the stop took effect.
     Succeeded,
@@ -338,11 +339,12 @@ pub fn stopping(job: &Job) -> Stopping {
         .filter(|c| c.status == "True");
     let mut state = Stopping::Pending;
     for condition in conditions {
-        match condition.type_.as_str() {
-            "Failed" | "FailureTarget" => return Stopping::Stopped,
-            "Complete" | "SuccessCriteriaMet" => state = Stopping::Succeeded,
-            _ => {}
-        }
+        state = match (condition.type_.as_str(), state) {
+            ("Failed", _) => return Stopping::Stopped,
+            ("FailureTarget", Stopping::Pending) => Stopping::Terminating,
+            ("Complete" | "SuccessCriteriaMet", _) => Stopping::Succeeded,
+            (_, state) => state,
+        };
     }
     state
 }
@@ -903,7 +905,7 @@ mod tests {
         assert_eq!(stopping(&job("a", "cj-uid", None)), Stopping::Pending);
         assert_eq!(
             stopping(&job("a", "cj-uid", Some("FailureTarget"))),
-            Stopping::Stopped
+            Stopping::Terminating
         );
         assert_eq!(
             stopping(&job("a", "cj-uid", Some("Failed"))),

@@ -346,10 +346,11 @@ async fn watch(
     }
 }
 
-/// Waits until the Job controller has acted on each of `runs` (namespace and Job name),
+/// Waits until the Job controller has failed each of `runs` (namespace and Job name),
 /// which were just asked to stop: by one watch per Job, never by polling, for at most
 /// `limit`. Returns where each run is, in the order of `runs`: [`Stopping::Pending`] for
-/// those not confirmed in time. Outages of the API server are ridden out (said once on
+/// those the controller has not acted on in time, [`Stopping::Terminating`] for those
+/// whose pods were still terminating then. Outages of the API server are ridden out (said once on
 /// stderr) until the limit; an error no retry mends (403) ends the wait.
 pub async fn until_stopped(
     cluster: &Cluster,
@@ -388,10 +389,11 @@ pub async fn until_stopped(
                         Event::Delete(_) => Stopping::Gone,
                         Event::Init | Event::InitDone => continue,
                     };
-                    if states[at] == Stopping::Pending && seen != Stopping::Pending {
-                        pending -= 1;
-                    }
-                    if states[at] == Stopping::Pending {
+                    let waiting = |state| matches!(state, Stopping::Pending | Stopping::Terminating);
+                    if waiting(states[at]) {
+                        if !waiting(seen) {
+                            pending -= 1;
+                        }
                         states[at] = seen;
                     }
                 }
