@@ -39,3 +39,4 @@ mod rbac;
 mod real_node;
 mod run_now;
 mod status;
+mod stop;

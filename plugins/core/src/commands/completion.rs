@@ -220,7 +220,7 @@ pub struct Request {
 /// Which cluster names a subcommand's positional argument `index` takes.
 fn positional(subcommand: &str, index: usize) -> Wanted {
     match (subcommand, index) {
-        ("run-now" | "suspend" | "resume" | "status" | "list" | "history" | "logs", _) => {
+        ("run-now" | "suspend" | "resume" | "stop" | "status" | "list" | "history" | "logs", _) => {
             Wanted::CronJobs
         }
         ("label-nodes", 0) => Wanted::Pools,

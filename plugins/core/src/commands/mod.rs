@@ -27,6 +27,7 @@ pub mod rbac;
 pub mod resume;
 pub mod run_now;
 pub mod status;
+pub mod stop;
 pub mod suspend;
 pub mod version;
 
@@ -44,6 +45,7 @@ pub use rbac::RbacArgs;
 pub use resume::ResumeArgs;
 pub use run_now::RunNowArgs;
 pub use status::StatusArgs;
+pub use stop::StopArgs;
 pub use suspend::SuspendArgs;
 pub use version::VersionArgs;
 
