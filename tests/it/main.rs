@@ -40,3 +40,4 @@ mod real_node;
 mod run_now;
 mod set;
 mod status;
+mod stop;

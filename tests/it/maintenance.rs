@@ -1,7 +1,7 @@
 //! `kubectl kuul suspend` and `resume` against the real local cluster: a maintenance
 //! window round trip (marks set, then cleared by server-side apply), jobs suspended by
 //! hand and `CronJob`s kuul does not manage left alone, `new --apply` never resuming a
-//! suspended job, `--stop-running` ending runs and their pods, the missed-runs warning
+//! suspended job, `--stop-running` stopping runs (kept, failed) and their pods, the missed-runs warning
 //! and `--skip-missed`, jobs that do not exist reported while the rest is done, dry
 //! runs and bad input changing nothing. Commands run through kubectl, the plugin
 //! binaries and the umbrella. Jobs use a schedule that does not fire during a test.
@@ -16,11 +16,14 @@ use kube::api::{Api, ListParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kuul_tests::{
     AdmissionDenial, TestNamespace, Via, YEARLY, assert_exit, eventually, kubectl_ok, kuul, text,
+    until_stopped,
 };
 
 const REASON: &str = "kuul.io/suspend-reason";
 const BY: &str = "kuul.io/suspended-by";
 const AT: &str = "kuul.io/suspended-at";
+/// How long the Job controller may take to fail a stopped run (kuul itself waits 30 s).
+const STOPPED: Duration = Duration::from_secs(30);
 
 /// The table row of `name` (its first cell, or second with a NAMESPACE column), with
 /// the column padding collapsed to single spaces.
@@ -303,7 +306,7 @@ where
 }
 
 #[tokio::test]
-async fn stop_running_deletes_the_runs_and_their_pods() {
+async fn stop_running_stops_the_runs_and_their_pods() {
     for via in Via::ALL {
         let ns = TestNamespace::new("maint-stop").await;
         new_job(ns.name(), "stuck", &["--pool", "nowhere"]);
@@ -340,7 +343,18 @@ async fn stop_running_deletes_the_runs_and_their_pods() {
         assert!(out.lines().next().unwrap().ends_with("STOPPED"), "{out}");
         assert!(out.lines().nth(1).unwrap().ends_with(" 1"), "{out}");
         assert!(suspended(&get(&ns, "stuck").await));
-        gone(jobs, &run).await;
+        // The run is kept, failed as stopped, with who and why; its pod is gone.
+        let stopped = until_stopped(ns.client(), ns.name(), "stuck-manual-1", STOPPED).await;
+        assert_eq!(stopped.metadata.uid, run.metadata.uid);
+        let annotations = stopped.metadata.annotations.unwrap_or_default();
+        assert_eq!(
+            annotations.get("kuul.io/stop-reason").map(String::as_str),
+            Some("stop now")
+        );
+        assert!(
+            annotations.contains_key("kuul.io/stopped-by"),
+            "{annotations:?}"
+        );
         gone(Api::<Pod>::namespaced(ns.client(), ns.name()), &pod).await;
 
         // Running it again finds nothing left to stop.

@@ -410,20 +410,109 @@ async fn suspend_stop_running_terminates_a_real_container() {
         &["long", "--stop-running", "--reason", "test"],
     );
     assert_exit(&stop, 0, "suspend --stop-running");
-    // The Job is deleted (Background), so the kubelet stops the container and the pod goes.
+    // The Job controller fails the run and has the kubelet stop the container: the pod
+    // goes, the run stays, failed as stopped.
     eventually(Duration::from_secs(90), "the pod gone", || async {
         let list = pods.list(&ListParams::default()).await.unwrap();
         list.items.is_empty().then_some(())
     })
     .await;
-    let history = kuul(Via::Umbrella, "history", &ns, &["long"]);
+    let run = newest_run(&ns, "long");
+    assert_eq!(run["result"], "Failed", "{run}");
     assert!(
-        text(&history.stderr).contains("no retained runs"),
-        "{}",
-        text(&history.stderr)
+        run["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("stopped"),
+        "{run}"
     );
+    assert_eq!(run["stopped"]["reason"], "test", "{run}");
     let status = status_json(&ns, "long");
     assert_eq!(status["health"], "suspended", "{status}");
+}
+
+/// The sandbox image every pod of the real node runs (tests/cluster/lib.sh), so present
+/// there without a registry: its process waits for SIGTERM and exits, a container that
+/// runs until it is stopped.
+const PAUSE_IMAGE: &str = "kuul.local/pause:1";
+
+#[tokio::test]
+async fn stop_terminates_a_real_container_and_history_shows_it_stopped() {
+    kuul_tests::require_real_node().await;
+    let ns = TestNamespace::new("real-stop-cmd").await;
+    let args = [
+        "forever",
+        "--image",
+        PAUSE_IMAGE,
+        "--schedule",
+        YEARLY,
+        "--pool",
+        "real",
+        "--dedicated",
+        "--apply",
+    ];
+    assert_exit(&kuul(Via::Umbrella, "new", &ns, &args), 0, "new --apply");
+    let started = kuul(Via::Umbrella, "run-now", &ns, &["forever"]);
+    assert_exit(&started, 0, "run-now");
+    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let running = eventually(Duration::from_secs(90), "the container running", || async {
+        let list = pods.list(&ListParams::default()).await.unwrap();
+        list.items.into_iter().find(|p| {
+            p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .is_some_and(|c| {
+                    c.iter()
+                        .any(|c| c.state.as_ref().is_some_and(|s| s.running.is_some()))
+                })
+        })
+    })
+    .await;
+    assert_eq!(
+        running.spec.as_ref().and_then(|s| s.node_name.as_deref()),
+        Some(REAL_NODE)
+    );
+    let pod = running.metadata.name.clone().unwrap();
+    let run = running
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("job-name"))
+        .cloned()
+        .unwrap();
+
+    let stop = kuul(Via::Kubectl, "stop", &ns, &["forever"]);
+    let stdout = assert_exit(&stop, 0, "stop");
+    assert!(
+        stdout.starts_with(&format!(
+            "stopped run {}/{run} (cronjob forever)",
+            ns.name()
+        )),
+        "{stdout}"
+    );
+    // The kubelet stopped the container: the pod is gone (a pod is removed only once
+    // its containers have ended), and the run stays, failed as stopped.
+    eventually(Duration::from_secs(60), "the pod gone", || async {
+        pods.get_opt(&pod).await.unwrap().is_none().then_some(())
+    })
+    .await;
+    kuul_tests::until_stopped(ns.client(), ns.name(), &run, Duration::from_secs(30)).await;
+    let newest = newest_run(&ns, "forever");
+    assert_eq!(newest["run"], run.as_str(), "{newest}");
+    assert_eq!(newest["result"], "Failed", "{newest}");
+    assert!(
+        newest["reason"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("stopped by "),
+        "{newest}"
+    );
+    let history = kuul(Via::Umbrella, "history", &ns, &["forever"]);
+    let table = assert_exit(&history, 0, "history");
+    assert!(
+        table.contains("Failed") && table.contains("stopped by "),
+        "{table}"
+    );
 }
 
 /// The archiver image, built from `images/archiver` with kuul's own SDK (prepare, build,

@@ -1560,6 +1560,38 @@ pub async fn serve_kwok_log(client: Client, namespace: &str, pod: &str, file: &P
         .unwrap_or_else(|e| panic!("create the Logs object of {pod}: {e}"));
 }
 
+/// Waits up to `limit` until the Job `name` in `namespace` has failed as a stopped run
+/// does (`kubectl kuul stop`, `--stop-running`): a true `Failed` condition with reason
+/// `DeadlineExceeded`, and kuul's `kuul.io/stopped-at` annotation; returns it.
+///
+/// # Panics
+///
+/// When it has not within `limit`.
+pub async fn until_stopped(
+    client: Client,
+    namespace: &str,
+    name: &str,
+    limit: Duration,
+) -> k8s_openapi::api::batch::v1::Job {
+    use k8s_openapi::api::batch::v1::Job;
+    let jobs: Api<Job> = Api::namespaced(client, namespace);
+    eventually(limit, &format!("Job {name} failed as stopped"), || async {
+        let job = jobs.get(name).await.ok()?;
+        let failed = job.status.as_ref()?.conditions.as_ref()?.iter().any(|c| {
+            c.type_ == "Failed"
+                && c.status == "True"
+                && c.reason.as_deref() == Some("DeadlineExceeded")
+        });
+        let marked = job
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| a.contains_key("kuul.io/stopped-at"));
+        (failed && marked).then_some(job)
+    })
+    .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -17,7 +17,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::blocked::Blocker;
 use crate::pruning::{self, Ending};
-use crate::runs::{CONTROLLER_UID_LABEL, INSTANTIATE_ANNOTATION, TRIGGERED_BY_ANNOTATION};
+use crate::runs::{
+    CONTROLLER_UID_LABEL, INSTANTIATE_ANNOTATION, StopMark, TRIGGERED_BY_ANNOTATION,
+};
 use crate::table::Table;
 use crate::time::rfc3339;
 
@@ -126,6 +128,10 @@ pub struct RunRecord {
     pub pod: Option<String>,
     /// Why a run in progress cannot start, if something keeps it from starting.
     pub blocker: Option<Blocker>,
+    /// Who stopped the run, when and why, when kuul stopped it (`stop`, `--stop-running`);
+    /// its `reason` then reads `stopped by USER`. Absent from older archived runs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<StopMark>,
 }
 
 /// What a run's record takes from its Job. `status` keeps one per Job listed, where it
@@ -144,6 +150,7 @@ pub struct JobFacts {
     finish: Option<(Ending, Option<DateTime<Utc>>)>,
     active: bool,
     failure_reason: Option<String>,
+    stopped: Option<StopMark>,
 }
 
 impl JobFacts {
@@ -176,6 +183,7 @@ impl JobFacts {
                 .flatten()
                 .find(|c| c.type_ == "Failed" && c.status == "True")
                 .and_then(|c| c.reason.clone()),
+            stopped: StopMark::of(job),
         }
     }
 
@@ -207,6 +215,9 @@ impl JobFacts {
         let blocker = newest
             .and_then(|p| p.blocker.clone())
             .filter(|_| !result.is_finished());
+        // A run kuul stopped failed because it was stopped: that is its reason, not the
+        // DeadlineExceeded the stop was carried out with or the SIGTERM's exit code.
+        let stopped = self.stopped.clone().filter(|_| result == RunResult::Failed);
         RunRecord {
             run: self.name.clone(),
             trigger: self.trigger.clone(),
@@ -215,13 +226,21 @@ impl JobFacts {
             finished: self.finish.and_then(|(_, at)| at),
             result,
             exit_code: terminated.map(|t| t.exit_code),
-            reason: container_reason
+            reason: stopped
+                .as_ref()
+                .map(StopMark::describe)
+                .or(container_reason)
                 .or_else(|| self.failure_reason.clone())
                 .or_else(|| blocker.as_ref().map(|b| b.reason.clone())),
             node: newest.and_then(|p| p.node.clone()),
-            message: message.or_else(|| blocker.as_ref().map(|b| b.message.clone())),
+            message: stopped
+                .as_ref()
+                .and_then(|s| s.reason.clone())
+                .or(message)
+                .or_else(|| blocker.as_ref().map(|b| b.message.clone())),
             pod: newest.and_then(|p| p.name.clone()),
             blocker,
+            stopped,
         }
     }
 }
@@ -746,6 +765,51 @@ pub(crate) mod tests {
         assert_eq!(
             record.duration(at("2030-01-01T00:00:00Z")),
             Some(chrono::TimeDelta::hours(1))
+        );
+    }
+
+    #[test]
+    fn a_stopped_run_says_who_stopped_it_and_why() {
+        let marks = json!({
+            "kuul.io/stopped-by": "ana",
+            "kuul.io/stopped-at": "2026-03-01T01:30:00Z",
+            "kuul.io/stop-reason": "hammering the primary"
+        });
+        let stopped = job(
+            "j",
+            "2026-03-01T01:00:00Z",
+            Some("Failed"),
+            "2026-03-01T01:30:02Z",
+            &marks,
+        );
+        let record = RunRecord::of(&stopped, &[]);
+        assert_eq!(record.result, RunResult::Failed);
+        assert_eq!(record.reason.as_deref(), Some("stopped by ana"));
+        assert_eq!(record.message.as_deref(), Some("hammering the primary"));
+        let json = serde_json::to_value(&record).unwrap();
+        assert_eq!(json["reason"], "stopped by ana");
+        assert_eq!(
+            json["stopped"],
+            json!({"by": "ana", "at": "2026-03-01T01:30:00Z", "reason": "hammering the primary"})
+        );
+        // A run the stop came too late for succeeded: it is not called stopped.
+        let done = job(
+            "k",
+            "2026-03-01T01:00:00Z",
+            Some("Complete"),
+            "2026-03-01T01:30:01Z",
+            &marks,
+        );
+        let record = RunRecord::of(&done, &[]);
+        assert_eq!((record.reason, record.stopped), (None, None));
+        // Records without the field (older archives) still read.
+        let mut old = serde_json::to_value(RunRecord::of(&done, &[])).unwrap();
+        old.as_object_mut().unwrap().remove("stopped");
+        assert!(serde_json::from_value::<RunRecord>(old).is_ok());
+        assert!(
+            !serde_json::to_string(&RunRecord::of(&done, &[]))
+                .unwrap()
+                .contains("stopped")
         );
     }
 

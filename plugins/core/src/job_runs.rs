@@ -1,24 +1,29 @@
 //! Reading a Kuul job's runs from the cluster, for the commands that act on them.
 //!
 //! Several commands need the same reads: `run-now` and `suspend --stop-running` the runs
-//! still in progress, `history` and `logs` every retained run. The reads live here, below
+//! still in progress, `history` and `logs` every retained run. Stopping a run
+//! ([`stop`]) lives here too, for `stop`, `suspend --stop-running` and
+//! `failover --stop-running` alike. The reads live here, below
 //! the commands, so that rewriting one command cannot break another; what the objects
 //! mean is decided by the pure modules [`crate::runs`] and [`crate::history`].
 
-use futures_util::future;
+use std::time::Duration;
+
+use chrono::Utc;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
-use kube::api::DeleteParams;
+use kube::api::{Patch, PatchParams};
 
 use crate::archive::open::{Archive, Target};
 use crate::archive::read::{JobArchive, StoredRun};
+use crate::bulk::Bulk;
 use crate::cli::{DryRun, KubeArgs};
 use crate::client::Cluster;
 use crate::error::{Error, Operation};
 use crate::history::{ListedRun, RunRecord, merge, newest_runs_first, pods_of, runs_of};
 use crate::printer::Printer;
-use crate::runs;
+use crate::runs::{self, STOP_FIELD_MANAGER, StopMark, Stopping};
 
 /// The unfinished Jobs the `CronJob` controls, read page by page from its namespace;
 /// narrowed by the kuul job label when its template has one, and always checked by owner
@@ -266,42 +271,136 @@ pub async fn across_clusters(
     })
 }
 
-/// Deletes the unfinished Jobs of `cronjob` with propagation Background, so the garbage
-/// collector removes their pods; returns how many there were. A Job that is already gone
-/// counts as stopped.
-pub async fn stop_runs(
+/// How long a stop waits for the Job controller to mark each run failed, unless the
+/// command says otherwise (`stop --timeout`).
+pub const STOP_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Stops each of `runs` (Jobs in progress), the one way kuul stops a run: a server-side
+/// apply as [`STOP_FIELD_MANAGER`] of `spec.activeDeadlineSeconds` set to the time it has
+/// run, with the [`StopMark`] as annotations ([`runs::stop_patch`]), then a wait by watch
+/// until the Job controller has marked each failed, for at most `limit`. The Job is kept
+/// (not deleted) so that the run, failed with `stopped by USER`, stays in `history`.
+///
+/// Server-side apply rather than a merge patch: every write of kuul is one, and the
+/// managed fields then name `kuul-stop` as the owner of the deadline.
+///
+/// Returns each run's outcome in the order of `runs`: where it is
+/// ([`Stopping::Pending`]: not confirmed within `limit`), or why the apply failed. A Job
+/// already gone is [`Stopping::Gone`]. `--dry-run=client` sends nothing and `server`
+/// has the applies validated; neither waits (each run is then `Pending`).
+pub async fn stop(
     cluster: &Cluster,
-    cronjob: &CronJob,
+    runs: &[Job],
+    mark: &StopMark,
     dry_run: DryRun,
-) -> Result<usize, Error> {
-    let running = runs_in_progress(cluster, cronjob).await?;
+    limit: Duration,
+    printer: Printer,
+) -> Result<Vec<Result<Stopping, Error>>, Error> {
     if dry_run == DryRun::Client {
-        return Ok(running.len());
+        return Ok(runs.iter().map(|_| Ok(Stopping::Pending)).collect());
     }
-    let namespace = cronjob.metadata.namespace.clone().unwrap_or_default();
-    let api: Api<Job> = Api::namespaced(cluster.client().clone(), &namespace);
-    let params = DeleteParams {
-        dry_run: dry_run == DryRun::Server,
-        ..DeleteParams::background()
-    };
-    let deletes = running.iter().map(|job| {
+    let now = Utc::now();
+    let apply = |job: &Job| {
         let name = job.metadata.name.clone().unwrap_or_default();
-        let api = api.clone();
-        let params = params.clone();
-        let namespace = namespace.clone();
+        let namespace = job
+            .metadata
+            .namespace
+            .clone()
+            .unwrap_or_else(|| cluster.namespace().to_owned());
+        let patch = runs::stop_patch(job, mark, now);
         async move {
-            match api.delete(&name, &params).await {
-                Ok(_) => Ok(()),
-                Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+            let api: Api<Job> = Api::namespaced(cluster.client().clone(), &namespace);
+            let mut params = PatchParams::apply(STOP_FIELD_MANAGER).force();
+            params.dry_run = dry_run == DryRun::Server;
+            match api.patch(&name, &params, &Patch::Apply(&patch)).await {
+                Ok(_) => Ok(Stopping::Pending),
+                Err(kube::Error::Api(status)) if status.is_not_found() => Ok(Stopping::Gone),
                 Err(source) => Err(cluster.error(
-                    Operation::new("delete", "jobs")
+                    Operation::new("apply", "jobs")
                         .named(name)
                         .in_namespace(namespace),
                     source,
                 )),
             }
         }
-    });
-    future::try_join_all(deletes).await?;
+    };
+    let mut outcomes: Vec<Result<Stopping, Error>> = Bulk::default()
+        .run(runs, apply)
+        .await
+        .into_iter()
+        .map(|attempted| attempted.result)
+        .collect();
+    if dry_run == DryRun::Server {
+        return Ok(outcomes);
+    }
+    let asked: Vec<usize> = (0..runs.len())
+        .filter(|at| matches!(outcomes[*at], Ok(Stopping::Pending)))
+        .collect();
+    let watched: Vec<(String, String)> = asked
+        .iter()
+        .map(|at| {
+            let job = &runs[*at];
+            (
+                job.metadata
+                    .namespace
+                    .clone()
+                    .unwrap_or_else(|| cluster.namespace().to_owned()),
+                job.metadata.name.clone().unwrap_or_default(),
+            )
+        })
+        .collect();
+    let seen = crate::watch::until_stopped(cluster, &watched, limit, printer).await?;
+    for (at, state) in asked.into_iter().zip(seen) {
+        outcomes[at] = Ok(state);
+    }
+    Ok(outcomes)
+}
+
+/// The error of a run asked to stop that the Job controller has not marked failed
+/// within `limit`: it may still be running, so it must not be called stopped.
+pub fn unconfirmed(namespace: &str, job: &str, limit: Duration) -> Error {
+    Error::Halted {
+        message: format!(
+            "asked to stop run {namespace}/{job}, but the Job controller has not marked it failed after {} (is kube-controller-manager running?)",
+            crate::time::elapsed(limit)
+        ),
+        hint: Some(format!(
+            "check it with `kubectl get job -n {namespace} {job}`; running the same command again asks again"
+        )),
+    }
+}
+
+/// Stops the unfinished runs of `cronjob` with [`stop`] (for `suspend --stop-running`
+/// and `failover --stop-running`), waiting up to [`STOP_CONFIRM_TIMEOUT`]; returns how
+/// many there were. A run that ended meanwhile (or whose Job is gone) counts as stopped;
+/// one not confirmed in time, or that could not be changed, is the error.
+pub async fn stop_runs(
+    cluster: &Cluster,
+    cronjob: &CronJob,
+    mark: &StopMark,
+    dry_run: DryRun,
+    printer: Printer,
+) -> Result<usize, Error> {
+    let running = runs_in_progress(cluster, cronjob).await?;
+    let outcomes = stop(
+        cluster,
+        &running,
+        mark,
+        dry_run,
+        STOP_CONFIRM_TIMEOUT,
+        printer,
+    )
+    .await?;
+    for (job, outcome) in running.iter().zip(outcomes) {
+        match outcome {
+            Ok(Stopping::Pending) if dry_run.writes() => {
+                let namespace = job.metadata.namespace.as_deref().unwrap_or_default();
+                let name = job.metadata.name.as_deref().unwrap_or_default();
+                return Err(unconfirmed(namespace, name, STOP_CONFIRM_TIMEOUT));
+            }
+            Ok(_) => {}
+            Err(error) => return Err(error),
+        }
+    }
     Ok(running.len())
 }

@@ -130,9 +130,15 @@ pub const RULES: &[Rule] = &[
         &["cronjobs"],
         &["create", "patch", "delete"],
     ),
-    // run-now creates a Job from the CronJob; prune, suspend --stop-running and
-    // apply --prune-runs delete runs.
-    rule(Persona::Operator, "batch", &["jobs"], &["create", "delete"]),
+    // run-now creates a Job from the CronJob; prune and apply --prune-runs delete runs;
+    // stop, suspend --stop-running and failover --stop-running patch (apply) a run's
+    // deadline and stop annotations.
+    rule(
+        Persona::Operator,
+        "batch",
+        &["jobs"],
+        &["create", "delete", "patch"],
+    ),
     // prune --orphans deletes finished pods whose Job is gone.
     rule(Persona::Operator, "", &["pods"], &["delete"]),
     // label-nodes gets, lists and patches Nodes (labels and the --dedicated taint).
@@ -394,7 +400,7 @@ mod tests {
                 ":pods get,list,watch,delete",
                 ":pods/log get",
                 "batch:cronjobs get,list,watch,create,patch,delete",
-                "batch:jobs get,list,watch,create,delete",
+                "batch:jobs get,list,watch,create,delete,patch",
             ]
         );
     }

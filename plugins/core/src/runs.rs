@@ -12,9 +12,12 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::{ContainerStateTerminated, Pod};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
 
 /// Set on every manual run, by kubectl and by kuul; scheduled runs lack it.
 pub const INSTANTIATE_ANNOTATION: &str = "cronjob.kubernetes.io/instantiate";
@@ -28,6 +31,15 @@ pub const RUN_ID_ANNOTATION: &str = "kuul.io/run-id";
 pub use crate::kuul_job::JOB_LABEL;
 /// The label the Job controller puts on a Job's pods, with the Job's uid.
 pub const CONTROLLER_UID_LABEL: &str = "batch.kubernetes.io/controller-uid";
+/// Who stopped a run (`stop`, `suspend --stop-running`, `failover --stop-running`): the
+/// user the API server knows.
+pub const STOPPED_BY_ANNOTATION: &str = "kuul.io/stopped-by";
+/// When a run was stopped, RFC 3339 in UTC.
+pub const STOPPED_AT_ANNOTATION: &str = "kuul.io/stopped-at";
+/// Why a run was stopped (`--reason`), when one was given.
+pub const STOP_REASON_ANNOTATION: &str = "kuul.io/stop-reason";
+/// The server-side apply field manager of a stopped run's deadline and stop annotations.
+pub const STOP_FIELD_MANAGER: &str = "kuul-stop";
 
 /// The longest name a Job may have: its name becomes a pod label value.
 const MAX_JOB_NAME: usize = 63;
@@ -209,6 +221,132 @@ pub fn runs_in_progress<'a>(cronjob: &CronJob, jobs: &'a [Job]) -> Vec<&'a Job> 
         })
         .filter(|job| finished(job).is_none())
         .collect()
+}
+
+/// Who stops a run, when and why: what the stop annotations record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StopMark {
+    /// The user the API server knows; `None` when it could not say.
+    pub by: Option<String>,
+    #[serde(with = "crate::time::rfc3339")]
+    pub at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+}
+
+impl StopMark {
+    /// The stop recorded on `job`, if kuul stopped it.
+    pub fn of(job: &Job) -> Option<Self> {
+        let annotations = job.metadata.annotations.as_ref()?;
+        let at = annotations.get(STOPPED_AT_ANNOTATION);
+        let by = annotations.get(STOPPED_BY_ANNOTATION);
+        if at.is_none() && by.is_none() {
+            return None;
+        }
+        Some(Self {
+            by: by.filter(|by| !by.is_empty()).cloned(),
+            at: at
+                .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+                .map(|t| t.with_timezone(&Utc)),
+            reason: annotations
+                .get(STOP_REASON_ANNOTATION)
+                .filter(|reason| !reason.is_empty())
+                .cloned(),
+        })
+    }
+
+    /// `stopped by ana`, or `stopped` when who is not known.
+    pub fn describe(&self) -> String {
+        match &self.by {
+            Some(by) => format!("stopped by {by}"),
+            None => "stopped".to_owned(),
+        }
+    }
+}
+
+/// The `activeDeadlineSeconds` that stops `job` at once: the whole seconds it has run by
+/// `now` (at least 1, the least the API server takes), never more than a deadline it
+/// already has. The Job controller then finds the deadline passed, marks the Job failed
+/// with reason `DeadlineExceeded` and terminates its pods; the Job stays, so the run
+/// stays in `history`. A client clock ahead of the API server's only delays the stop by
+/// the difference (the controller wakes up when the deadline comes).
+pub fn stop_deadline(job: &Job, now: DateTime<Utc>) -> i64 {
+    let started = job
+        .status
+        .as_ref()
+        .and_then(|s| s.start_time.as_ref())
+        .map(crate::time::utc);
+    let ran = started.map_or(0, |started| (now - started).num_seconds());
+    let deadline = ran.max(1);
+    match job.spec.as_ref().and_then(|s| s.active_deadline_seconds) {
+        Some(own) if own < deadline => own.max(1),
+        _ => deadline,
+    }
+}
+
+/// The apply configuration that stops `job` (see [`stop_deadline`]) and records
+/// [`StopMark`]: only the fields [`STOP_FIELD_MANAGER`] owns.
+pub fn stop_patch(job: &Job, mark: &StopMark, now: DateTime<Utc>) -> Value {
+    let mut annotations = serde_json::Map::new();
+    if let Some(by) = &mark.by {
+        annotations.insert(STOPPED_BY_ANNOTATION.to_owned(), by.as_str().into());
+    }
+    if let Some(reason) = &mark.reason {
+        annotations.insert(STOP_REASON_ANNOTATION.to_owned(), reason.as_str().into());
+    }
+    let at = mark.at.unwrap_or(now);
+    annotations.insert(
+        STOPPED_AT_ANNOTATION.to_owned(),
+        at.to_rfc3339_opts(SecondsFormat::Secs, true).into(),
+    );
+    json!({
+        "apiVersion": "batch/v1",
+        "kind": "Job",
+        "metadata": {
+            "name": job.metadata.name,
+            "namespace": job.metadata.namespace,
+            "annotations": annotations,
+        },
+        "spec": {"activeDeadlineSeconds": stop_deadline(job, now)},
+    })
+}
+
+/// Where a run being stopped is, as its Job says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stopping {
+    /// Still running: the Job controller has not acted yet.
+    Pending,
+    /// The Job controller has decided that it failed and is terminating its pods
+    /// (`FailureTarget`, set first since Kubernetes 1.31); `Failed` follows once the
+    /// pods are gone, which a container that ignores SIGTERM delays by its grace period.
+    Terminating,
+    /// The Job controller marked it failed (`Failed`): its pods are gone.
+    Stopped,
+    /// It succeeded before the stop took effect.
+    Succeeded,
+    /// The Job was deleted meanwhile (its pods go with it).
+    Gone,
+}
+
+/// Where `job`, being stopped, is.
+pub fn stopping(job: &Job) -> Stopping {
+    let conditions = job
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .into_iter()
+        .flatten()
+        .filter(|c| c.status == "True");
+    let mut state = Stopping::Pending;
+    for condition in conditions {
+        state = match (condition.type_.as_str(), state) {
+            ("Failed", _) => return Stopping::Stopped,
+            ("FailureTarget", Stopping::Pending) => Stopping::Terminating,
+            ("Complete" | "SuccessCriteriaMet", _) => Stopping::Succeeded,
+            (_, state) => state,
+        };
+    }
+    state
 }
 
 /// What to do about runs already in progress.
@@ -682,5 +820,104 @@ mod tests {
         assert!(has_logs(&failed));
         assert!(!has_logs(&pending));
         assert_eq!(log_container(&failed).as_deref(), Some("work"));
+    }
+
+    fn running_since(started: &str, deadline: Option<i64>) -> Job {
+        serde_json::from_value(json!({
+            "metadata": { "name": "backup-db-29000060", "namespace": "ops" },
+            "spec": {
+                "activeDeadlineSeconds": deadline,
+                "template": { "spec": { "containers": [] } }
+            },
+            "status": { "startTime": started, "active": 1 }
+        }))
+        .unwrap()
+    }
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text).unwrap().to_utc()
+    }
+
+    #[test]
+    fn a_stop_sets_the_deadline_to_the_time_run_never_later() {
+        let now = at("2026-03-02T02:10:00Z");
+        let job = running_since("2026-03-02T02:00:00Z", None);
+        assert_eq!(stop_deadline(&job, now), 600);
+        // Just started, or a client clock behind the server's: the least the API takes.
+        let job = running_since("2026-03-02T02:10:00Z", None);
+        assert_eq!(stop_deadline(&job, now), 1);
+        let job = running_since("2026-03-02T02:10:30Z", None);
+        assert_eq!(stop_deadline(&job, now), 1);
+        // A deadline the Job already has is never pushed back.
+        let job = running_since("2026-03-02T02:00:00Z", Some(300));
+        assert_eq!(stop_deadline(&job, now), 300);
+        let job = running_since("2026-03-02T02:00:00Z", Some(3600));
+        assert_eq!(stop_deadline(&job, now), 600);
+    }
+
+    #[test]
+    fn the_stop_patch_holds_the_deadline_and_the_marks_only() {
+        let now = at("2026-03-02T02:10:00Z");
+        let job = running_since("2026-03-02T02:00:00Z", None);
+        let mark = StopMark {
+            by: Some("ana".to_owned()),
+            at: Some(now),
+            reason: Some("hung".to_owned()),
+        };
+        assert_eq!(
+            stop_patch(&job, &mark, now),
+            json!({
+                "apiVersion": "batch/v1",
+                "kind": "Job",
+                "metadata": {
+                    "name": "backup-db-29000060",
+                    "namespace": "ops",
+                    "annotations": {
+                        STOPPED_BY_ANNOTATION: "ana",
+                        STOP_REASON_ANNOTATION: "hung",
+                        STOPPED_AT_ANNOTATION: "2026-03-02T02:10:00Z"
+                    }
+                },
+                "spec": { "activeDeadlineSeconds": 600 }
+            })
+        );
+        let mut stopped = job.clone();
+        let patch = stop_patch(&job, &mark, now);
+        stopped.metadata.annotations =
+            serde_json::from_value(patch["metadata"]["annotations"].clone()).unwrap();
+        assert_eq!(StopMark::of(&stopped), Some(mark));
+        assert_eq!(StopMark::of(&job), None);
+        let anonymous = StopMark {
+            by: None,
+            at: Some(now),
+            reason: None,
+        };
+        let patch = stop_patch(&job, &anonymous, now);
+        assert_eq!(
+            patch["metadata"]["annotations"],
+            json!({ STOPPED_AT_ANNOTATION: "2026-03-02T02:10:00Z" })
+        );
+        assert_eq!(anonymous.describe(), "stopped");
+    }
+
+    #[test]
+    fn a_stop_is_seen_once_the_job_controller_fails_the_job() {
+        assert_eq!(stopping(&job("a", "cj-uid", None)), Stopping::Pending);
+        assert_eq!(
+            stopping(&job("a", "cj-uid", Some("FailureTarget"))),
+            Stopping::Terminating
+        );
+        assert_eq!(
+            stopping(&job("a", "cj-uid", Some("Failed"))),
+            Stopping::Stopped
+        );
+        assert_eq!(
+            stopping(&job("a", "cj-uid", Some("Complete"))),
+            Stopping::Succeeded
+        );
+        assert_eq!(
+            stopping(&job("a", "cj-uid", Some("Suspended"))),
+            Stopping::Pending
+        );
     }
 }

@@ -37,7 +37,7 @@ use crate::client::Cluster;
 use crate::error::{Error, Operation};
 use crate::printer::Printer;
 use crate::retry::{Backoff, is_transient};
-use crate::runs::{self, CONTROLLER_UID_LABEL, Finished, PodProgress};
+use crate::runs::{self, CONTROLLER_UID_LABEL, Finished, PodProgress, Stopping};
 
 /// How long logs may keep arriving after the run has finished.
 const LOG_GRACE: Duration = Duration::from_secs(10);
@@ -344,6 +344,77 @@ async fn watch(
             }
         }
     }
+}
+
+/// Waits until the Job controller has failed each of `runs` (namespace and Job name),
+/// which were just asked to stop: by one watch per Job, never by polling, for at most
+/// `limit`. Returns where each run is, in the order of `runs`: [`Stopping::Pending`] for
+/// those the controller has not acted on in time, [`Stopping::Terminating`] for those
+/// whose pods were still terminating then. Outages of the API server are ridden out (said once on
+/// stderr) until the limit; an error no retry mends (403) ends the wait.
+pub async fn until_stopped(
+    cluster: &Cluster,
+    runs: &[(String, String)],
+    limit: Duration,
+    printer: Printer,
+) -> Result<Vec<Stopping>, Error> {
+    let mut states = vec![Stopping::Pending; runs.len()];
+    if runs.is_empty() {
+        return Ok(states);
+    }
+    let client = cluster.client().clone();
+    let watches = runs.iter().enumerate().map(|(at, (namespace, name))| {
+        watcher(
+            Api::<Job>::namespaced(client.clone(), namespace),
+            watcher::Config::default().fields(&format!("metadata.name={name}")),
+        )
+        .backoff(Backoff::for_watches())
+        .map_ok(move |event| (at, event))
+        .boxed()
+    });
+    let mut events = stream::select_all(watches);
+    let deadline = tokio::time::sleep(limit);
+    let mut deadline = pin!(deadline);
+    let mut reconnecting = Reconnecting::new(cluster);
+    let mut pending = runs.len();
+    while pending > 0 {
+        tokio::select! {
+            event = events.next() => match event {
+                Some(Ok((at, event))) => {
+                    if let Some(line) = reconnecting.back() {
+                        printer.info(line);
+                    }
+                    let seen = match event {
+                        Event::Apply(job) | Event::InitApply(job) => runs::stopping(&job),
+                        Event::Delete(_) => Stopping::Gone,
+                        Event::Init | Event::InitDone => continue,
+                    };
+                    let waiting = |state| matches!(state, Stopping::Pending | Stopping::Terminating);
+                    if waiting(states[at]) {
+                        if !waiting(seen) {
+                            pending -= 1;
+                        }
+                        states[at] = seen;
+                    }
+                }
+                Some(Err(error)) => match interruption(&error) {
+                    Some(Interruption::Outage(cause)) => {
+                        if let Some(line) = reconnecting.lost(&cause) {
+                            printer.warn(line);
+                        }
+                    }
+                    Some(Interruption::Routine) => {}
+                    None => {
+                        let operation = Operation::new("watch", "jobs");
+                        return Err(failure(cluster, operation, error));
+                    }
+                },
+                None => break,
+            },
+            () = &mut deadline => break,
+        }
+    }
+    Ok(states)
 }
 
 /// The Job, its pods and its `FailedCreate` events, as one stream.

@@ -9,7 +9,7 @@ use kuul_core::commands::{
     ApplyArgs, DiffArgs, LabelNodesArgs, NewArgs, PruneArgs, ResumeArgs, SuspendArgs, VersionArgs,
 };
 use kuul_core::commands::{ArchiveArgs, CompletionArgs, FailoverArgs, RbacArgs, SetFieldArgs};
-use kuul_core::commands::{HistoryArgs, LogsArgs, StatusArgs};
+use kuul_core::commands::{HistoryArgs, LogsArgs, StatusArgs, StopArgs};
 use kuul_core::{KubeArgs, KuulCommand};
 use kuul_sdk::image::ImageArgs;
 // run-now plus --local, which needs Docker: see kuul_sdk::run_now.
@@ -48,6 +48,8 @@ enum Command {
     Suspend(SuspendArgs),
     #[command(name = ResumeArgs::NAME, about = ResumeArgs::ABOUT, long_about = ResumeArgs::long_help())]
     Resume(ResumeArgs),
+    #[command(name = StopArgs::NAME, about = StopArgs::ABOUT, long_about = StopArgs::long_help())]
+    Stop(StopArgs),
     #[command(name = PruneArgs::NAME, about = PruneArgs::ABOUT, long_about = PruneArgs::long_help())]
     Prune(PruneArgs),
     #[command(name = ArchiveArgs::NAME, about = ArchiveArgs::ABOUT, long_about = ArchiveArgs::long_help())]
@@ -84,6 +86,7 @@ fn main() -> std::process::ExitCode {
             Command::RunNow(args) => args.run(kube, printer).await,
             Command::Suspend(args) => args.run(kube, printer).await,
             Command::Resume(args) => args.run(kube, printer).await,
+            Command::Stop(args) => args.run(kube, printer).await,
             Command::Prune(args) => args.run(kube, printer).await,
             Command::Archive(args) => args.run(kube, printer).await,
             Command::LabelNodes(args) => args.run(kube, printer).await,

@@ -546,6 +546,7 @@ mod tests {
                 message: Some("pg_dump: connection refused".to_owned()),
                 pod: Some("backup-db-29000060-x7k2p".to_owned()),
                 blocker: None,
+                stopped: None,
             },
             image: Some("registry.example.com/ops/kuul:v3".to_owned()),
             spec_hash: Some("sha256:00ff".to_owned()),

@@ -220,10 +220,10 @@ pub struct Request {
 /// Which cluster names a subcommand's positional argument `index` takes.
 fn positional(subcommand: &str, index: usize) -> Wanted {
     match (subcommand, index) {
-        // The last two lines: `set FIELD NAME... VALUE`, job names first.
+        // From "schedule" on: `set FIELD NAME... VALUE`, job names first.
         (
-            "run-now" | "suspend" | "resume" | "status" | "list" | "history" | "logs" | "schedule"
-            | "image" | "pool" | "resources" | "deadline" | "concurrency",
+            "run-now" | "suspend" | "resume" | "stop" | "status" | "list" | "history" | "logs"
+            | "schedule" | "image" | "pool" | "resources" | "deadline" | "concurrency",
             _,
         ) => Wanted::CronJobs,
         ("label-nodes", 0) => Wanted::Pools,

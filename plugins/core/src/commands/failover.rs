@@ -26,6 +26,7 @@ use crate::job_set::SET_LABEL;
 use crate::kuul_job::{MANAGED_BY, MANAGER, check_job_name};
 use crate::maintenance::{FIELD_MANAGER, SKIP_MISSED_MANAGER, skip_missed_patch_for};
 use crate::printer::Printer;
+use crate::runs::StopMark;
 use crate::selector;
 use crate::standby::{self, Arrive, FailoverStep, Leave};
 use crate::table::Table;
@@ -60,7 +61,7 @@ pub struct FailoverArgs {
     #[arg(long)]
     pub skip_missed: bool,
 
-    /// Also end the runs in progress on --from (delete their Jobs)
+    /// Also stop the runs in progress on --from, as `kubectl kuul stop` does
     #[arg(long)]
     pub stop_running: bool,
 
@@ -257,7 +258,12 @@ impl FailoverArgs {
                         .flatten()
                         .find(|c| c.metadata.name.as_deref() == Some(step.name.as_str()));
                     if let (true, Some(job)) = (self.stop_running, left) {
-                        stop_runs(from, job, DryRun::None).await?;
+                        let mark = StopMark {
+                            by: by.map(str::to_owned),
+                            at: Some(at),
+                            reason: Some(reason.to_owned()),
+                        };
+                        stop_runs(from, job, &mark, DryRun::None, printer).await?;
                     }
                     if self.skip_missed && step.no_deadline {
                         let patch = skip_missed_patch_for(&step.namespace, &step.name);

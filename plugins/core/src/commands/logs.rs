@@ -451,6 +451,7 @@ mod tests {
             message: None,
             pod: pod.map(str::to_owned),
             blocker: None,
+            stopped: None,
         }
     }
 

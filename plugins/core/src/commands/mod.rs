@@ -28,6 +28,7 @@ pub mod resume;
 pub mod run_now;
 pub mod set;
 pub mod status;
+pub mod stop;
 pub mod suspend;
 pub mod version;
 
@@ -46,6 +47,7 @@ pub use resume::ResumeArgs;
 pub use run_now::RunNowArgs;
 pub use set::SetFieldArgs;
 pub use status::StatusArgs;
+pub use stop::StopArgs;
 pub use suspend::SuspendArgs;
 pub use version::VersionArgs;
 

@@ -145,7 +145,8 @@ pub struct Target {
 
 impl KuulCommand for SetFieldArgs {
     const NAME: &'static str = "set";
-    const ABOUT: &'static str = "Change a field of Kuul jobs in place: schedule, image, pool, resources, history, deadline, concurrency.";
+    const ABOUT: &'static str =
+        "Change a field of Kuul jobs in place: schedule, image, pool, resources, and more.";
     const LONG_ABOUT: &'static str = include_str!("help/set.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
@@ -232,6 +233,28 @@ impl Field {
     /// The change, its values checked.
     fn change(&self, value: Option<&str>, config: &Config) -> Result<Change, Error> {
         let value = value.unwrap_or_default();
+        let missing = match self {
+            Self::Resources {
+                cpu: None,
+                memory: None,
+                ..
+            } => Some(("--cpu, --memory or both", "--memory 1Gi")),
+            Self::History {
+                succeeded: None,
+                failed: None,
+                ..
+            } => Some(("--succeeded, --failed or both", "--succeeded 10")),
+            _ => None,
+        };
+        if let Some((flags, example)) = missing {
+            return Err(Error::InvalidInput {
+                message: format!("set {} needs {flags}: nothing to set", self.name()),
+                hint: Some(format!(
+                    "e.g. kubectl kuul set {} NAME {example}",
+                    self.name()
+                )),
+            });
+        }
         let change = match self {
             Self::Schedule { zone, .. } => Change::schedule(value, zone.as_deref()),
             Self::Image { .. } => Change::image(value, config.defaults.registry.as_deref()),

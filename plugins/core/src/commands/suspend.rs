@@ -22,6 +22,7 @@ use crate::job_runs::stop_runs;
 use crate::maintenance::carry_out::{ClusterOutcome, across, apply, done, report_plan, select};
 use crate::maintenance::{self, Action, FIELD_MANAGER, Layout, MaintenanceStep, Selection};
 use crate::printer::Printer;
+use crate::runs::StopMark;
 
 /// Arguments of `kubectl kuul suspend`.
 #[derive(Debug, Clone, Args)]
@@ -33,7 +34,7 @@ pub struct SuspendArgs {
     #[arg(long, value_name = "TEXT")]
     pub reason: Option<String>,
 
-    /// Also stop the runs in progress: delete the jobs' unfinished Jobs (their pods go too)
+    /// Also stop the runs in progress, as `kubectl kuul stop` does (their pods are terminated)
     #[arg(long)]
     pub stop_running: bool,
 
@@ -113,7 +114,12 @@ impl SuspendArgs {
                     }
                     let stopped = if stop_running {
                         let cronjob = planned_from(cronjobs, &step);
-                        stop_runs(cluster, cronjob, dry_run).await?
+                        let mark = StopMark {
+                            by: by.map(str::to_owned),
+                            at: Some(at),
+                            reason: reason.map(str::to_owned),
+                        };
+                        stop_runs(cluster, cronjob, &mark, dry_run, printer).await?
                     } else {
                         0
                     };
