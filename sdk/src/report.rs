@@ -70,7 +70,7 @@ mod tests {
             results_table(&[passed, failed]).to_string(),
             "CASE      RESULT   EXIT   DURATION   WHY\n\
              runs      PASS     0      0.4s\n\
-             too-big   FAIL     137    2m05s      OOMKilled: over the limit\n"
+             too-big   FAIL     137    2m5s       OOMKilled: over the limit\n"
         );
     }
 }
