@@ -235,7 +235,9 @@ async fn every_health_state_for_real_and_check_exit_codes() {
             "{problems}"
         );
         assert!(
-            problems.contains("stuck stuck: run stuck-manual-run has been active 2h"),
+            // Started two hours ago: kubectl writes 120 to 179 minutes as minutes.
+            problems.contains("stuck stuck: run stuck-manual-run has been active 12")
+                && problems.contains("m, past its deadline of 600s"),
             "{problems}"
         );
         assert!(
