@@ -622,7 +622,8 @@ const CASES: &[&[&str]] = &[
     // image init
     &["image", "init", "Bad_Name"],
     &["image", "init", ""],
-    &["image", "init", "ops/backup"],
+    &["image", "init", "ops/Backup"],
+    &["image", "init", "/"],
     &["image", "init", "backup", "--dir", "image/not-empty"],
     // image build
     &["image", "build", "--dir", "image/missing"],
