@@ -618,3 +618,71 @@ async fn run_now_local_pulls_only_the_latest_tag_of_an_untagged_image() {
     assert!(latest, "{} was not pulled", tags[0]);
     assert!(!other, "{} was pulled too: the pull named no tag", tags[1]);
 }
+
+#[tokio::test]
+async fn build_takes_a_dockerfile_elsewhere_a_target_labels_and_build_args_from_the_env() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-stages");
+    project_on_base(work.path(), &name, "");
+    let base = harness_env("KUUL_TEST_BASE_IMAGE");
+    // A multi-stage Dockerfile at another path: the target stage copies from the first,
+    // and the stage after it must not be built into the image.
+    std::fs::create_dir_all(work.path().join("docker")).unwrap();
+    std::fs::write(
+        work.path().join("docker/Dockerfile.multi"),
+        format!(
+            "FROM {base} AS build\nARG GREETING=default\nRUN echo \"$GREETING\" >/built.txt\n\
+             FROM {base} AS final\nCOPY --from=build /built.txt /final.txt\n\
+             FROM final AS extra\nRUN touch /extra.txt\n"
+        ),
+    )
+    .unwrap();
+    let image = format!("{name}:1");
+    let build = run(image_cmd(work.path())
+        .env("GREETING", "hello-from-the-env")
+        .env_remove("UNSET_ARG")
+        .args([
+            "build",
+            "-f",
+            "docker/Dockerfile.multi",
+            "--target",
+            "final",
+            "--label",
+            "team=ops",
+            "--label",
+            "empty=",
+            "--build-arg",
+            "GREETING",
+            "--build-arg",
+            "UNSET_ARG",
+        ]));
+    let docker = docker().await;
+    let (files, labels) = if build.status.success() {
+        let files = container_output(
+            &docker,
+            &image,
+            &["sh", "-c", "cat /final.txt; ls /extra.txt 2>&1 || true"],
+        )
+        .await;
+        let labels = docker
+            .inspect_image(&image)
+            .await
+            .unwrap()
+            .config
+            .and_then(|c| c.labels)
+            .unwrap_or_default();
+        (files, labels)
+    } else {
+        (String::new(), HashMap::new())
+    };
+    remove_images(&docker, std::slice::from_ref(&image)).await;
+    assert!(build.status.success(), "build: {}", text(&build.stderr));
+    let mut lines = files.lines();
+    assert_eq!(lines.next(), Some("hello-from-the-env"), "{files}");
+    assert!(
+        lines.next().is_some_and(|l| l.contains("No such file")),
+        "the stage after the target was built: {files}"
+    );
+    assert_eq!(labels.get("team").map(String::as_str), Some("ops"));
+    assert_eq!(labels.get("empty").map(String::as_str), Some(""));
+}
