@@ -26,6 +26,9 @@ pub struct DockerConfig {
     pub cred_helpers: BTreeMap<String, String>,
     #[serde(default)]
     pub creds_store: Option<String>,
+    /// The Docker context `docker context use` chose.
+    #[serde(default)]
+    pub current_context: Option<String>,
 }
 
 /// One `auths` entry.
