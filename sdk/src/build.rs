@@ -18,6 +18,7 @@ use kuul_core::kuul_job::check_registry;
 use kuul_core::{Error, Printer};
 
 use crate::docker;
+use crate::dockerfile::Dockerfile;
 use crate::dockerignore::{self, DockerIgnore};
 use crate::project::{self, Project};
 
@@ -31,10 +32,28 @@ pub struct BuildArgs {
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
-    /// Build-time variable for the Dockerfile, overriding kuul-image.yaml's buildArgs;
-    /// repeatable
-    #[arg(long = "build-arg", value_name = "NAME=VALUE")]
+    /// The Dockerfile, relative to the current directory or absolute, as for docker build
+    /// (default: DIR/Dockerfile)
+    #[arg(short = 'f', long = "file", value_name = "PATH")]
+    pub file: Option<PathBuf>,
+
+    /// Build-time variable for the Dockerfile, overriding kuul-image.yaml's buildArgs; a
+    /// bare NAME takes the value of the environment variable NAME, and is left out when
+    /// that is unset; repeatable
+    #[arg(long = "build-arg", value_name = "NAME[=VALUE]")]
     pub build_args: Vec<String>,
+
+    /// Build up to this stage of a multi-stage Dockerfile (FROM ... AS STAGE)
+    #[arg(long, value_name = "STAGE")]
+    pub target: Option<String>,
+
+    /// Pull the FROM images even when the daemon has them, for their newest versions
+    #[arg(long)]
+    pub pull: bool,
+
+    /// Label for the image; repeatable
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
 
     /// Build every step again instead of reusing cached layers
     #[arg(long)]
@@ -60,16 +79,24 @@ impl BuildArgs {
         let project = Project::load(&dir)?;
         let mut build_args = project.build_args.clone();
         for arg in &self.build_args {
-            let (name, value) = parse_build_arg(arg)?;
-            build_args.insert(name, value);
+            if let Some((name, value)) = parse_build_arg(arg, |name| std::env::var(name).ok())? {
+                build_args.insert(name, value);
+            }
         }
+        let labels = self
+            .labels
+            .iter()
+            .map(|label| parse_label(label))
+            .collect::<Result<std::collections::HashMap<_, _>, _>>()?;
         if let Some(platform) = &self.platform {
             check_platform(platform)?;
         }
         if let Some(registry) = &self.registry {
             check_registry("--registry", registry)?;
         }
-        let context = build_context(&dir)?;
+        let dockerfile = DockerfileIn::find(&dir, self.file.as_deref())?;
+        dockerfile.check(self.target.as_deref())?;
+        let context = build_context(&dir, &dockerfile)?;
         let repository = project.repository(self.registry.as_deref());
         let mut tags = vec![format!("{repository}:{}", project.version)];
         match git_short_sha(&dir).await {
@@ -83,8 +110,9 @@ impl BuildArgs {
 
         let daemon = docker::connect().await?;
         let mut options = BuildImageOptionsBuilder::default()
-            .dockerfile("Dockerfile")
+            .dockerfile(&dockerfile.name)
             .t(&tags[0])
+            .labels(&labels)
             .rm(true)
             .forcerm(true)
             .nocache(self.no_cache)
@@ -95,6 +123,12 @@ impl BuildArgs {
             );
         if let Some(platform) = &self.platform {
             options = options.platform(platform);
+        }
+        if let Some(target) = &self.target {
+            options = options.target(target);
+        }
+        if self.pull {
+            options = options.pull("1");
         }
         let progress = Progress::new(self.verbose, printer);
         let mut stream = daemon.docker.build_image(
@@ -243,21 +277,151 @@ impl Progress {
     }
 }
 
-/// `NAME=VALUE` of `--build-arg`.
-fn parse_build_arg(arg: &str) -> Result<(String, String), Error> {
+/// `NAME=VALUE` of `--build-arg`, or a bare `NAME` whose value is the environment
+/// variable `NAME` (`env`), left out when that is unset, as `docker build` does.
+fn parse_build_arg(
+    arg: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Option<(String, String)>, Error> {
+    let (name, value) = match arg.split_once('=') {
+        Some((name, value)) => (name, Some(value.to_owned())),
+        None => (arg, None),
+    };
+    if !project::valid_env_name(name) {
+        return Err(Error::InvalidInput {
+            message: format!(
+                "invalid --build-arg {arg:?}: {name:?} is not a variable name (letters, digits, '_', '-' and '.', not starting with a digit)"
+            ),
+            hint: Some("NAME=VALUE of an ARG of the Dockerfile, or NAME to pass the environment's value, e.g. --build-arg BASE_IMAGE=debian:bookworm-slim".to_owned()),
+        });
+    }
+    Ok(value
+        .or_else(|| env(name))
+        .map(|value| (name.to_owned(), value)))
+}
+
+/// `KEY=VALUE` of `--label`.
+fn parse_label(arg: &str) -> Result<(String, String), Error> {
     let problem = match arg.split_once('=') {
-        Some((name, value)) if project::valid_env_name(name) => {
-            return Ok((name.to_owned(), value.to_owned()));
-        }
-        Some((name, _)) => format!(
-            "{name:?} is not a variable name (letters, digits, '_', '-' and '.', not starting with a digit)"
-        ),
-        None => "has no '='".to_owned(),
+        Some(("", _)) => "the KEY is empty",
+        Some((key, value)) => return Ok((key.to_owned(), value.to_owned())),
+        None => "has no '='",
     };
     Err(Error::InvalidInput {
-        message: format!("invalid --build-arg {arg:?}: {problem}"),
-        hint: Some("NAME=VALUE of an ARG of the Dockerfile, e.g. --build-arg BASE_IMAGE=debian:bookworm-slim".to_owned()),
+        message: format!("invalid --label {arg:?}: {problem}"),
+        hint: Some(
+            "KEY=VALUE (VALUE may be empty), e.g. --label org.opencontainers.image.source=https://git.example.com/ops/backup"
+                .to_owned(),
+        ),
     })
+}
+
+/// The name the context gives a Dockerfile from outside it (`-f` elsewhere), as
+/// `docker build` sends such a file along under a name of its own.
+const OUTSIDE_DOCKERFILE: &str = ".kuul-dockerfile";
+
+/// The Dockerfile of a build: its text, and its name in the context.
+#[derive(Debug, Clone)]
+pub struct DockerfileIn {
+    /// Its path in the context, `/`-separated; [`OUTSIDE_DOCKERFILE`] when it is outside.
+    pub name: String,
+    /// Its text, sent under `name` when it is outside the context.
+    pub text: String,
+    /// Where it was read, for messages.
+    pub path: PathBuf,
+    pub outside: bool,
+}
+
+impl DockerfileIn {
+    /// The Dockerfile of `-f` (relative to the current directory, as `docker build`
+    /// reads it), else `dir`'s `Dockerfile`.
+    pub fn find(dir: &Path, file: Option<&Path>) -> Result<Self, Error> {
+        let path = file.map_or_else(|| dir.join("Dockerfile"), Path::to_path_buf);
+        let missing = |why: String| {
+            match file {
+            Some(_) => Error::InvalidInput {
+                message: format!("invalid -f/--file {}: {why}", path.display()),
+                hint: Some(
+                    "the path of a Dockerfile, relative to the current directory or absolute, as for docker build"
+                        .to_owned(),
+                ),
+            },
+            None => Error::InvalidInput {
+                message: format!("{} has no Dockerfile", dir.display()),
+                hint: Some(
+                    "a Kuul image project holds its Dockerfile next to kuul-image.yaml, or pass -f PATH"
+                        .to_owned(),
+                ),
+            },
+        }
+        };
+        if !path.is_file() {
+            return Err(missing("is not a file".to_owned()));
+        }
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| missing(kuul_core::error::io_cause(&e)))?;
+        let inside = match (dir.canonicalize(), path.canonicalize()) {
+            (Ok(dir), Ok(file)) => file.strip_prefix(&dir).ok().map(|relative| {
+                relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy())
+                    .collect::<Vec<_>>()
+                    .join("/")
+            }),
+            _ => None,
+        };
+        Ok(match inside {
+            Some(name) => Self {
+                name,
+                text,
+                path,
+                outside: false,
+            },
+            None => Self {
+                name: OUTSIDE_DOCKERFILE.to_owned(),
+                text,
+                path,
+                outside: true,
+            },
+        })
+    }
+
+    /// Checks that the classic builder can build it, and that `target` is one of its
+    /// stages.
+    pub fn check(&self, target: Option<&str>) -> Result<(), Error> {
+        let parsed = Dockerfile::parse(&self.text);
+        if let Some(needs) = &parsed.needs_buildkit {
+            return Err(Error::InvalidInput {
+                message: format!(
+                    "{}:{} uses {}, which needs BuildKit; kuul builds with the Docker API's classic builder",
+                    self.path.display(),
+                    needs.line,
+                    needs.what
+                ),
+                hint: Some(
+                    "use classic Dockerfile syntax (a script file COPYed in instead of a heredoc, no RUN --mount), or build with docker buildx and test the image with kubectl kuul image test --image"
+                        .to_owned(),
+                ),
+            });
+        }
+        if let Some(target) = target
+            && !parsed.stages.contains(&target.to_ascii_lowercase())
+        {
+            let stages = if parsed.stages.is_empty() {
+                "it names none (FROM IMAGE AS STAGE)".to_owned()
+            } else {
+                format!("its stages are {}", parsed.stages.join(", "))
+            };
+            return Err(Error::InvalidInput {
+                message: format!(
+                    "invalid --target {target:?}: {} has no such stage",
+                    self.path.display()
+                ),
+                hint: Some(stages),
+            });
+        }
+        Ok(())
+    }
 }
 
 /// `os/arch[/variant]`, as Docker spells platforms.
@@ -294,8 +458,9 @@ async fn git_short_sha(dir: &Path) -> Option<String> {
 }
 
 /// The build context of `dir` as a tar archive, without what `.dockerignore` leaves out
-/// (the Dockerfile and `.dockerignore` are always sent, as `docker build` does).
-pub fn build_context(dir: &Path) -> Result<Vec<u8>, Error> {
+/// (the Dockerfile and `.dockerignore` are always sent, as `docker build` does; a
+/// Dockerfile from outside `dir` is added under [`OUTSIDE_DOCKERFILE`]).
+pub fn build_context(dir: &Path, dockerfile: &DockerfileIn) -> Result<Vec<u8>, Error> {
     let unreadable = |path: &Path, e: std::io::Error| Error::Halted {
         message: format!(
             "cannot read {}: {}",
@@ -325,22 +490,23 @@ pub fn build_context(dir: &Path) -> Result<Vec<u8>, Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => DockerIgnore::default(),
         Err(e) => return Err(unreadable(&ignore_path, e)),
     };
-    if !dir.join("Dockerfile").is_file() {
-        return Err(Error::InvalidInput {
-            message: format!("{} has no Dockerfile", dir.display()),
-            hint: Some(
-                "a Kuul image project holds its Dockerfile next to kuul-image.yaml".to_owned(),
-            ),
-        });
-    }
+    let always = [dockerfile.name.as_str(), ".dockerignore"];
     let mut files = BTreeMap::new();
-    collect(dir, "", &ignore, &mut files).map_err(|(path, e)| unreadable(&path, e))?;
+    collect(dir, "", &ignore, &always, &mut files).map_err(|(path, e)| unreadable(&path, e))?;
     let mut tar = tar::Builder::new(Vec::new());
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);
     for (name, path) in &files {
         tar.append_path_with_name(path, name)
             .map_err(|e| unreadable(path, e))?;
+    }
+    if dockerfile.outside {
+        let mut header = tar::Header::new_gnu();
+        header.set_size(dockerfile.text.len() as u64);
+        header.set_mode(0o644);
+        header.set_cksum();
+        tar.append_data(&mut header, OUTSIDE_DOCKERFILE, dockerfile.text.as_bytes())
+            .map_err(|e| unreadable(&dockerfile.path, e))?;
     }
     tar.into_inner().map_err(|e| unreadable(dir, e))
 }
@@ -350,6 +516,7 @@ fn collect(
     root: &Path,
     prefix: &str,
     ignore: &DockerIgnore,
+    always: &[&str],
     files: &mut BTreeMap<String, PathBuf>,
 ) -> Result<(), (PathBuf, std::io::Error)> {
     let dir = root.join(prefix);
@@ -358,11 +525,11 @@ fn collect(
         let entry = entry.map_err(|e| (dir.clone(), e))?;
         let name = format!("{prefix}{}", entry.file_name().to_string_lossy());
         let kind = entry.file_type().map_err(|e| (entry.path(), e))?;
-        let always = matches!(name.as_str(), "Dockerfile" | ".dockerignore");
-        let excluded = !always && ignore.excludes(&name);
+        let excluded = !always.contains(&name.as_str()) && ignore.excludes(&name);
+        let holds_always = always.iter().any(|a| a.starts_with(&format!("{name}/")));
         if kind.is_dir() {
-            if !excluded || ignore.has_exceptions() {
-                collect(root, &format!("{name}/"), ignore, files)?;
+            if !excluded || ignore.has_exceptions() || holds_always {
+                collect(root, &format!("{name}/"), ignore, always, files)?;
             }
         } else if !excluded {
             files.insert(name, entry.path());
@@ -399,7 +566,8 @@ mod tests {
             "*.md\n!README.md\nbuild\nsecrets/\n**/*.tmp\nDockerfile\n",
         )
         .unwrap();
-        let archive = build_context(dir.path()).unwrap();
+        let dockerfile = DockerfileIn::find(dir.path(), None).unwrap();
+        let archive = build_context(dir.path(), &dockerfile).unwrap();
         let mut names: Vec<String> = tar::Archive::new(archive.as_slice())
             .entries()
             .unwrap()
@@ -423,12 +591,93 @@ mod tests {
     }
 
     #[test]
-    fn flags_are_checked_before_anything_runs() {
+    fn a_dockerfile_elsewhere_is_sent_under_a_name_of_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let context = dir.path().join("ctx");
+        std::fs::create_dir_all(context.join("docker")).unwrap();
+        std::fs::write(context.join("docker/Dockerfile.prod"), "FROM a\n").unwrap();
+        std::fs::write(context.join(".dockerignore"), "docker\n").unwrap();
+        std::fs::write(context.join("docker/other"), "x").unwrap();
+        std::fs::write(dir.path().join("Dockerfile.out"), "FROM b\n").unwrap();
+        let names = |dockerfile: &DockerfileIn| {
+            let archive = build_context(&context, dockerfile).unwrap();
+            let mut names: Vec<String> = tar::Archive::new(archive.as_slice())
+                .entries()
+                .unwrap()
+                .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            names
+        };
+        // Inside the context, even in a folder .dockerignore leaves out.
+        let inside =
+            DockerfileIn::find(&context, Some(&context.join("docker/Dockerfile.prod"))).unwrap();
+        assert_eq!(inside.name, "docker/Dockerfile.prod");
+        assert_eq!(names(&inside), [".dockerignore", "docker/Dockerfile.prod"]);
+        let outside =
+            DockerfileIn::find(&context, Some(&dir.path().join("Dockerfile.out"))).unwrap();
+        assert_eq!(outside.name, OUTSIDE_DOCKERFILE);
+        assert_eq!(names(&outside), [".dockerignore", OUTSIDE_DOCKERFILE]);
         assert_eq!(
-            parse_build_arg("A=b=c").unwrap(),
-            ("A".to_owned(), "b=c".to_owned())
+            DockerfileIn::find(&context, Some(&context.join("nope")))
+                .unwrap_err()
+                .to_string(),
+            format!(
+                "invalid -f/--file {}: is not a file",
+                context.join("nope").display()
+            )
         );
-        assert!(parse_build_arg("novalue").is_err());
+    }
+
+    #[test]
+    fn targets_and_buildkit_syntax_are_checked_before_the_build() {
+        let file = |text: &str| DockerfileIn {
+            name: "Dockerfile".to_owned(),
+            text: text.to_owned(),
+            path: PathBuf::from("proj/Dockerfile"),
+            outside: false,
+        };
+        let staged = file("FROM a AS build\nFROM b AS final\n");
+        assert!(staged.check(Some("Build")).is_ok());
+        assert!(staged.check(None).is_ok());
+        let error = staged.check(Some("test")).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "invalid --target \"test\": proj/Dockerfile has no such stage"
+        );
+        let error = file("FROM a\nRUN <<EOF\nx\nEOF\n")
+            .check(None)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            error,
+            "proj/Dockerfile:2 uses a heredoc (<<EOF), which needs BuildKit; kuul builds with the Docker API's classic builder"
+        );
+    }
+
+    #[test]
+    fn flags_are_checked_before_anything_runs() {
+        let env = |name: &str| (name == "FROM_ENV").then(|| "env value".to_owned());
+        let parse = |arg| parse_build_arg(arg, env);
+        assert_eq!(
+            parse("A=b=c").unwrap(),
+            Some(("A".to_owned(), "b=c".to_owned()))
+        );
+        assert_eq!(parse("A=").unwrap(), Some(("A".to_owned(), String::new())));
+        assert_eq!(
+            parse("FROM_ENV").unwrap(),
+            Some(("FROM_ENV".to_owned(), "env value".to_owned()))
+        );
+        assert_eq!(parse("UNSET").unwrap(), None);
+        assert!(parse("=x").is_err());
+        assert!(parse("2FA").is_err());
+        assert_eq!(
+            parse_label("a.b=c=d").unwrap(),
+            ("a.b".to_owned(), "c=d".to_owned())
+        );
+        assert_eq!(parse_label("k=").unwrap(), ("k".to_owned(), String::new()));
+        assert!(parse_label("novalue").is_err());
+        assert!(parse_label("=v").is_err());
         assert!(check_platform("linux/amd64").is_ok());
         assert!(check_platform("linux/arm64/v8").is_ok());
         assert!(check_platform("amd64").is_err());

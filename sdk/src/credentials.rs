@@ -7,7 +7,7 @@
 //! running a helper is the only I/O.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use base64::Engine as _;
 use bollard::auth::DockerCredentials;
@@ -26,6 +26,9 @@ pub struct DockerConfig {
     pub cred_helpers: BTreeMap<String, String>,
     #[serde(default)]
     pub creds_store: Option<String>,
+    /// The Docker context `docker context use` chose.
+    #[serde(default)]
+    pub current_context: Option<String>,
 }
 
 /// One `auths` entry.
@@ -58,10 +61,15 @@ pub enum Source {
 impl DockerConfig {
     /// Reads config.json; a missing file means no credentials.
     pub fn load() -> Result<Self, String> {
-        let Some(path) = config_path() else {
-            return Ok(Self::default());
-        };
-        match std::fs::read_to_string(&path) {
+        match config_path() {
+            Some(path) => Self::read(&path),
+            None => Ok(Self::default()),
+        }
+    }
+
+    /// Reads the config.json at `path`; a missing file means no credentials.
+    pub fn read(path: &Path) -> Result<Self, String> {
+        match std::fs::read_to_string(path) {
             Ok(text) => serde_json::from_str(&text)
                 .map_err(|e| format!("cannot read {}: {e}", path.display())),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
@@ -119,12 +127,17 @@ impl DockerConfig {
 
 /// `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
 fn config_path() -> Option<PathBuf> {
+    config_dir().map(|dir| dir.join("config.json"))
+}
+
+/// Docker's configuration folder: `$DOCKER_CONFIG`, else `~/.docker`.
+pub fn config_dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("DOCKER_CONFIG").filter(|d| !d.is_empty()) {
-        return Some(PathBuf::from(dir).join("config.json"));
+        return Some(PathBuf::from(dir));
     }
     std::env::var_os("HOME")
         .filter(|h| !h.is_empty())
-        .map(|home| PathBuf::from(home).join(".docker").join("config.json"))
+        .map(|home| PathBuf::from(home).join(".docker"))
 }
 
 /// Whether a config.json key names `registry` (`https://host/v1/` names `host`).
@@ -139,10 +152,16 @@ fn same_registry(key: &str, registry: &str) -> bool {
     key == registry || host(key) == host(registry)
 }
 
-/// The registry of an image reference: its first component when that has a `.` or `:`
-/// or is `localhost`, else Docker Hub.
+/// The names Docker Hub goes by in image references; `docker login` stores all of them
+/// under [`DOCKER_HUB`].
+const DOCKER_HUB_HOSTS: [&str; 3] = ["docker.io", "index.docker.io", "registry-1.docker.io"];
+
+/// The registry of an image reference, as the key `docker login` stores its credentials
+/// under: the first component when that has a `.` or `:` or is `localhost`, except that
+/// Docker Hub (unqualified names, `docker.io/...`) is [`DOCKER_HUB`].
 pub fn registry_of(image: &str) -> String {
     match image.split_once('/') {
+        Some((first, _)) if DOCKER_HUB_HOSTS.contains(&first) => DOCKER_HUB.to_owned(),
         Some((first, _)) if first.contains(['.', ':']) || first == "localhost" => first.to_owned(),
         _ => DOCKER_HUB.to_owned(),
     }
@@ -275,5 +294,42 @@ mod tests {
         assert_eq!(registry_of("localhost/img"), "localhost");
         assert_eq!(registry_of("team/img:1"), DOCKER_HUB);
         assert_eq!(registry_of("img"), DOCKER_HUB);
+        for hub in [
+            "docker.io/team/img:1",
+            "docker.io/library/busybox",
+            "index.docker.io/team/img",
+            "registry-1.docker.io/team/img",
+        ] {
+            assert_eq!(registry_of(hub), DOCKER_HUB, "{hub}");
+        }
+        assert_eq!(registry_of("docker.example.io/img"), "docker.example.io");
+    }
+
+    #[test]
+    fn docker_hub_logins_are_found_under_the_key_docker_login_writes() {
+        // What `docker login` leaves in config.json for Docker Hub (base64 of hub:pw).
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.json");
+        std::fs::write(
+            &path,
+            r#"{"auths": {"https://index.docker.io/v1/": {"auth": "aHViOnB3"}, "r.io": {"auth": "cjpx"}}}"#,
+        )
+        .unwrap();
+        let c = DockerConfig::read(&path).unwrap();
+        let hub = Source::Stored {
+            username: "hub".to_owned(),
+            password: "pw".to_owned(),
+        };
+        for image in ["docker.io/team/img:1", "team/img", "busybox"] {
+            assert_eq!(c.source(&registry_of(image)).unwrap(), hub, "{image}");
+        }
+        // Other registries are still looked up by their host.
+        assert_eq!(
+            c.source(&registry_of("r.io/team/img")).unwrap(),
+            Source::Stored {
+                username: "r".to_owned(),
+                password: "q".to_owned()
+            }
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! context the team's `docker build` would.
 //!
 //! The rules: one pattern per line, `#` comments and blank lines skipped, a leading `/`
-//! ignored; `*` matches within one path component, `?` one character, `[a-z]` classes,
-//! `\` escapes, and a `**` component any number of components; `!` re-includes. The last
+//! ignored; `*` matches within one path component, `?` one character, `[a-z]` classes
+//! (negated by `[^a-z]` only: `[!a]` is the class of `!` and `a`), `\` escapes, and a `**` component any number of components; `!` re-includes. The last
 //! pattern that matches a path, or any of its parent directories, decides; so `build/`
 //! leaves out everything below `build`.
 
@@ -202,8 +202,10 @@ fn glob(pattern: &[u8], name: &[u8]) -> bool {
 /// nothing, as Go reports `ErrBadPattern`).
 fn class(pattern: &[u8], c: Option<u8>) -> Option<(bool, &[u8])> {
     let c = c?;
+    // Only '^' negates, as in Go's filepath.Match; '!' is an ordinary member, unlike
+    // in shell globs.
     let (negated, mut rest) = match pattern.first() {
-        Some(b'^' | b'!') => (true, &pattern[1..]),
+        Some(b'^') => (true, &pattern[1..]),
         _ => (false, pattern),
     };
     let mut matched = false;
@@ -276,7 +278,7 @@ mod tests {
 
     #[test]
     fn question_marks_classes_and_escapes() {
-        let rules = ignore("file?.txt\n[a-c]*.bin\n[!x]y\nstar\\*\n");
+        let rules = ignore("file?.txt\n[a-c]*.bin\n[^x]y\nstar\\*\n");
         assert!(rules.excludes("file1.txt"));
         assert!(!rules.excludes("file10.txt"));
         assert!(rules.excludes("b-data.bin"));
@@ -312,6 +314,21 @@ mod tests {
             let bad = check(text).unwrap_err();
             assert_eq!((bad.line, bad.why), (line, why), "{text:?}");
         }
+    }
+
+    #[test]
+    fn only_a_caret_negates_a_class_as_in_go() {
+        // Go's filepath.Match (and so docker build) reads [!x] as the class of '!' and
+        // 'x'; a shell would read it as "not x".
+        let bang = ignore("[!x]z\n");
+        assert!(bang.excludes("xz"));
+        assert!(bang.excludes("!z"));
+        assert!(!bang.excludes("az"));
+        let caret = ignore("[^x]z\n");
+        assert!(caret.excludes("az"));
+        assert!(caret.excludes("!z"));
+        assert!(!caret.excludes("xz"));
+        assert_eq!(check("[!x]z\n[^x]z\n"), Ok(()));
     }
 
     #[test]

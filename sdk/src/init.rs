@@ -47,10 +47,12 @@ const FILES: &[(&str, &str, bool)] = &[
 /// Arguments of `kubectl kuul image init`.
 #[derive(Debug, Clone, Args)]
 pub struct InitArgs {
-    /// Name of the image (lower-case letters, digits, '.', '_', '-'); also the directory
+    /// Name of the image (lower-case letters, digits, '.', '_', '-'), or a path whose last
+    /// folder is the name (e.g. ~/src/backup-image); also the directory
+    #[arg(value_name = "NAME|PATH")]
     pub name: String,
 
-    /// Directory to create the project in (default: ./NAME)
+    /// Directory to create the project in (default: ./NAME, or PATH)
     #[arg(long, value_name = "DIR")]
     pub dir: Option<PathBuf>,
 
@@ -61,7 +63,8 @@ pub struct InitArgs {
 
 impl InitArgs {
     pub fn run(self, printer: Printer) -> Result<(), Error> {
-        check_name(&self.name)?;
+        let name = name_of(&self.name)?;
+        check_name(name)?;
         let dir = self
             .dir
             .clone()
@@ -75,13 +78,13 @@ impl InitArgs {
                 ),
             });
         }
-        for (name, text) in scaffold(&self.name) {
-            let path = dir.join(name);
-            write(&path, &text, is_executable(name))?;
+        for (file, text) in scaffold(name) {
+            let path = dir.join(file);
+            write(&path, &text, is_executable(file))?;
         }
         printer.info(format_args!(
             "created Kuul image project {} in {}; next: cd {} && kubectl kuul image build",
-            self.name,
+            name,
             dir.display(),
             dir.display()
         ));
@@ -89,12 +92,34 @@ impl InitArgs {
     }
 }
 
+/// The image name in `init`'s argument: the argument itself, or the last folder of a
+/// path (`/some/path/backup-image/` names `backup-image`), as `docker build` users pass
+/// a folder.
+fn name_of(arg: &str) -> Result<&str, Error> {
+    if !arg.contains(['/', std::path::MAIN_SEPARATOR]) {
+        return Ok(arg);
+    }
+    match Path::new(arg).components().next_back() {
+        Some(std::path::Component::Normal(last)) => {
+            last.to_str().ok_or_else(|| Error::InvalidInput {
+                message: format!("invalid NAME|PATH {arg:?}: its last folder is not UTF-8"),
+                hint: None,
+            })
+        }
+        _ => Err(Error::InvalidInput {
+            message: format!("invalid NAME|PATH {arg:?}: it does not end in a folder name"),
+            hint: Some(
+                "name the new project's folder, e.g. kubectl kuul image init ~/src/backup-image"
+                    .to_owned(),
+            ),
+        }),
+    }
+}
+
 /// The new image's NAME: an image name of one part, since it names the directory too.
 fn check_name(name: &str) -> Result<(), Error> {
     let problem = if name.is_empty() {
         "is empty"
-    } else if name.contains('/') {
-        "has a '/': NAME is one part of an image name, and the project's directory"
     } else if name.bytes().any(|b| b.is_ascii_uppercase()) {
         "has upper-case letters"
     } else if project::check_image_name(name).is_err() {
@@ -185,6 +210,34 @@ mod tests {
         let dockerfile = &files.iter().find(|(p, _)| *p == "Dockerfile").unwrap().1;
         assert!(dockerfile.contains("ARG BASE_IMAGE="));
         assert!(dockerfile.contains("/opt/backup-image/entrypoint.sh"));
+    }
+
+    #[test]
+    fn a_path_names_the_image_by_its_last_folder() {
+        assert_eq!(name_of("backup-image").unwrap(), "backup-image");
+        assert_eq!(name_of("/some/path/backup-image").unwrap(), "backup-image");
+        assert_eq!(name_of("./backup-image/").unwrap(), "backup-image");
+        assert_eq!(name_of("../x/y.z").unwrap(), "y.z");
+        for bad in ["/", "./", "a/..", "../"] {
+            assert!(name_of(bad).is_err(), "{bad}");
+        }
+        // The last folder is still checked as a name.
+        assert!(check_name(name_of("/tmp/Backup").unwrap()).is_err());
+    }
+
+    #[test]
+    fn init_with_a_path_creates_the_project_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("backup-image");
+        InitArgs {
+            name: path.to_string_lossy().into_owned(),
+            dir: None,
+            force: false,
+        }
+        .run(Printer::new())
+        .unwrap();
+        let yaml = std::fs::read_to_string(path.join("kuul-image.yaml")).unwrap();
+        assert!(yaml.contains("name: backup-image"), "{yaml}");
     }
 
     #[test]

@@ -7,12 +7,14 @@
 //! every other kuul command.
 //!
 //! Pure logic (kuul-image.yaml, the pod-to-container mapping, expectations,
-//! `.dockerignore`, credentials lookup, the result table) is kept apart from the Docker
-//! I/O (`docker`, `runner`, and the commands) so it is unit-tested without a daemon.
+//! `.dockerignore`, the Dockerfile's stages and `BuildKit` syntax, credentials lookup,
+//! the result table) is kept apart from the Docker I/O (`docker`, `runner`, and the
+//! commands) so it is unit-tested without a daemon.
 
 pub mod build;
 pub mod credentials;
 pub mod docker;
+pub mod dockerfile;
 pub mod dockerignore;
 pub mod expect;
 pub mod image;

@@ -102,7 +102,11 @@ async fn ensure_image(daemon: &Daemon, image: &str, printer: Printer) -> Result<
     if daemon.docker.inspect_image(image).await.is_ok() {
         return Ok(());
     }
-    printer.info(format_args!("pulling {image}"));
+    // An untagged fromImage pulls every tag of the repository: always name one.
+    let (repository, tag) = pull_reference(image);
+    let separator = if tag.contains(':') { '@' } else { ':' };
+    let reference = format!("{repository}{separator}{tag}");
+    printer.info(format_args!("pulling {reference}"));
     let registry = credentials::registry_of(image);
     let source = DockerConfig::load()
         .and_then(|c| c.source(&registry))
@@ -117,17 +121,71 @@ async fn ensure_image(daemon: &Daemon, image: &str, printer: Printer) -> Result<
             hint: None,
         })?;
     let options = CreateImageOptionsBuilder::default()
-        .from_image(image)
+        .from_image(repository)
+        .tag(tag)
         .build();
     let mut pull = daemon.docker.create_image(Some(options), None, creds);
     while let Some(item) = pull.next().await {
-        let info = item.map_err(|e| daemon.error(format!("pull {image}"), e))?;
+        let info = item.map_err(|e| daemon.error(format!("pull {reference}"), e))?;
         if let Some(message) = info.error_detail.and_then(|d| d.message) {
             return Err(Error::Halted {
-                message: format!("cannot pull {image}: {message}"),
+                message: format!("cannot pull {reference}: {message}"),
                 hint: None,
             });
         }
     }
     Ok(())
+}
+
+/// What to pull for `image`, as `docker pull` asks the daemon: the repository and its
+/// tag, `latest` when the reference names none, or its digest (which the daemon takes
+/// in the tag field).
+pub fn pull_reference(image: &str) -> (&str, &str) {
+    if let Some((repository, digest)) = image.split_once('@') {
+        // A tag before a digest is ignored, as Docker does.
+        let repository = strip_tag(repository).0;
+        return (repository, digest);
+    }
+    match strip_tag(image) {
+        (repository, Some(tag)) => (repository, tag),
+        (repository, None) => (repository, "latest"),
+    }
+}
+
+/// A reference's repository and tag; the tag is after the last ':' of the last
+/// component, so `host:5000/team/img` has none.
+fn strip_tag(image: &str) -> (&str, Option<&str>) {
+    let last = image.rfind('/').map_or(0, |slash| slash + 1);
+    match image[last..].rfind(':') {
+        Some(colon) => (&image[..last + colon], Some(&image[last + colon + 1..])),
+        None => (image, None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pull_always_names_one_tag_or_digest() {
+        assert_eq!(pull_reference("busybox"), ("busybox", "latest"));
+        assert_eq!(pull_reference("team/img:1.2"), ("team/img", "1.2"));
+        assert_eq!(
+            pull_reference("127.0.0.1:5723/team/img"),
+            ("127.0.0.1:5723/team/img", "latest")
+        );
+        assert_eq!(
+            pull_reference("127.0.0.1:5723/team/img:v2"),
+            ("127.0.0.1:5723/team/img", "v2")
+        );
+        let digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+        assert_eq!(
+            pull_reference(&format!("r.io:443/img@{digest}")),
+            ("r.io:443/img", digest)
+        );
+        assert_eq!(
+            pull_reference(&format!("r.io/img:1@{digest}")),
+            ("r.io/img", digest)
+        );
+    }
 }

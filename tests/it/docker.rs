@@ -6,6 +6,10 @@
 //! Every name the test makes is unique, so tests may run in parallel; what it makes is
 //! removed at the end, also when an assertion fails.
 
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
 use anyhow::{Context, Result, bail, ensure};
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
@@ -18,7 +22,7 @@ use bollard::query_parameters::{
     RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use futures_util::{StreamExt, TryStreamExt};
-use kuul_tests::{docker, harness_env, unique};
+use kuul_tests::{docker, harness_env, image_cmd, text, unique};
 
 /// The exit code the test image's script ends with.
 const EXIT_CODE: i64 = 7;
@@ -336,4 +340,373 @@ async fn image_from_local_base_runs_pushes_with_auth_and_pulls_back() {
         panic!("{e:#}");
     }
     assert!(leftovers.is_empty(), "could not remove: {leftovers:?}");
+}
+
+/// The socket of the harness's daemon: `DOCKER_HOST` when it is a unix socket, else the
+/// default one.
+fn daemon_socket() -> PathBuf {
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .and_then(|h| h.strip_prefix("unix://").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("/var/run/docker.sock"))
+}
+
+/// A Kuul image project on the base image, with a file named after it, built as `NAME:1`.
+fn small_project(dir: &Path, name: &str) {
+    std::fs::write(
+        dir.join("Dockerfile"),
+        format!(
+            "FROM {}\nRUN echo {name} >/built\n",
+            harness_env("KUUL_TEST_BASE_IMAGE")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("kuul-image.yaml"),
+        format!("name: {name}\nversion: '1'\ntests: []\n"),
+    )
+    .unwrap();
+}
+
+/// `image build` in `dir` with the environment `env`, and nothing of the machine's
+/// Docker settings.
+fn build_with(dir: &Path, env: &[(&str, &Path)]) -> std::process::Output {
+    let mut cmd = image_cmd(dir);
+    cmd.env_remove("DOCKER_HOST")
+        .env_remove("DOCKER_TLS_VERIFY")
+        .env_remove("DOCKER_CERT_PATH");
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    cmd.arg("build").output().expect("kubectl-kuul-image runs")
+}
+
+/// A context store in `config` with context `name` at `host`, as `docker context
+/// create` writes it (the folder is the SHA-256 of the name).
+fn write_context(config: &Path, name: &str, id: &str, host: &str) {
+    let meta = config.join("contexts/meta").join(id);
+    std::fs::create_dir_all(&meta).unwrap();
+    std::fs::write(
+        meta.join("meta.json"),
+        format!(r#"{{"Name":"{name}","Metadata":{{}},"Endpoints":{{"docker":{{"Host":"{host}","SkipTLSVerify":false}}}}}}"#),
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn image_build_reaches_the_daemon_through_a_docker_context() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-context");
+    small_project(work.path(), &name);
+    // The context points at a path of its own (a link to the daemon's socket), so a
+    // build that works went through it and not through the default socket.
+    let config = work.path().join("docker-config");
+    std::fs::create_dir_all(&config).unwrap();
+    let link = work.path().join("daemon.sock");
+    std::os::unix::fs::symlink(daemon_socket(), &link).unwrap();
+    // The folders are the SHA-256 of the names, as the docker CLI names them.
+    let id = sha256_of("kuul-it");
+    write_context(
+        &config,
+        "kuul-it",
+        &id,
+        &format!("unix://{}", link.display()),
+    );
+    let gone = sha256_of("kuul-gone");
+    write_context(
+        &config,
+        "kuul-gone",
+        &gone,
+        "unix:///nonexistent/kuul/docker.sock",
+    );
+
+    let by_env = build_with(
+        work.path(),
+        &[
+            ("DOCKER_CONFIG", &config),
+            ("DOCKER_CONTEXT", Path::new("kuul-it")),
+        ],
+    );
+    std::fs::write(
+        config.join("config.json"),
+        r#"{"currentContext": "kuul-gone"}"#,
+    )
+    .unwrap();
+    let by_config = build_with(work.path(), &[("DOCKER_CONFIG", &config)]);
+    let unknown = build_with(
+        work.path(),
+        &[
+            ("DOCKER_CONFIG", &config),
+            ("DOCKER_CONTEXT", Path::new("kuul-nope")),
+        ],
+    );
+    let docker = docker().await;
+    let built = docker.inspect_image(&format!("{name}:1")).await.is_ok();
+    let _ = docker
+        .remove_image(
+            &format!("{name}:1"),
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await;
+
+    assert!(
+        by_env.status.success(),
+        "DOCKER_CONTEXT: {}",
+        text(&by_env.stderr)
+    );
+    assert!(built, "the image is not in the daemon");
+    // currentContext in config.json is followed too: to its missing socket.
+    assert_eq!(
+        by_config.status.code(),
+        Some(1),
+        "{}",
+        text(&by_config.stderr)
+    );
+    assert!(
+        text(&by_config.stderr).contains("unix:///nonexistent/kuul/docker.sock"),
+        "{}",
+        text(&by_config.stderr)
+    );
+    let stderr = text(&unknown.stderr);
+    assert_eq!(unknown.status.code(), Some(1), "{stderr}");
+    let first = stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_default();
+    assert_eq!(
+        first,
+        format!(
+            "error: Docker context \"kuul-nope\" (from DOCKER_CONTEXT) does not exist: there is no {}",
+            config
+                .join("contexts/meta")
+                .join(sha256_of("kuul-nope"))
+                .join("meta.json")
+                .display()
+        )
+    );
+    assert!(!stderr.contains("\nhint: start Docker"), "{stderr}");
+}
+
+/// The hex SHA-256 of `text`, by coreutils' sha256sum.
+fn sha256_of(text: &str) -> String {
+    let mut child = Command::new("sha256sum")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8(out.stdout).unwrap()[..64].to_owned()
+}
+
+/// Runs openssl with `args` in `dir`.
+fn openssl(dir: &Path, args: &[&str]) {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl {args:?}: {}",
+        text(&out.stderr)
+    );
+}
+
+/// A CA, and a server (127.0.0.1) and client certificate it signed, in `dir`: ca.pem,
+/// server-cert.pem, server-key.pem, cert.pem, key.pem.
+fn certificates(dir: &Path, ca_name: &str) {
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let mut ca = vec![
+        "req",
+        "-x509",
+        "-days",
+        "1",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        "-subj",
+    ];
+    let subject = format!("/CN={ca_name}");
+    ca.push(&subject);
+    ca.extend(ec);
+    openssl(dir, &ca);
+    for (who, ext) in [
+        (
+            "server",
+            "subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n",
+        ),
+        ("client", "extendedKeyUsage=clientAuth\n"),
+    ] {
+        std::fs::write(dir.join(format!("{who}.ext")), ext).unwrap();
+        let key = format!("{who}-key.pem");
+        let csr = format!("{who}.csr");
+        let mut req = vec![
+            "req",
+            "-new",
+            "-keyout",
+            &key,
+            "-out",
+            &csr,
+            "-subj",
+            "/CN=kuul-test",
+        ];
+        req.extend(ec);
+        openssl(dir, &req);
+        let cert = format!("{who}-cert.pem");
+        let extfile = format!("{who}.ext");
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-days",
+                "1",
+                "-in",
+                &csr,
+                "-CA",
+                "ca.pem",
+                "-CAkey",
+                "ca-key.pem",
+                "-CAcreateserial",
+                "-out",
+                &cert,
+                "-extfile",
+                &extfile,
+            ],
+        );
+    }
+    std::fs::copy(dir.join("client-cert.pem"), dir.join("cert.pem")).unwrap();
+    std::fs::copy(dir.join("client-key.pem"), dir.join("key.pem")).unwrap();
+}
+
+/// The TLS front of `tests/docker/tls-proxy`, stopped when dropped.
+struct TlsProxy {
+    child: std::process::Child,
+    port: String,
+}
+
+impl TlsProxy {
+    fn start(certs: &Path) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("docker/tls-proxy");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .arg(certs.join("server-cert.pem"))
+            .arg(certs.join("server-key.pem"))
+            .arg(certs.join("ca.pem"))
+            .arg(daemon_socket())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 runs tests/docker/tls-proxy");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().to_owned();
+        assert!(port.parse::<u16>().is_ok(), "tls-proxy printed {line:?}");
+        Self { child, port }
+    }
+}
+
+impl Drop for TlsProxy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn image_build_reaches_a_daemon_behind_tls_and_a_client_without_its_ca_is_refused() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-tls");
+    small_project(work.path(), &name);
+    let certs = work.path().join("certs");
+    let strangers = work.path().join("strangers");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::create_dir_all(&strangers).unwrap();
+    certificates(&certs, "kuul-test-ca");
+    // A client whose CA and certificate come from another authority.
+    certificates(&strangers, "another-ca");
+    let proxy = TlsProxy::start(&certs);
+    let host = format!("tcp://127.0.0.1:{}", proxy.port);
+    let host = Path::new(&host);
+    let verify = Path::new("1");
+
+    let trusted = build_with(
+        work.path(),
+        &[
+            ("DOCKER_HOST", host),
+            ("DOCKER_TLS_VERIFY", verify),
+            ("DOCKER_CERT_PATH", &certs),
+        ],
+    );
+    let stranger = build_with(
+        work.path(),
+        &[
+            ("DOCKER_HOST", host),
+            ("DOCKER_TLS_VERIFY", verify),
+            ("DOCKER_CERT_PATH", &strangers),
+        ],
+    );
+    let no_files = build_with(
+        work.path(),
+        &[
+            ("DOCKER_HOST", host),
+            ("DOCKER_TLS_VERIFY", verify),
+            ("DOCKER_CERT_PATH", work.path()),
+        ],
+    );
+    drop(proxy);
+    let docker = docker().await;
+    let built = docker.inspect_image(&format!("{name}:1")).await.is_ok();
+    let _ = docker
+        .remove_image(
+            &format!("{name}:1"),
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await;
+
+    assert!(
+        trusted.status.success(),
+        "with the CA: {}",
+        text(&trusted.stderr)
+    );
+    assert!(built, "the image is not in the daemon");
+    let stderr = text(&stranger.stderr);
+    assert_eq!(stranger.status.code(), Some(1), "{stderr}");
+    let error: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(
+        error[0].contains(&host.display().to_string())
+            && error[0].contains("invalid peer certificate"),
+        "{stderr}"
+    );
+    let stderr = text(&no_files.stderr);
+    assert_eq!(no_files.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot connect to Docker at {} (from DOCKER_HOST) with TLS: {} is missing",
+            host.display(),
+            work.path().join("ca.pem").display()
+        )),
+        "{stderr}"
+    );
 }

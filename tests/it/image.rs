@@ -16,12 +16,13 @@ use base64::Engine as _;
 use bollard::Docker;
 use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{
-    CreateImageOptionsBuilder, ListContainersOptionsBuilder, RemoveImageOptionsBuilder,
+    CreateImageOptionsBuilder, ListContainersOptionsBuilder, PushImageOptionsBuilder,
+    RemoveImageOptionsBuilder, TagImageOptionsBuilder,
 };
 use futures_util::StreamExt;
 use kuul_tests::{
-    TestNamespace, Via, bin, docker, eventually, harness_env, image_cmd, image_push, kubeconfig,
-    text, unique,
+    TestNamespace, Via, bin, container_output, docker, eventually, harness_env, image_cmd,
+    image_push, kubeconfig, text, unique,
 };
 
 fn run(cmd: &mut Command) -> Output {
@@ -438,4 +439,250 @@ async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() 
             .command("run-now")
             .args([job, "--local", "--wait", "-n", ns.name()]));
     assert_eq!(bad.status.code(), Some(2), "--local with --wait");
+}
+
+#[test]
+fn init_with_a_path_names_the_image_after_the_last_folder() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-init-path");
+    let path = work.path().join("some").join("path").join(&name);
+    let init = run(image_cmd(work.path()).args(["init", path.to_str().unwrap()]));
+    assert!(init.status.success(), "init: {}", text(&init.stderr));
+    let yaml = std::fs::read_to_string(path.join("kuul-image.yaml")).unwrap();
+    assert!(yaml.contains(&format!("name: {name}\n")), "{yaml}");
+    // A path that ends in no folder name is bad input, as is a bad last folder.
+    for bad in ["/", "x/Upper"] {
+        let out = run(image_cmd(work.path()).args(["init", bad]));
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "init {bad}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+/// The files of the context that `docker build` would send, listed from inside an image
+/// built from it: `COPY . /ctx/`.
+async fn context_listing(docker: &Docker, image: &str) -> Vec<String> {
+    let listing = container_output(docker, image, &["ls", "-A", "/ctx"]).await;
+    let mut names: Vec<String> = listing.lines().map(str::to_owned).collect();
+    names.sort();
+    names
+}
+
+#[tokio::test]
+async fn dockerignore_classes_negate_only_with_a_caret_as_docker_build_does() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-ignore");
+    project_on_base(work.path(), &name, "");
+    std::fs::write(
+        work.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nCOPY . /ctx/\n",
+            harness_env("KUUL_TEST_BASE_IMAGE")
+        ),
+    )
+    .unwrap();
+    for file in ["xz", "!z", "az", "qw", "aw"] {
+        std::fs::write(work.path().join(file), file).unwrap();
+    }
+    // [!x] is the class of '!' and 'x' (Go's filepath.Match), [^q] is "not q".
+    std::fs::write(work.path().join(".dockerignore"), "[!x]z\n[^q]w\n").unwrap();
+    let ours = format!("{name}:1");
+    let theirs = format!("{name}:docker");
+    let build = run(image_cmd(work.path()).arg("build"));
+    // The same context through the docker CLI itself (its classic builder filters the
+    // context on the client, with moby's pattern matcher).
+    let docker_build = run(Command::new("docker")
+        .args(["build", "-q", "-t", &theirs, "."])
+        .env("DOCKER_BUILDKIT", "0")
+        .current_dir(work.path()));
+    let docker = docker().await;
+    let (kept, docker_kept) = if build.status.success() && docker_build.status.success() {
+        (
+            context_listing(&docker, &ours).await,
+            context_listing(&docker, &theirs).await,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
+    remove_images(&docker, &[ours, theirs]).await;
+    assert!(build.status.success(), "build: {}", text(&build.stderr));
+    assert!(
+        docker_build.status.success(),
+        "docker build: {}",
+        text(&docker_build.stderr)
+    );
+    assert_eq!(
+        kept,
+        [".dockerignore", "Dockerfile", "az", "kuul-image.yaml", "qw"]
+    );
+    assert_eq!(kept, docker_kept, "docker build kept other files");
+}
+
+/// Pushes `image` to the registry as `repository:tag`.
+async fn push_as(docker: &Docker, image: &str, repository: &str, tag: &str) {
+    let options = TagImageOptionsBuilder::default()
+        .repo(repository)
+        .tag(tag)
+        .build();
+    docker.tag_image(image, Some(options)).await.unwrap();
+    let credentials = DockerCredentials {
+        username: Some(harness_env("KUUL_TEST_REGISTRY_USER")),
+        password: Some(harness_env("KUUL_TEST_REGISTRY_PASSWORD")),
+        serveraddress: Some(harness_env("KUUL_TEST_REGISTRY")),
+        ..Default::default()
+    };
+    let options = PushImageOptionsBuilder::default().tag(tag).build();
+    let mut push = docker.push_image(repository, Some(options), Some(credentials));
+    while let Some(item) = push.next().await {
+        let info = item.unwrap_or_else(|e| panic!("pushing {repository}:{tag}: {e}"));
+        assert!(
+            info.error_detail.is_none(),
+            "pushing {repository}:{tag}: {info:?}"
+        );
+    }
+}
+
+/// A config.json in a folder of its own with the harness registry's login, as
+/// `docker login` writes it; for `DOCKER_CONFIG`.
+fn docker_login_config() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!(
+        "{}:{}",
+        harness_env("KUUL_TEST_REGISTRY_USER"),
+        harness_env("KUUL_TEST_REGISTRY_PASSWORD")
+    ));
+    let config = format!(
+        r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+        harness_env("KUUL_TEST_REGISTRY")
+    );
+    std::fs::write(dir.path().join("config.json"), config).unwrap();
+    dir
+}
+
+#[tokio::test]
+async fn run_now_local_pulls_only_the_latest_tag_of_an_untagged_image() {
+    let registry = harness_env("KUUL_TEST_REGISTRY");
+    let base = harness_env("KUUL_TEST_BASE_IMAGE");
+    let docker = docker().await;
+    let repository = format!("{registry}/kuul-test/{}", unique("kuul-it-pull"));
+    let tags = [
+        format!("{repository}:latest"),
+        format!("{repository}:other"),
+    ];
+    // Two tags of one repository in the registry, none in the daemon.
+    push_as(&docker, &base, &repository, "latest").await;
+    push_as(&docker, &base, &repository, "other").await;
+    remove_images(&docker, &tags).await;
+
+    let ns = TestNamespace::new("kuul-image-pull").await;
+    let job = "pull-tag";
+    let new = run(Command::new(bin("kubectl-kuul-new"))
+        .env("KUBECONFIG", kubeconfig())
+        .args([
+            job,
+            "-n",
+            ns.name(),
+            "--image",
+            &repository,
+            "--schedule",
+            "@daily",
+            "--apply",
+            "--",
+            "echo",
+            "pulled",
+        ]));
+    assert!(new.status.success(), "new: {}", text(&new.stderr));
+    let config = docker_login_config();
+    let local = run(Via::Umbrella
+        .command("run-now")
+        .env("DOCKER_CONFIG", config.path())
+        .args([job, "--local", "-n", ns.name()]));
+    let latest = docker.inspect_image(&tags[0]).await.is_ok();
+    let other = docker.inspect_image(&tags[1]).await.is_ok();
+    remove_images(&docker, &tags).await;
+
+    assert!(
+        local.status.success(),
+        "run-now --local: {}",
+        text(&local.stderr)
+    );
+    assert_eq!(text(&local.stdout), "pulled\n");
+    assert!(
+        text(&local.stderr).contains(&format!("pulling {repository}:latest")),
+        "{}",
+        text(&local.stderr)
+    );
+    assert!(latest, "{} was not pulled", tags[0]);
+    assert!(!other, "{} was pulled too: the pull named no tag", tags[1]);
+}
+
+#[tokio::test]
+async fn build_takes_a_dockerfile_elsewhere_a_target_labels_and_build_args_from_the_env() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-stages");
+    project_on_base(work.path(), &name, "");
+    let base = harness_env("KUUL_TEST_BASE_IMAGE");
+    // A multi-stage Dockerfile at another path: the target stage copies from the first,
+    // and the stage after it must not be built into the image.
+    std::fs::create_dir_all(work.path().join("docker")).unwrap();
+    std::fs::write(
+        work.path().join("docker/Dockerfile.multi"),
+        format!(
+            "FROM {base} AS build\nARG GREETING=default\nRUN echo \"$GREETING\" >/built.txt\n\
+             FROM {base} AS final\nCOPY --from=build /built.txt /final.txt\n\
+             FROM final AS extra\nRUN touch /extra.txt\n"
+        ),
+    )
+    .unwrap();
+    let image = format!("{name}:1");
+    let build = run(image_cmd(work.path())
+        .env("GREETING", "hello-from-the-env")
+        .env_remove("UNSET_ARG")
+        .args([
+            "build",
+            "-f",
+            "docker/Dockerfile.multi",
+            "--target",
+            "final",
+            "--label",
+            "team=ops",
+            "--label",
+            "empty=",
+            "--build-arg",
+            "GREETING",
+            "--build-arg",
+            "UNSET_ARG",
+        ]));
+    let docker = docker().await;
+    let (files, labels) = if build.status.success() {
+        let files = container_output(
+            &docker,
+            &image,
+            &["sh", "-c", "cat /final.txt; ls /extra.txt 2>&1 || true"],
+        )
+        .await;
+        let labels = docker
+            .inspect_image(&image)
+            .await
+            .unwrap()
+            .config
+            .and_then(|c| c.labels)
+            .unwrap_or_default();
+        (files, labels)
+    } else {
+        (String::new(), HashMap::new())
+    };
+    remove_images(&docker, std::slice::from_ref(&image)).await;
+    assert!(build.status.success(), "build: {}", text(&build.stderr));
+    let mut lines = files.lines();
+    assert_eq!(lines.next(), Some("hello-from-the-env"), "{files}");
+    assert!(
+        lines.next().is_some_and(|l| l.contains("No such file")),
+        "the stage after the target was built: {files}"
+    );
+    assert_eq!(labels.get("team").map(String::as_str), Some("ops"));
+    assert_eq!(labels.get("empty").map(String::as_str), Some(""));
 }

@@ -288,13 +288,69 @@ pub async fn docker() -> bollard::Docker {
         .unwrap_or_else(|e| panic!("Docker does not answer ({e}): {HOW}"))
 }
 
+/// What `cmd` prints (stdout and stderr) in a container of `image`, run to its end
+/// without a network and removed after.
+///
+/// # Panics
+///
+/// When the container cannot be created, started or read.
+pub async fn container_output(docker: &bollard::Docker, image: &str, cmd: &[&str]) -> String {
+    use bollard::query_parameters::{LogsOptionsBuilder, RemoveContainerOptionsBuilder};
+    use futures_util::{StreamExt, TryStreamExt};
+    let body = bollard::models::ContainerCreateBody {
+        image: Some(image.to_owned()),
+        cmd: Some(cmd.iter().map(|&c| c.to_owned()).collect()),
+        host_config: Some(bollard::models::HostConfig {
+            network_mode: Some("none".to_owned()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    };
+    let id = docker
+        .create_container(
+            None::<bollard::query_parameters::CreateContainerOptions>,
+            body,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("creating a container of {image}: {e}"))
+        .id;
+    let started = docker
+        .start_container(
+            &id,
+            None::<bollard::query_parameters::StartContainerOptions>,
+        )
+        .await;
+    // A non-zero exit is reported as an error; the output is what matters here.
+    let _ = docker.wait_container(&id, None).next().await;
+    let logs: Result<Vec<_>, _> = docker
+        .logs(
+            &id,
+            Some(
+                LogsOptionsBuilder::default()
+                    .stdout(true)
+                    .stderr(true)
+                    .build(),
+            ),
+        )
+        .try_collect()
+        .await;
+    let remove = RemoveContainerOptionsBuilder::default().force(true).build();
+    let _ = docker.remove_container(&id, Some(remove)).await;
+    started.unwrap_or_else(|e| panic!("starting a container of {image}: {e}"));
+    logs.unwrap_or_else(|e| panic!("reading a container's output: {e}"))
+        .iter()
+        .map(ToString::to_string)
+        .collect()
+}
+
 /// `kubectl-kuul-image` run in `dir`, with `dir` as its home, so that no Docker
 /// credentials of the machine's user are read.
 pub fn image_cmd(dir: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(bin("kubectl-kuul-image"));
     cmd.current_dir(dir)
         .env("HOME", dir)
-        .env_remove("DOCKER_CONFIG");
+        .env_remove("DOCKER_CONFIG")
+        .env_remove("DOCKER_CONTEXT");
     cmd
 }
 

@@ -251,6 +251,30 @@ const FILES: &[(&str, &str)] = &[
         "name: demo\nversion: 1.0.0\ntests:\n  - name: works\n",
     ),
     ("image/not-empty/notes.txt", "mine\n"),
+    (
+        "image/stages/Dockerfile",
+        "FROM kuul-base:busybox AS build\nRUN echo built\nFROM kuul-base:busybox AS final\n",
+    ),
+    (
+        "image/stages/kuul-image.yaml",
+        "name: demo\nversion: 1.0.0\n",
+    ),
+    (
+        "image/buildkit/Dockerfile",
+        "FROM kuul-base:busybox\nRUN --mount=type=cache,target=/cache \\\n    echo cached\n",
+    ),
+    (
+        "image/buildkit/Dockerfile.heredoc",
+        "FROM kuul-base:busybox\nRUN <<EOF\necho one\necho two\nEOF\n",
+    ),
+    (
+        "image/buildkit/Dockerfile.syntax",
+        "# syntax=docker/dockerfile:1.7\nFROM kuul-base:busybox\n",
+    ),
+    (
+        "image/buildkit/kuul-image.yaml",
+        "name: demo\nversion: 1.0.0\n",
+    ),
     ("image/no-project/Dockerfile", "FROM kuul-base:busybox\n"),
     (
         "image/no-dockerfile/kuul-image.yaml",
@@ -645,14 +669,25 @@ const CASES: &[&[&str]] = &[
     // image init
     &["image", "init", "Bad_Name"],
     &["image", "init", ""],
-    &["image", "init", "ops/backup"],
+    &["image", "init", "ops/Backup"],
+    &["image", "init", "/"],
     &["image", "init", "backup", "--dir", "image/not-empty"],
     // image build
     &["image", "build", "--dir", "image/missing"],
     &["image", "build", "--dir", "image/no-project"],
     &["image", "build", "--dir", "image/no-dockerfile"],
-    &["image", "build", "--dir", "image/demo", "--build-arg", "BASE_IMAGE"],
+    &["image", "build", "--dir", "image/demo", "--build-arg", "=x"],
+    &["image", "build", "--dir", "image/demo", "--build-arg", "2FA"],
     &["image", "build", "--dir", "image/demo", "--build-arg", "2FA=x"],
+    &["image", "build", "--dir", "image/demo", "--label", "novalue"],
+    &["image", "build", "--dir", "image/demo", "--label", "=value"],
+    &["image", "build", "--dir", "image/demo", "-f", "image/demo/Dockerfile.missing"],
+    &["image", "build", "--dir", "image/demo", "--file", "image/demo"],
+    &["image", "build", "--dir", "image/demo", "--target", "test"],
+    &["image", "build", "--dir", "image/stages", "--target", "tests"],
+    &["image", "build", "--dir", "image/buildkit"],
+    &["image", "build", "--dir", "image/demo", "-f", "image/buildkit/Dockerfile.heredoc"],
+    &["image", "build", "--dir", "image/demo", "-f", "image/buildkit/Dockerfile.syntax"],
     &["image", "build", "--dir", "image/demo", "--platform", "amd64"],
     &["image", "build", "--dir", "image/demo", "--registry", "https://registry.example.com"],
     &["image", "build", "--dir", "image/empty"],
