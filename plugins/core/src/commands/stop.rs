@@ -269,20 +269,11 @@ impl ClusterOutcome {
         pick: &'a Picked,
         state: Option<Stopping>,
         logs: Captured,
-        timeout: Duration,
     ) -> Option<(&'a Picked, Captured)> {
         match state {
-            Some(Stopping::Stopped) => return Some((pick, logs)),
-            Some(Stopping::Terminating) => self.undone.push((
-                pick.name(),
-                not_archived(
-                    pick,
-                    &format!(
-                        "the Job controller had not marked it failed after {}, so its record is not final; the logs read before the stop are not saved",
-                        crate::time::elapsed(timeout)
-                    ),
-                ),
-            )),
+            // A run whose pods are still terminating is failed once they are gone:
+            // [`archive_stopped`] waits for that.
+            Some(Stopping::Stopped | Stopping::Terminating) => return Some((pick, logs)),
             Some(Stopping::Succeeded) => self.notes.push(format!(
                 "run {} (cronjob {}) is not archived by stop: it ended by itself; kubectl kuul archive keeps finished runs",
                 pick.name(),
@@ -372,9 +363,32 @@ async fn archive_stopped(
     archive: &Archive,
     pick: &Picked,
     captured: Captured,
+    timeout: Duration,
+    printer: Printer,
 ) -> Result<(String, Copied), Error> {
     let namespace = pick.job.metadata.namespace.clone().unwrap_or_default();
     let name = pick.job.metadata.name.clone().unwrap_or_default();
+    // The Job controller marks it failed once its pods are gone: within their grace
+    // period (30s unless the job says otherwise), and `--timeout` more.
+    let grace = pick
+        .job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.termination_grace_period_seconds)
+        .unwrap_or(30);
+    let limit = Duration::from_secs(u64::try_from(grace).unwrap_or(0)) + timeout;
+    let watched = [(namespace.clone(), name.clone())];
+    let seen = crate::watch::until_stopped(cluster, &watched, limit, printer).await?;
+    if seen.first() != Some(&Stopping::Stopped) {
+        return Err(Error::Halted {
+            message: format!(
+                "the Job controller had not marked it failed after {}, so its record is not final; the logs read before the stop are not saved",
+                crate::time::elapsed(limit)
+            ),
+            hint: None,
+        });
+    }
     let job = kube::Api::<Job>::namespaced(cluster.client().clone(), &namespace)
         .get(&name)
         .await
@@ -558,12 +572,12 @@ impl StopArgs {
                 with_runs.insert((namespace, pick.cronjob.clone()));
             }
             if let Some(logs) = captured.get_mut(at).and_then(Option::take) {
-                to_archive.extend(outcome.archivable(pick, state, logs, self.timeout));
+                to_archive.extend(outcome.archivable(pick, state, logs));
             }
         }
         outcome.jobs = with_runs.len();
         if let Some(archive) = &archive {
-            self.archive(&cluster, archive, to_archive, &mut outcome)
+            self.archive(&cluster, archive, to_archive, &mut outcome, printer)
                 .await;
         }
         Ok(outcome)
@@ -577,10 +591,14 @@ impl StopArgs {
         archive: &Archive,
         runs: Vec<(&Picked, Captured)>,
         outcome: &mut ClusterOutcome,
+        printer: Printer,
     ) {
         let writes =
             futures_util::future::join_all(runs.into_iter().map(|(pick, logs)| async move {
-                (pick, archive_stopped(cluster, archive, pick, logs).await)
+                (
+                    pick,
+                    archive_stopped(cluster, archive, pick, logs, self.timeout, printer).await,
+                )
             }))
             .await;
         for (pick, written) in writes {
