@@ -701,3 +701,76 @@ async fn the_installed_archiver_keeps_runs_the_history_limit_deletes() {
         "{listed}"
     );
 }
+
+/// `stop --archive` on the real node: a real container's lines, printed before the stop,
+/// are in the archive after it, though the Job controller deleted its pod; `logs --run
+/// --archive` reads them back, and the record says stopped by USER.
+#[tokio::test]
+async fn stop_archive_keeps_the_logs_of_a_real_container() {
+    let ns = namespace("real-stop-archive").await;
+    new_job(
+        &ns,
+        "chatty",
+        registry_busybox(),
+        &[],
+        // The work under test: lines, then a run that lasts until it is stopped.
+        &["sh", "-c", "echo one; echo two; sleep 300 & wait"],
+    );
+    let started = kuul(Via::Umbrella, "run-now", &ns, &["chatty"]);
+    assert_exit(&started, 0, "run-now");
+    let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
+    let running = eventually(Duration::from_secs(90), "the lines printed", || async {
+        let list = pods.list(&ListParams::default()).await.unwrap();
+        let pod = list
+            .items
+            .into_iter()
+            .find(|p| p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running"))?;
+        let logs = kuul(Via::Umbrella, "logs", &ns, &["chatty"]);
+        (text(&logs.stdout) == "one\ntwo\n").then_some(pod)
+    })
+    .await;
+    let run = running
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("job-name"))
+        .cloned()
+        .unwrap();
+    let store = tempfile::tempdir().unwrap();
+    let url = store.path().display().to_string();
+
+    let stop = kuul(Via::Kubectl, "stop", &ns, &["chatty", "--archive", &url]);
+    let stdout = assert_exit(&stop, 0, "stop --archive");
+    let folder = format!("kwok-kuul/{}/chatty/{run}", ns.name());
+    assert!(
+        stdout.contains(&format!("\narchived {folder}\n")),
+        "{stdout}"
+    );
+    let log = std::fs::read_to_string(store.path().join(&folder).join("chatty.log")).unwrap();
+    assert_eq!(log, "one\ntwo\n");
+    let record: Value = serde_json::from_slice(
+        &std::fs::read(store.path().join(&folder).join("run.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(record["result"], "Failed", "{record}");
+    assert!(
+        record["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("stopped by ")),
+        "{record}"
+    );
+    assert!(record["logsLost"].is_null(), "{record}");
+    assert!(record["logsNote"].is_string(), "{record}");
+    eventually(Duration::from_secs(60), "the pod gone", || async {
+        let name = running.metadata.name.as_deref().unwrap();
+        pods.get_opt(name).await.unwrap().is_none().then_some(())
+    })
+    .await;
+    let logs = kuul(
+        Via::Umbrella,
+        "logs",
+        &ns,
+        &["chatty", "--run", &run, "--archive", &url],
+    );
+    assert_eq!(assert_exit(&logs, 0, "logs --run --archive"), "one\ntwo\n");
+}

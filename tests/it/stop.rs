@@ -375,3 +375,109 @@ async fn a_run_not_failed_in_time_is_not_called_stopped() {
     let deadline = held.spec.unwrap().active_deadline_seconds.unwrap();
     assert!((60..120).contains(&deadline), "{deadline}");
 }
+
+/// The run records under `dir` (a folder store), by path.
+fn records(dir: &std::path::Path) -> Vec<(String, Value)> {
+    let mut found = Vec::new();
+    let mut folders = vec![dir.to_path_buf()];
+    while let Some(folder) = folders.pop() {
+        for entry in std::fs::read_dir(&folder).expect("read the store folder") {
+            let path = entry.expect("a folder entry").path();
+            if path.is_dir() {
+                folders.push(path);
+            } else if path.file_name().is_some_and(|n| n == "run.json") {
+                let record = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+                let below = path.strip_prefix(dir).unwrap().display().to_string();
+                found.push((below, record));
+            }
+        }
+    }
+    found
+}
+
+/// `--archive`: a bad URL is refused before anything, a dry run says what it would
+/// archive, and a stop writes the run's record (failed, stopped by USER, a note that its
+/// logs were read at the stop) to the archive once the Job controller has failed it. The
+/// pod of a run of a pool without nodes never ran: its record says so.
+#[tokio::test]
+async fn archive_saves_the_stopped_run_to_the_archive() {
+    let ns = TestNamespace::new("stop-archive").await;
+    new_stuck_job(ns.name(), "stuck");
+    start_run(&ns, "stuck", "stuck-manual-1").await;
+    let store = tempfile::tempdir().expect("temp dir");
+    let url = format!("file://{}", store.path().display());
+
+    let bad = kuul(
+        Via::Umbrella,
+        "stop",
+        &ns,
+        &["stuck", "--archive", "gs://b/x"],
+    );
+    assert_exit(&bad, 2, "stop --archive with a bad URL");
+    assert!(
+        text(&bad.stderr).contains("invalid --archive \"gs://b/x\""),
+        "{}",
+        text(&bad.stderr)
+    );
+    let dry = kuul(
+        Via::Umbrella,
+        "stop",
+        &ns,
+        &["stuck", "--archive", &url, "--dry-run"],
+    );
+    let stdout = assert_exit(&dry, 0, "stop --archive --dry-run");
+    assert_eq!(
+        stdout,
+        format!(
+            "would stop run {}/stuck-manual-1 (cronjob stuck) and archive it to {} (dry run)\n",
+            ns.name(),
+            store.path().display()
+        )
+    );
+    assert!(active(&job(&ns, "stuck-manual-1").await));
+    assert!(records(store.path()).is_empty());
+
+    let output = kuul(Via::Umbrella, "stop", &ns, &["stuck", "--archive", &url]);
+    let stdout = assert_exit(&output, 0, "stop --archive");
+    let folder = format!("kwok-kuul/{}/stuck/stuck-manual-1", ns.name());
+    assert_eq!(
+        stdout,
+        format!(
+            "stopped run {}/stuck-manual-1 (cronjob stuck)\narchived {folder} (no logs: container stuck never ran)\n",
+            ns.name()
+        )
+    );
+    assert!(
+        text(&output.stderr).contains(&format!(
+            "stopped 1 run(s) of 1 job(s); archived 1 to {}",
+            store.path().display()
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    let records = records(store.path());
+    assert_eq!(records.len(), 1, "{records:?}");
+    let (path, record) = &records[0];
+    assert_eq!(path, &format!("{folder}/run.json"));
+    assert_eq!(record["result"], "Failed", "{record}");
+    assert!(
+        record["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("stopped by ")),
+        "{record}"
+    );
+    assert!(record["stopped"]["at"].is_string(), "{record}");
+    assert!(
+        record["logsNote"]
+            .as_str()
+            .is_some_and(|n| n.starts_with("read by kubectl kuul stop at ")),
+        "{record}"
+    );
+    assert_eq!(record["logsLost"], "container stuck never ran", "{record}");
+    // The same as history says of it.
+    let run = &history(&ns, "stuck")[0];
+    assert_eq!(run["reason"], record["reason"], "{run}");
+    // Stopped already: a second stop has nothing to do and archives nothing again.
+    let again = kuul(Via::Umbrella, "stop", &ns, &["stuck", "--archive", &url]);
+    assert_exit(&again, 0, "stop --archive again");
+}

@@ -501,6 +501,10 @@ const CASES: &[&[&str]] = &[
     &["stop", "backup", "--reason", "hung"],
     &["stop", "backup", "-A"],
     &["stop", "backup", "--dry-run=all"],
+    &["stop", "backup", "--archive", "gs://kuul-logs/prod"],
+    &["stop", "backup", "--archive", "/tmp/archive", "--no-archive"],
+    &["stop", "backup", "--endpoint", "http://127.0.0.1:9000"],
+    &["stop", "backup", "--archive", "s3://kuul-logs", "--cluster-name", "prod/eu"],
     // set
     &["set", "schedule", "backup"],
     &["set", "schedule", "backup", "61 * * * *"],

@@ -18,13 +18,14 @@ use kube::Api;
 use kube::api::LogParams;
 
 use super::store::{Created, Store};
-use super::{ArchivedRun, FORMAT, RECORD_FILE, RunFolder, encode_log};
+use super::{ArchivedLog, ArchivedRun, FORMAT, RECORD_FILE, RunFolder, encode_log};
 use crate::bulk::Bulk;
 use crate::client::Cluster;
 use crate::error::{Error, Operation, VERSION};
 use crate::history::{JobFacts, PodFacts, RunRecord};
 use crate::kuul_job::JOB_LABEL;
 use crate::printer::Printer;
+use crate::runs::CONTROLLER_UID_LABEL;
 
 /// One finished run, as read from the cluster, to be archived.
 #[derive(Debug, Clone)]
@@ -39,6 +40,47 @@ pub struct FinishedRun {
     pub spec_hash: Option<String>,
     /// The containers of its newest pod (init containers first), and whether each ran.
     pub containers: Vec<(String, bool)>,
+}
+
+impl FinishedRun {
+    /// `job` as it is now, a run of the Kuul job `kuul_job`, with its `pods`, filed under
+    /// `cluster_name`: a run read on its own rather than listed with its job's others.
+    pub fn of(job: &Job, kuul_job: &str, pods: &[Pod], cluster_name: &str) -> Self {
+        let facts: Vec<PodFacts> = pods.iter().map(PodFacts::of).collect();
+        let record = JobFacts::of(job).record(&facts.iter().collect::<Vec<_>>());
+        let containers = record
+            .pod
+            .as_deref()
+            .and_then(|name| {
+                pods.iter()
+                    .find(|p| p.metadata.name.as_deref() == Some(name))
+            })
+            .map(containers_of)
+            .unwrap_or_default();
+        Self {
+            folder: RunFolder {
+                cluster: super::cluster_folder(cluster_name),
+                namespace: job.metadata.namespace.clone().unwrap_or_default(),
+                job: kuul_job.to_owned(),
+                run: record.run.clone(),
+            },
+            cluster: cluster_name.to_owned(),
+            uid: job.metadata.uid.clone().unwrap_or_default(),
+            record,
+            image: main_image(job),
+            spec_hash: super::spec_hash(job),
+            containers,
+        }
+    }
+}
+
+/// The pods of the run `job`, by the controller-uid label its pods carry.
+pub async fn pods_of_run(cluster: &Cluster, job: &Job) -> Result<Vec<Pod>, Error> {
+    let uid = job.metadata.uid.as_deref().unwrap_or_default();
+    let selector = format!("{CONTROLLER_UID_LABEL}={uid}");
+    cluster
+        .list_selected(job.metadata.namespace.as_deref(), &selector, "pods")
+        .await
 }
 
 /// The runs of the selected jobs: the finished ones, and how many are still in progress.
@@ -268,52 +310,89 @@ pub async fn copy_run(
     store: &Store,
     run: &FinishedRun,
 ) -> Result<Copied, Error> {
-    let mut lost = Vec::new();
-    let mut logs = Vec::new();
-    match &run.record.pod {
-        None => lost.push("its pod was gone when it was archived".to_owned()),
-        Some(pod) => {
-            let api: Api<Pod> = Api::namespaced(cluster.client().clone(), &run.folder.namespace);
-            for (container, ran) in &run.containers {
-                if !ran {
-                    lost.push(format!("container {container} never ran"));
-                    continue;
-                }
-                let params = LogParams {
-                    container: Some(container.clone()),
-                    ..LogParams::default()
-                };
-                match api.logs(pod, &params).await {
-                    Ok(text) => logs.push(encode_log(container, text.as_bytes())),
-                    Err(kube::Error::Api(status)) if status.code == 404 => {
-                        lost.push("its pod was deleted while its logs were read".to_owned());
-                        break;
-                    }
-                    // The node has no log for it (removed, never kept): asking again
-                    // would not help, so the run is archived without it.
-                    Err(kube::Error::Api(status)) if status.code == 400 => {
-                        lost.push(format!("container {container}: {}", status.message));
-                    }
-                    Err(source) => {
-                        return Err(cluster.error(
-                            Operation::new("get logs of", "pods")
-                                .named(pod)
-                                .in_namespace(&run.folder.namespace),
-                            source,
-                        ));
-                    }
-                }
+    let logs = match &run.record.pod {
+        None => Logs {
+            lost: vec!["its pod was gone when it was archived".to_owned()],
+            ..Logs::default()
+        },
+        Some(pod) => read_logs(cluster, &run.folder.namespace, pod, &run.containers).await?,
+    };
+    write_run(store, run, logs, None).await
+}
+
+/// The logs of a run's pod, read from the cluster and not written yet: what
+/// [`write_run`] writes.
+#[derive(Debug, Default)]
+pub struct Logs {
+    /// Each log's entry in the record and its bytes (gzipped when large).
+    pub read: Vec<(ArchivedLog, Vec<u8>)>,
+    /// Why logs are missing, when some are.
+    pub lost: Vec<String>,
+}
+
+/// Reads the log of each of `containers` of `pod` that ran. A pod deleted meanwhile, or
+/// a log the node no longer has (400), is a log lost, said in [`Logs::lost`]; any other
+/// failure is the error.
+pub async fn read_logs(
+    cluster: &Cluster,
+    namespace: &str,
+    pod: &str,
+    containers: &[(String, bool)],
+) -> Result<Logs, Error> {
+    let mut logs = Logs::default();
+    let api: Api<Pod> = Api::namespaced(cluster.client().clone(), namespace);
+    for (container, ran) in containers {
+        if !ran {
+            logs.lost.push(format!("container {container} never ran"));
+            continue;
+        }
+        let params = LogParams {
+            container: Some(container.clone()),
+            ..LogParams::default()
+        };
+        match api.logs(pod, &params).await {
+            Ok(text) => logs.read.push(encode_log(container, text.as_bytes())),
+            Err(kube::Error::Api(status)) if status.code == 404 => {
+                logs.lost
+                    .push("its pod was deleted while its logs were read".to_owned());
+                break;
+            }
+            // The node has no log for it (removed, never kept): asking again would not
+            // help, so the run is archived without it.
+            Err(kube::Error::Api(status)) if status.code == 400 => {
+                logs.lost
+                    .push(format!("container {container}: {}", status.message));
+            }
+            Err(source) => {
+                return Err(cluster.error(
+                    Operation::new("get logs of", "pods")
+                        .named(pod)
+                        .in_namespace(namespace),
+                    source,
+                ));
             }
         }
     }
+    Ok(logs)
+}
+
+/// Writes `run` into the store with `logs`: the logs first, then `run.json` (with
+/// `note` on its logs, if any), each only if absent.
+pub async fn write_run(
+    store: &Store,
+    run: &FinishedRun,
+    logs: Logs,
+    note: Option<String>,
+) -> Result<Copied, Error> {
     let parts = run.folder.parts();
-    let mut entries = Vec::with_capacity(logs.len());
-    for (entry, bytes) in logs {
+    let mut entries = Vec::with_capacity(logs.read.len());
+    for (entry, bytes) in logs.read {
         let file = [parts[0], parts[1], parts[2], parts[3], entry.file.as_str()];
         // A log already there was written whole by an earlier attempt at this run.
         store.create(&file, bytes).await?;
         entries.push(entry);
     }
+    let lost = logs.lost;
     let archived = ArchivedRun {
         format: FORMAT,
         cluster: run.cluster.clone(),
@@ -325,6 +404,7 @@ pub async fn copy_run(
         spec_hash: run.spec_hash.clone(),
         logs: entries,
         logs_lost: (!lost.is_empty()).then(|| lost.join("; ")),
+        logs_note: note,
         archived_at: Some(Utc::now()),
         archived_by: format!("kuul {VERSION}"),
     };

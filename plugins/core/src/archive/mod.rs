@@ -283,6 +283,10 @@ pub struct ArchivedRun {
     pub logs: Vec<ArchivedLog>,
     /// Why logs are missing, when some are: the pod was gone, or a container never ran.
     pub logs_lost: Option<String>,
+    /// A word on when the logs were read, when not after the run ended: `stop --archive`
+    /// reads them just before it stops the run, whose pods then go. Absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logs_note: Option<String>,
     #[serde(with = "rfc3339")]
     pub archived_at: Option<DateTime<Utc>>,
     /// `kuul VERSION`.
@@ -557,6 +561,7 @@ mod tests {
                 bytes: 120,
             }],
             logs_lost: None,
+            logs_note: None,
             archived_at: Some(crate::history::tests::at("2026-03-02T01:05:00Z")),
             archived_by: "kuul 0.1.0".to_owned(),
         }

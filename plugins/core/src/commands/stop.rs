@@ -9,15 +9,27 @@
 //! once the Job controller has marked it so; one it has not marked within `--timeout` is
 //! named, with exit 1. `--and-suspend` first suspends the jobs as `suspend` does, so
 //! that their schedule does not start them again.
+//!
+//! With an archive (`--archive URL`, or the kuul config's `archive:`; `--no-archive` for
+//! none) each run's logs are read first, since the Job controller deletes its pods when
+//! it fails it; the run is stopped, and once failed it is written to the archive as
+//! [`crate::archive::copy`] writes a finished run, with those logs. A run whose logs
+//! could not be read is not stopped.
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use clap::Args;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
+use k8s_openapi::api::core::v1::Pod;
+
+use crate::archive::copy::{self, Copied, FinishedRun, Logs};
+use crate::archive::open::{Archive, Target};
 
 use crate::bulk::Bulk;
-use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs, parse_request_timeout};
+use crate::cli::{
+    ArchiveSourceArgs, DryRun, DryRunArgs, JobSelectionArgs, KubeArgs, parse_request_timeout,
+};
 use crate::client::Cluster;
 use crate::clusters;
 use crate::commands::KuulCommand;
@@ -59,6 +71,9 @@ pub struct StopArgs {
     pub timeout: Duration,
 
     #[command(flatten)]
+    pub archive: ArchiveSourceArgs,
+
+    #[command(flatten)]
     pub dry_run: DryRunArgs,
 }
 
@@ -81,13 +96,15 @@ impl KuulCommand for StopArgs {
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
         let selection = self.check()?;
         let reason = self.reason.as_deref().map(str::trim);
+        let target = self.archive.target()?;
         let contexts = clusters::selected(&self.jobs.contexts, &kube)?;
         let several = contexts.len() > 1;
         let results = clusters::each(&kube, &contexts, |kube| {
-            self.on_cluster(kube, &selection, reason, printer)
+            self.on_cluster(kube, &selection, reason, target.as_ref(), printer)
         })
         .await;
         let mut stopped = 0;
+        let mut archived = 0;
         let mut jobs = 0;
         let mut undone = Vec::new();
         let mut unreachable = Vec::new();
@@ -109,6 +126,7 @@ impl KuulCommand for StopArgs {
                         printer.info(format_args!("{prefix}{note}"));
                     }
                     stopped += outcome.stopped;
+                    archived += outcome.archived;
                     undone.extend(
                         outcome
                             .undone
@@ -130,9 +148,16 @@ impl KuulCommand for StopArgs {
         } else {
             "would stop"
         };
+        let archived = match &target {
+            Some(target) if self.dry_run.dry_run.writes() => {
+                format!("; archived {archived} to {}", target.url)
+            }
+            Some(target) => format!(", archiving them to {}", target.url),
+            None => String::new(),
+        };
         if stopped > 0 {
             printer.info(format_args!(
-                "{verb} {stopped} run(s) of {jobs} job(s){}",
+                "{verb} {stopped} run(s) of {jobs} job(s){archived}{}",
                 dry_run_suffix(self.dry_run.dry_run)
             ));
         } else if undone.is_empty() && unreachable.is_empty() && !nothing_said {
@@ -168,6 +193,10 @@ struct ClusterOutcome {
     notes: Vec<String>,
     /// How many runs were stopped (or would be, in a dry run).
     stopped: usize,
+    /// How many stopped runs were written to the archive.
+    archived: usize,
+    /// The archive's URL, in a dry run with one.
+    archive_to: Option<String>,
     /// How many jobs had runs stopped.
     jobs: usize,
     /// The jobs and runs not done, by `namespace/name`, and why.
@@ -191,7 +220,12 @@ impl ClusterOutcome {
         let run = format!("run {namespace}/{name} (cronjob {})", pick.cronjob);
         let stopped = match result {
             Ok(Stopping::Pending) if !dry_run.writes() => {
-                let line = format!("would stop {run}{}", dry_run_suffix(dry_run));
+                let archive = self
+                    .archive_to
+                    .as_deref()
+                    .map(|url| format!(" and archive it to {url}"))
+                    .unwrap_or_default();
+                let line = format!("would stop {run}{archive}{}", dry_run_suffix(dry_run));
                 self.lines.push(line);
                 true
             }
@@ -227,12 +261,183 @@ impl ClusterOutcome {
         self.stopped += usize::from(stopped);
         stopped
     }
+
+    /// Whether the run `pick`, whose logs were read before the stop, is to be archived
+    /// now that the stop came to `state`: only once failed, when its record is final.
+    fn archivable<'a>(
+        &mut self,
+        pick: &'a Picked,
+        state: Option<Stopping>,
+        logs: Captured,
+    ) -> Option<(&'a Picked, Captured)> {
+        match state {
+            // A run whose pods are still terminating is failed once they are gone:
+            // [`archive_stopped`] waits for that.
+            Some(Stopping::Stopped | Stopping::Terminating) => return Some((pick, logs)),
+            Some(Stopping::Succeeded) => self.notes.push(format!(
+                "run {} (cronjob {}) is not archived by stop: it ended by itself; kubectl kuul archive keeps finished runs",
+                pick.name(),
+                pick.cronjob
+            )),
+            _ => {}
+        }
+        None
+    }
 }
 
 /// A run picked to stop, with the job it belongs to.
+#[derive(Clone)]
 struct Picked {
     cronjob: String,
     job: Job,
+}
+
+impl Picked {
+    /// `namespace/name` of its Job.
+    fn name(&self) -> String {
+        format!(
+            "{}/{}",
+            self.job.metadata.namespace.as_deref().unwrap_or_default(),
+            self.job.metadata.name.as_deref().unwrap_or_default()
+        )
+    }
+}
+
+/// What `--archive` read of a run before stopping it: its pods then, and their logs.
+struct Captured {
+    pods: Vec<Pod>,
+    logs: Logs,
+    at: DateTime<Utc>,
+}
+
+/// Reads the logs of `pick`'s newest pod (each container that ran), before it is stopped.
+async fn capture(cluster: &Cluster, archive: &Archive, pick: &Picked) -> Result<Captured, Error> {
+    let at = Utc::now();
+    let pods = copy::pods_of_run(cluster, &pick.job).await?;
+    let run = FinishedRun::of(&pick.job, &pick.cronjob, &pods, &archive.cluster);
+    let logs = match &run.record.pod {
+        None => Logs {
+            lost: vec!["it had no pod when it was stopped".to_owned()],
+            ..Logs::default()
+        },
+        Some(pod) => copy::read_logs(cluster, &run.folder.namespace, pod, &run.containers).await?,
+    };
+    Ok(Captured { pods, logs, at })
+}
+
+/// Reads the logs of each of `picked` before it is stopped; returns the runs whose logs
+/// were read, with them. A run whose logs could not be read is put in `undone`: it is
+/// not stopped, so that running the same command again saves them and stops it.
+async fn capture_all(
+    cluster: &Cluster,
+    archive: &Archive,
+    picked: Vec<Picked>,
+    outcome: &mut ClusterOutcome,
+) -> (Vec<Picked>, Vec<Option<Captured>>) {
+    let reads = Bulk::default()
+        .run(picked.iter(), |pick| async move {
+            capture(cluster, archive, pick).await
+        })
+        .await;
+    let mut readable = Vec::new();
+    let mut captured = Vec::new();
+    for attempted in reads {
+        let pick = attempted.item;
+        match attempted.result {
+            Ok(logs) => {
+                readable.push(pick.clone());
+                captured.push(Some(logs));
+            }
+            Err(error) => outcome
+                .undone
+                .push((pick.name(), not_stopped(pick, &error))),
+        }
+    }
+    (readable, captured)
+}
+
+/// Writes the stopped run `pick` to the archive: its record as the Job is now (failed,
+/// stopped by USER), with the logs `captured` before the stop. Returns its folder.
+async fn archive_stopped(
+    cluster: &Cluster,
+    archive: &Archive,
+    pick: &Picked,
+    captured: Captured,
+    timeout: Duration,
+    printer: Printer,
+) -> Result<(String, Copied), Error> {
+    let namespace = pick.job.metadata.namespace.clone().unwrap_or_default();
+    let name = pick.job.metadata.name.clone().unwrap_or_default();
+    // The Job controller marks it failed once its pods are gone: within their grace
+    // period (30s unless the job says otherwise), and `--timeout` more.
+    let grace = pick
+        .job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.spec.as_ref())
+        .and_then(|s| s.termination_grace_period_seconds)
+        .unwrap_or(30);
+    let limit = Duration::from_secs(u64::try_from(grace).unwrap_or(0)) + timeout;
+    let watched = [(namespace.clone(), name.clone())];
+    let seen = crate::watch::until_stopped(cluster, &watched, limit, printer).await?;
+    if seen.first() != Some(&Stopping::Stopped) {
+        return Err(Error::Halted {
+            message: format!(
+                "the Job controller had not marked it failed after {}, so its record is not final; the logs read before the stop are not saved",
+                crate::time::elapsed(limit)
+            ),
+            hint: None,
+        });
+    }
+    let job = kube::Api::<Job>::namespaced(cluster.client().clone(), &namespace)
+        .get(&name)
+        .await
+        .map_err(|source| {
+            cluster.error(
+                Operation::new("get", "jobs")
+                    .named(name.clone())
+                    .in_namespace(namespace.clone()),
+                source,
+            )
+        })?;
+    // Its pods are going or gone; those read before the stop say where it ran.
+    let mut pods = copy::pods_of_run(cluster, &job).await?;
+    if pods.is_empty() {
+        pods = captured.pods;
+    }
+    let run = FinishedRun::of(&job, &pick.cronjob, &pods, &archive.cluster);
+    let note = format!(
+        "read by kubectl kuul stop at {}, just before it stopped the run (the Job controller then deleted its pods): what the run printed after that is not here",
+        captured
+            .at
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let copied = copy::write_run(&archive.store, &run, captured.logs, Some(note)).await?;
+    Ok((run.folder.to_string(), copied))
+}
+
+/// The error of a run left running because its logs could not be read.
+fn not_stopped(pick: &Picked, error: &Error) -> Error {
+    Error::Halted {
+        message: format!(
+            "run {} (cronjob {}) not stopped: its logs could not be saved: {error}",
+            pick.name(),
+            pick.cronjob
+        ),
+        hint: error.hint(),
+    }
+}
+
+/// The error of a run stopped but not written to the archive.
+fn not_archived(pick: &Picked, why: &str) -> Error {
+    Error::Halted {
+        message: format!(
+            "run {} (cronjob {}) was stopped but not archived: {why}",
+            pick.name(),
+            pick.cronjob
+        ),
+        hint: None,
+    }
 }
 
 impl StopArgs {
@@ -281,9 +486,18 @@ impl StopArgs {
         kube: KubeArgs,
         selection: &Selection,
         reason: Option<&str>,
+        target: Option<&Target>,
         printer: Printer,
     ) -> Result<ClusterOutcome, Error> {
+        let archive = target.map(|t| t.open(&kube)).transpose()?;
         let cluster = Cluster::connect(&kube).await?;
+        let dry_run = self.dry_run.dry_run;
+        // A store that cannot be written is found before anything is changed.
+        if let Some(archive) = &archive
+            && dry_run != DryRun::Client
+        {
+            archive.store.check().await?;
+        }
         let (selected, user) = tokio::join!(
             select(&cluster, selection, self.jobs.all_namespaces),
             cluster.user_name()
@@ -291,6 +505,7 @@ impl StopArgs {
         let (cronjobs, failures) = selected?;
         let mut outcome = ClusterOutcome {
             undone: failures,
+            archive_to: archive.as_ref().map(|a| a.store.url().to_owned()),
             ..ClusterOutcome::default()
         };
         let plan =
@@ -302,7 +517,6 @@ impl StopArgs {
             selection,
             self.jobs.all_namespaces,
         );
-        let dry_run = self.dry_run.dry_run;
         let at = Utc::now();
         let by = user.as_deref();
 
@@ -319,7 +533,7 @@ impl StopArgs {
                 async move { self.pick(cluster, cronjob).await }
             })
             .await;
-        let mut picked = Vec::new();
+        let mut picked: Vec<Picked> = Vec::new();
         for attempted in picks {
             let step = attempted.item;
             match attempted.result {
@@ -339,18 +553,77 @@ impl StopArgs {
             at: Some(at),
             reason: reason.map(str::to_owned),
         };
+        // With an archive, each run's logs are read before it is stopped; a run whose
+        // logs could not be read is left running.
+        let archive = archive.filter(|_| dry_run.writes());
+        let mut captured: Vec<Option<Captured>> = Vec::new();
+        if let Some(archive) = &archive {
+            (picked, captured) = capture_all(&cluster, archive, picked, &mut outcome).await;
+        }
         let jobs: Vec<Job> = picked.iter().map(|p| p.job.clone()).collect();
         let results =
             job_runs::stop(&cluster, &jobs, &mark, dry_run, self.timeout, printer).await?;
         let mut with_runs = std::collections::BTreeSet::new();
-        for (pick, result) in picked.iter().zip(results) {
+        let mut to_archive = Vec::new();
+        for (at, (pick, result)) in picked.iter().zip(results).enumerate() {
+            let state = result.as_ref().ok().copied();
             if outcome.take(pick, result, dry_run, self.timeout) {
                 let namespace = pick.job.metadata.namespace.clone().unwrap_or_default();
                 with_runs.insert((namespace, pick.cronjob.clone()));
             }
+            if let Some(logs) = captured.get_mut(at).and_then(Option::take) {
+                to_archive.extend(outcome.archivable(pick, state, logs));
+            }
         }
         outcome.jobs = with_runs.len();
+        if let Some(archive) = &archive {
+            self.archive(&cluster, archive, to_archive, &mut outcome, printer)
+                .await;
+        }
         Ok(outcome)
+    }
+
+    /// Writes the stopped runs to the archive, with the logs read before each was
+    /// stopped: a line each, a failure in `undone`.
+    async fn archive(
+        &self,
+        cluster: &Cluster,
+        archive: &Archive,
+        runs: Vec<(&Picked, Captured)>,
+        outcome: &mut ClusterOutcome,
+        printer: Printer,
+    ) {
+        let writes =
+            futures_util::future::join_all(runs.into_iter().map(|(pick, logs)| async move {
+                (
+                    pick,
+                    archive_stopped(cluster, archive, pick, logs, self.timeout, printer).await,
+                )
+            }))
+            .await;
+        for (pick, written) in writes {
+            match written {
+                Ok((folder, Copied::Archived { lost: None })) => {
+                    outcome.lines.push(format!("archived {folder}"));
+                    outcome.archived += 1;
+                }
+                Ok((folder, Copied::Archived { lost: Some(lost) })) => {
+                    outcome
+                        .lines
+                        .push(format!("archived {folder} (no logs: {lost})"));
+                    outcome.archived += 1;
+                }
+                Ok((folder, Copied::AlreadyThere)) => {
+                    outcome
+                        .notes
+                        .push(format!("{folder} was in the archive already"));
+                    outcome.archived += 1;
+                }
+                Err(error) => outcome
+                    .undone
+                    .push((pick.name(), not_archived(pick, &error.to_string()))),
+            }
+        }
     }
 
     /// Suspends and marks the jobs of `steps` not suspended yet, as `suspend` does
@@ -552,6 +825,22 @@ mod tests {
             assert_eq!(error.exit_status(), ExitStatus::Usage, "{words:?}");
             assert!(error.to_string().contains(says), "{words:?}: {error}");
         }
+        for (words, says) in [
+            (
+                &["backup", "--archive", "gs://b/x"][..],
+                "invalid --archive \"gs://b/x\"",
+            ),
+            (
+                &["backup", "--endpoint", "http://127.0.0.1:9000"],
+                "--endpoint needs an archive",
+            ),
+        ] {
+            let args = try_parse::<StopArgs>(words).unwrap();
+            let error = args.archive.target().unwrap_err();
+            assert_eq!(error.exit_status(), ExitStatus::Usage, "{words:?}");
+            assert!(error.to_string().contains(says), "{words:?}: {error}");
+        }
+        assert!(try_parse::<StopArgs>(&["backup", "--archive", "/a", "--no-archive"]).is_err());
         for timeout in ["-3", "0", "soon"] {
             let error = try_parse::<StopArgs>(&["backup", "--timeout", timeout]).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{timeout}");
