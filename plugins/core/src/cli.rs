@@ -36,8 +36,8 @@ pub struct KubeArgs {
     pub kubeconfig: Option<PathBuf>,
 
     /// The name of the kubeconfig context to use (default: its current-context); apply,
-    /// diff, status, history and logs take it more than once, one cluster each, other
-    /// commands use the last one given
+    /// diff, status, history, logs, suspend, resume, stop, prune and label-nodes --list take
+    /// it more than once, one cluster each, other commands use the last one given
     #[arg(long, global = true, value_name = "NAME", action = clap::ArgAction::Append)]
     pub context: Vec<String>,
 
@@ -420,6 +420,16 @@ impl DryRun {
     /// Whether anything is to be written for real.
     pub fn writes(self) -> bool {
         self == Self::None
+    }
+
+    /// ` (dry run)`, ` (server dry run)`, or nothing when writing for real: the end of a
+    /// line that says what was done.
+    pub fn suffix(self) -> &'static str {
+        match self {
+            Self::None => "",
+            Self::Client => " (dry run)",
+            Self::Server => " (server dry run)",
+        }
     }
 }
 

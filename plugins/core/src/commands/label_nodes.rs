@@ -184,11 +184,7 @@ impl KuulCommand for LabelNodesArgs {
         let outcomes = bulk
             .run(&changes, |change| write(&cluster, change, &request, mode))
             .await;
-        let suffix = match mode {
-            DryRun::None => "",
-            DryRun::Client => " (dry run)",
-            DryRun::Server => " (server dry run)",
-        };
+        let suffix = mode.suffix();
         let mut undone = Vec::new();
         for outcome in outcomes {
             let node = outcome.item.node.clone();

@@ -463,11 +463,7 @@ impl Setting<'_> {
                     self.printer.data(diff)?;
                 }
                 let now = self.change.shown(after, self.pool_label_key);
-                let dry = match self.target.dry_run.dry_run {
-                    DryRun::None => "",
-                    DryRun::Client => " (dry run)",
-                    DryRun::Server => " (server dry run)",
-                };
+                let dry = self.target.dry_run.dry_run.suffix();
                 self.printer.line(format_args!(
                     "cronjob.batch/{name}: {what} {before} -> {now}{dry}"
                 ))?;

@@ -35,7 +35,7 @@ use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::error::{Error, Operation};
 use crate::job_runs::{self, runs_in_progress, unconfirmed};
-use crate::maintenance::carry_out::{apply, select};
+use crate::maintenance::carry_out::{apply, planned_from, select};
 use crate::maintenance::{self, Action, FIELD_MANAGER, MaintenanceStep, Selection};
 use crate::printer::Printer;
 use crate::runs::{self, StopMark, Stopping};
@@ -158,7 +158,7 @@ impl KuulCommand for StopArgs {
         if stopped > 0 {
             printer.info(format_args!(
                 "{verb} {stopped} run(s) of {jobs} job(s){archived}{}",
-                dry_run_suffix(self.dry_run.dry_run)
+                self.dry_run.dry_run.suffix()
             ));
         } else if undone.is_empty() && unreachable.is_empty() && !nothing_said {
             printer.info("nothing running: no run of the selected jobs is in progress");
@@ -225,7 +225,7 @@ impl ClusterOutcome {
                     .as_deref()
                     .map(|url| format!(" and archive it to {url}"))
                     .unwrap_or_default();
-                let line = format!("would stop {run}{archive}{}", dry_run_suffix(dry_run));
+                let line = format!("would stop {run}{archive}{}", dry_run.suffix());
                 self.lines.push(line);
                 true
             }
@@ -651,10 +651,9 @@ impl StopArgs {
             let step = attempted.item;
             let job = format!("{}/{}", step.namespace, step.name);
             match (attempted.result, step.action) {
-                (Ok(()), Action::Suspend) => outcome.lines.push(format!(
-                    "suspended cronjob {job}{}",
-                    dry_run_suffix(dry_run)
-                )),
+                (Ok(()), Action::Suspend) => outcome
+                    .lines
+                    .push(format!("suspended cronjob {job}{}", dry_run.suffix())),
                 (Ok(()), _) => outcome
                     .notes
                     .push(format!("cronjob {job} was suspended already")),
@@ -766,26 +765,6 @@ fn failing_note(namespace: &str, name: &str, failing: &[Job]) -> String {
         "nothing running: run(s) {} (cronjob {name}) failed already, their pods terminating",
         runs.join(", ")
     )
-}
-
-/// ` (dry run)`, ` (server dry run)`, or nothing when writing for real.
-fn dry_run_suffix(dry_run: DryRun) -> &'static str {
-    match dry_run {
-        DryRun::None => "",
-        DryRun::Client => " (dry run)",
-        DryRun::Server => " (server dry run)",
-    }
-}
-
-/// The `CronJob` a step was planned from.
-fn planned_from<'a>(cronjobs: &'a [CronJob], step: &MaintenanceStep) -> &'a CronJob {
-    cronjobs
-        .iter()
-        .find(|c| {
-            c.metadata.name.as_deref() == Some(step.name.as_str())
-                && c.metadata.namespace.as_deref() == Some(step.namespace.as_str())
-        })
-        .expect("every step comes from a selected CronJob")
 }
 
 #[cfg(test)]

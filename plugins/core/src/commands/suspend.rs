@@ -10,7 +10,6 @@
 
 use chrono::Utc;
 use clap::Args;
-use k8s_openapi::api::batch::v1::CronJob;
 
 use crate::bulk::Bulk;
 use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
@@ -19,8 +18,10 @@ use crate::clusters;
 use crate::commands::KuulCommand;
 use crate::error::Error;
 use crate::job_runs::stop_runs;
-use crate::maintenance::carry_out::{ClusterOutcome, across, apply, done, report_plan, select};
-use crate::maintenance::{self, Action, FIELD_MANAGER, Layout, MaintenanceStep, Selection};
+use crate::maintenance::carry_out::{
+    ClusterOutcome, across, apply, done, planned_from, report_plan, select,
+};
+use crate::maintenance::{self, Action, FIELD_MANAGER, Layout, Selection};
 use crate::printer::Printer;
 use crate::runs::StopMark;
 
@@ -129,15 +130,4 @@ impl SuspendArgs {
             .await;
         Ok((outcomes, failures))
     }
-}
-
-/// The `CronJob` a step was planned from.
-fn planned_from<'a>(cronjobs: &'a [CronJob], step: &MaintenanceStep) -> &'a CronJob {
-    cronjobs
-        .iter()
-        .find(|c| {
-            c.metadata.name.as_deref() == Some(step.name.as_str())
-                && c.metadata.namespace.as_deref() == Some(step.namespace.as_str())
-        })
-        .expect("every step comes from a selected CronJob")
 }

@@ -52,6 +52,21 @@ pub async fn select(
     Ok((cronjobs, failures))
 }
 
+/// The `CronJob` a step was planned from, among those [`select`] read.
+///
+/// # Panics
+///
+/// When `step` does not come from one of `cronjobs`.
+pub fn planned_from<'a>(cronjobs: &'a [CronJob], step: &MaintenanceStep) -> &'a CronJob {
+    cronjobs
+        .iter()
+        .find(|c| {
+            c.metadata.name.as_deref() == Some(step.name.as_str())
+                && c.metadata.namespace.as_deref() == Some(step.namespace.as_str())
+        })
+        .expect("every step comes from a selected CronJob")
+}
+
 /// Tells what was picked but left out, and that nothing matched when nothing did.
 pub fn report_plan(
     printer: Printer,
