@@ -464,3 +464,33 @@ async fn watch_prints_a_new_table_per_change_when_not_on_a_terminal() {
     watcher.kill().expect("stop status --watch");
     let _ = watcher.wait();
 }
+
+/// `--no-headers`, as kubectl's: the rows only, of status and of the maintenance table
+/// (`suspend --dry-run`), where without it the header line comes first.
+#[tokio::test]
+async fn no_headers_prints_only_the_rows() {
+    let ns = TestNamespace::new("status-no-headers").await;
+    create(&ns, &cronjob("backup", "0 0 1 1 *", &json!({}), &json!({}))).await;
+    for via in Via::FOR_UMBRELLA_COMMANDS {
+        let with = assert_exit(&kuul(via, "status", &ns, &["backup"]), 0, "status");
+        assert!(with.starts_with("NAME "), "{with}");
+        let rows = assert_exit(
+            &kuul(via, "status", &ns, &["backup", "--no-headers"]),
+            0,
+            "status --no-headers",
+        );
+        assert_eq!(rows.lines().count(), 1, "{rows}");
+        assert!(rows.starts_with("backup "), "{rows}");
+        let table = assert_exit(
+            &kuul(
+                via,
+                "suspend",
+                &ns,
+                &["backup", "--dry-run", "--no-headers"],
+            ),
+            0,
+            "suspend --dry-run --no-headers",
+        );
+        assert!(table.starts_with("backup "), "{table}");
+    }
+}

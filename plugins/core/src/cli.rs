@@ -358,6 +358,25 @@ pub struct OutputArgs {
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
+
+    #[command(flatten)]
+    pub headers: HeadersArgs,
+}
+
+/// `--no-headers`, for every command that prints a table.
+#[derive(Debug, Clone, Copy, Default, Args)]
+#[command(next_help_heading = "Output")]
+pub struct HeadersArgs {
+    /// Print the table's rows without the header line, as kubectl's --no-headers
+    #[arg(long)]
+    pub no_headers: bool,
+}
+
+impl HeadersArgs {
+    /// Whether the header line is printed.
+    pub fn shown(self) -> bool {
+        !self.no_headers
+    }
 }
 
 /// The `-o` formats, as kubectl names them.

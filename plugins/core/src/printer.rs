@@ -16,17 +16,22 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde::Serialize;
 
+use crate::cli::HeadersArgs;
 use crate::error::Error;
 
 /// How often a spinner moves.
 const TICK: Duration = Duration::from_millis(120);
 
 /// The one way commands print.
+// Four independent switches of one small Copy value; an enum per switch would say no more.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Printer {
     stdout_terminal: bool,
     stderr_terminal: bool,
     no_color: bool,
+    /// Whether tables open with their header line (`--no-headers` turns it off).
+    headers: bool,
 }
 
 impl Default for Printer {
@@ -42,6 +47,7 @@ impl Printer {
             stdout_terminal: io::stdout().is_terminal(),
             stderr_terminal: io::stderr().is_terminal(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            headers: true,
         }
     }
 
@@ -52,6 +58,16 @@ impl Printer {
             stdout_terminal: stdout,
             stderr_terminal: stderr,
             no_color,
+            headers: true,
+        }
+    }
+
+    /// This printer, printing tables with their header line or (`--no-headers`) without.
+    #[must_use]
+    pub fn with_headers(self, headers: HeadersArgs) -> Self {
+        Self {
+            headers: headers.shown(),
+            ..self
         }
     }
 
@@ -109,6 +125,16 @@ impl Printer {
     /// Writes data to stdout as is (include the trailing newline).
     pub fn data(&self, text: &str) -> Result<(), Error> {
         self.raw_stdout(text.as_bytes())
+    }
+
+    /// Writes a table to stdout: with its header line, or only its rows after
+    /// `--no-headers` ([`Printer::with_headers`]).
+    pub fn table(&self, table: &crate::table::Table) -> Result<(), Error> {
+        if self.headers {
+            self.data(&table.to_string())
+        } else {
+            self.data(&table.rows_only())
+        }
     }
 
     /// Writes one line of data to stdout.

@@ -76,16 +76,28 @@ impl Table {
     }
 }
 
-impl fmt::Display for Table {
-    /// The header line and the rows, each ending in a newline.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut widths: Vec<usize> = self.headers.iter().map(|h| h.chars().count()).collect();
+impl Table {
+    /// The rows without the header line, laid out by the rows alone, as kubectl's
+    /// `--no-headers` prints them.
+    pub fn rows_only(&self) -> String {
+        let mut text = String::new();
+        let _ = self.lay_out(&mut text, false);
+        text
+    }
+
+    fn lay_out(&self, f: &mut impl fmt::Write, header: bool) -> fmt::Result {
+        let mut widths: Vec<usize> = if header {
+            self.headers.iter().map(|h| h.chars().count()).collect()
+        } else {
+            vec![0; self.headers.len()]
+        };
         for row in &self.rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
             }
         }
-        for line in std::iter::once(&self.headers).chain(&self.rows) {
+        let headers = header.then_some(&self.headers);
+        for line in headers.into_iter().chain(&self.rows) {
             let mut text = String::new();
             for (column, (cell, width)) in line.iter().zip(&widths).enumerate() {
                 if column > 0 {
@@ -101,9 +113,25 @@ impl fmt::Display for Table {
     }
 }
 
+impl fmt::Display for Table {
+    /// The header line and the rows, each ending in a newline.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.lay_out(f, true)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn without_headers_only_the_rows_set_the_widths() {
+        let mut table = Table::new(["name", "a-long-header"]);
+        table.row(["backup", "x"]);
+        table.row(["db", "yy"]);
+        assert_eq!(table.rows_only(), "backup   x\ndb       yy\n");
+        assert_eq!(Table::new(["name"]).rows_only(), "");
+    }
 
     #[test]
     fn columns_align_like_kubectl_get() {

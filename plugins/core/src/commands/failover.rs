@@ -17,6 +17,7 @@ use kube::Api;
 
 use crate::bulk::{self, Bulk};
 use crate::cli::DryRun;
+use crate::cli::HeadersArgs;
 use crate::cli::KubeArgs;
 use crate::client::Cluster;
 use crate::commands::KuulCommand;
@@ -36,6 +37,9 @@ use crate::table::Table;
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Args)]
 pub struct FailoverArgs {
+    #[command(flatten)]
+    pub headers: HeadersArgs,
+
     /// Names of the Kuul jobs to move (or pick them with -l or --set)
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
@@ -82,6 +86,7 @@ impl KuulCommand for FailoverArgs {
     const LONG_ABOUT: &'static str = include_str!("help/failover.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let printer = printer.with_headers(self.headers);
         let selector = self.check()?;
         let on = |context: &str| {
             let mut kube = kube.clone();
@@ -123,7 +128,7 @@ impl KuulCommand for FailoverArgs {
             ));
             return Ok(());
         }
-        printer.data(&self.table(&plan).to_string())?;
+        printer.table(&self.table(&plan))?;
         if !self.yes {
             printer.info(format_args!(
                 "would fail {} job(s) over from {} to {}; pass --yes to do it",

@@ -44,6 +44,7 @@ impl KuulCommand for HistoryArgs {
     const LONG_ABOUT: &'static str = include_str!("help/history.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let printer = printer.with_headers(self.output.headers);
         check_job_name("NAME", &self.name)?;
         let target = self.archive.target()?;
         let contexts = clusters::selected(&self.contexts, &kube)?;
@@ -77,7 +78,7 @@ impl KuulCommand for HistoryArgs {
                     return Ok(());
                 }
                 let table = history::table(&records, history::zone_of(&cronjob), Utc::now());
-                printer.data(&table.to_string())
+                printer.table(&table)
             }
         }
     }
@@ -122,7 +123,7 @@ impl HistoryArgs {
                 }
                 let zone = runs.cronjob.as_ref().map_or(Tz::UTC, history::zone_of);
                 let table = history::listed_table(&runs.listed, sources, zone, Utc::now());
-                printer.data(&table.to_string())
+                printer.table(&table)
             }
         }
     }

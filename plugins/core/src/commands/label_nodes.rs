@@ -133,6 +133,7 @@ impl KuulCommand for LabelNodesArgs {
     const LONG_ABOUT: &'static str = include_str!("help/label-nodes.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let printer = printer.with_headers(self.output.headers);
         let config = Config::load(self.config.as_deref())?;
         let key = config.defaults.pool_label_key.clone();
         self.check(&key)?;
@@ -363,7 +364,7 @@ fn print_pools(
                 printer.info(format_args!("no pools: no node has the label {key}"));
             } else {
                 let wide = format == OutputFormat::Wide;
-                printer.data(&pools::table(summary, wide).to_string())?;
+                printer.table(&pools::table(summary, wide))?;
             }
         }
     }

@@ -24,7 +24,7 @@ use kube::api::{DeleteParams, Preconditions};
 use crate::archive::copy;
 use crate::archive::open::{Archive, Target};
 use crate::bulk::{self, Bulk};
-use crate::cli::{ArchiveSourceArgs, ContextsArgs, KubeArgs};
+use crate::cli::{ArchiveSourceArgs, ContextsArgs, HeadersArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::clusters;
 use crate::commands::KuulCommand;
@@ -43,6 +43,9 @@ const ATTEMPTS: usize = 3;
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, Args)]
 pub struct PruneArgs {
+    #[command(flatten)]
+    pub headers: HeadersArgs,
+
     /// Only the runs of these Kuul jobs (default: all)
     #[arg(value_name = "JOBNAME")]
     pub jobs: Vec<String>,
@@ -132,6 +135,7 @@ impl KuulCommand for PruneArgs {
     const LONG_ABOUT: &'static str = include_str!("help/prune.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let printer = printer.with_headers(self.headers);
         let (runs_selector, user_selector) = self.selectors()?;
         let policy = self.policy();
         let target = self.archive.target()?;
@@ -159,7 +163,7 @@ impl KuulCommand for PruneArgs {
         let empty = plan.delete.is_empty() && plan.orphans.is_empty();
         if !self.yes || empty {
             if !empty {
-                printer.data(&plan.table(now, self.all_namespaces).to_string())?;
+                printer.table(&plan.table(now, self.all_namespaces))?;
             }
             printer.info(summary(&plan, archive.as_ref().map(|a| a.store.url())));
             return Ok(());
@@ -289,7 +293,7 @@ impl PruneArgs {
                 })
                 .collect();
             if let Some(table) = Table::stacked("context", tables) {
-                printer.data(&table.to_string())?;
+                printer.table(&table)?;
             }
             for (context, (_, archive, plan, _)) in &sides {
                 let url = archive.as_ref().map(|a| a.store.url());

@@ -14,7 +14,7 @@ use kube::Api;
 use kube::api::{Patch, PatchParams};
 
 use crate::bulk::Bulk;
-use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
+use crate::cli::{DryRun, DryRunArgs, HeadersArgs, JobSelectionArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::clusters;
 use crate::commands::KuulCommand;
@@ -31,6 +31,9 @@ use crate::printer::Printer;
 /// Arguments of `kubectl kuul resume`.
 #[derive(Debug, Clone, Args)]
 pub struct ResumeArgs {
+    #[command(flatten)]
+    pub headers: HeadersArgs,
+
     #[command(flatten)]
     pub jobs: JobSelectionArgs,
 
@@ -53,6 +56,7 @@ impl KuulCommand for ResumeArgs {
     const LONG_ABOUT: &'static str = include_str!("help/resume.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let printer = printer.with_headers(self.headers);
         let selection = self.jobs.selection()?;
         if self.include_unmarked && !selection.is_bulk() {
             return Err(Error::InvalidInput {

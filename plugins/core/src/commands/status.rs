@@ -153,6 +153,7 @@ impl KuulCommand for StatusArgs {
     const LONG_ABOUT: &'static str = include_str!("help/status.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let printer = printer.with_headers(self.output.headers);
         self.check_input()?;
         if self.watch && (self.contexts.contexts.is_some() || kube.context.len() > 1) {
             return Err(watch_one());
@@ -404,7 +405,7 @@ impl StatusArgs {
                 }
                 let table =
                     health::table(&shown, self.layout(format, contexts, printer), Utc::now());
-                printer.data(&table.to_string())
+                printer.table(&table)
             }
         }
     }

@@ -12,7 +12,7 @@ use chrono::Utc;
 use clap::Args;
 
 use crate::bulk::Bulk;
-use crate::cli::{DryRun, DryRunArgs, JobSelectionArgs, KubeArgs};
+use crate::cli::{DryRun, DryRunArgs, HeadersArgs, JobSelectionArgs, KubeArgs};
 use crate::client::Cluster;
 use crate::clusters;
 use crate::commands::KuulCommand;
@@ -28,6 +28,9 @@ use crate::runs::StopMark;
 /// Arguments of `kubectl kuul suspend`.
 #[derive(Debug, Clone, Args)]
 pub struct SuspendArgs {
+    #[command(flatten)]
+    pub headers: HeadersArgs,
+
     #[command(flatten)]
     pub jobs: JobSelectionArgs,
 
@@ -49,6 +52,7 @@ impl KuulCommand for SuspendArgs {
     const LONG_ABOUT: &'static str = include_str!("help/suspend.txt");
 
     async fn run(self, kube: KubeArgs, printer: Printer) -> Result<(), Error> {
+        let printer = printer.with_headers(self.headers);
         let selection = self.jobs.selection()?;
         let reason = match self.reason.as_deref().map(str::trim) {
             Some("") => {

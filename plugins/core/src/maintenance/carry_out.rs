@@ -180,7 +180,7 @@ pub fn finish(
         }
     }
     if !rows.is_empty() {
-        printer.data(&super::table(&rows, layout).to_string())?;
+        printer.table(&super::table(&rows, layout))?;
     }
     if undone.is_empty() {
         return Ok(());
