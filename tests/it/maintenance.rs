@@ -15,8 +15,8 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 use kube::api::{Api, ListParams};
 use kube::runtime::wait::{await_condition, conditions};
 use kuul_tests::{
-    AdmissionDenial, TestNamespace, Via, YEARLY, assert_exit, eventually, kubectl_ok, kuul, text,
-    until_stopped,
+    AdmissionDenial, TestNamespace, Via, YEARLY, assert_exit, eventually, kubectl_ok, kuul,
+    start_manual_run, text, until_stopped,
 };
 
 const REASON: &str = "kuul.io/suspend-reason";
@@ -249,27 +249,8 @@ async fn all_namespaces_with_a_selector_shows_the_namespace() {
 
 /// A run of `job` that stays Pending (its pool has no node), and its pod.
 async fn pending_run(ns: &TestNamespace, job: &str, run: &str) -> (Job, Pod) {
-    kubectl_ok(&[
-        "-n",
-        ns.name(),
-        "create",
-        "job",
-        run,
-        &format!("--from=cronjob/{job}"),
-    ]);
+    start_manual_run(ns, job, run).await;
     let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
-    let active = |job: Option<&Job>| {
-        job.and_then(|j| j.status.as_ref())
-            .and_then(|s| s.active)
-            .is_some_and(|n| n > 0)
-    };
-    tokio::time::timeout(
-        Duration::from_secs(30),
-        await_condition(jobs.clone(), run, active),
-    )
-    .await
-    .expect("the run got a pod in time")
-    .expect("watch the run");
     let pods: Api<Pod> = Api::namespaced(ns.client(), ns.name());
     let pod = pods
         .list(&ListParams::default().labels(&format!("job-name={run}")))

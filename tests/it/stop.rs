@@ -12,10 +12,9 @@ use std::time::Duration;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, PostParams};
-use kube::runtime::wait::await_condition;
 use kuul_tests::{
-    TestNamespace, Via, YEARLY, active_test_run, assert_exit, eventually, kubectl_ok, kuul,
-    kuul_cronjob, text, until_stopped,
+    TestNamespace, Via, YEARLY, active_test_run, assert_exit, eventually, kuul, kuul_cronjob,
+    start_manual_run, text, until_stopped,
 };
 use serde_json::{Value, json};
 
@@ -45,24 +44,7 @@ fn new_stuck_job(namespace: &str, name: &str) {
 /// Starts the manual run `run` of `job` and waits until its Job is active (its pod
 /// pending).
 async fn start_run(ns: &TestNamespace, job: &str, run: &str) {
-    kubectl_ok(&[
-        "-n",
-        ns.name(),
-        "create",
-        "job",
-        run,
-        &format!("--from=cronjob/{job}"),
-    ]);
-    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
-    let active = |job: Option<&Job>| {
-        job.and_then(|j| j.status.as_ref())
-            .and_then(|s| s.active)
-            .is_some_and(|n| n > 0)
-    };
-    tokio::time::timeout(Duration::from_secs(30), await_condition(jobs, run, active))
-        .await
-        .expect("the run got a pod in time")
-        .expect("watch the run");
+    start_manual_run(ns, job, run).await;
 }
 
 async fn pods_of(ns: &TestNamespace, run: &str) -> Vec<Pod> {

@@ -1538,6 +1538,37 @@ impl Drop for Throttled {
     }
 }
 
+/// Starts the manual run `run` of the `CronJob` `job` in `ns` as `kubectl create job
+/// --from` does, and waits until the Job controller has made it active (its pod made).
+///
+/// # Panics
+///
+/// When kubectl fails or the run is not active within 30 s.
+pub async fn start_manual_run(ns: &TestNamespace, job: &str, run: &str) {
+    use k8s_openapi::api::batch::v1::Job;
+    kubectl_ok(&[
+        "-n",
+        ns.name(),
+        "create",
+        "job",
+        run,
+        &format!("--from=cronjob/{job}"),
+    ]);
+    let jobs: Api<Job> = Api::namespaced(ns.client(), ns.name());
+    let active = |job: Option<&Job>| {
+        job.and_then(|j| j.status.as_ref())
+            .and_then(|s| s.active)
+            .is_some_and(|n| n > 0)
+    };
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        kube::runtime::wait::await_condition(jobs, run, active),
+    )
+    .await
+    .expect("the run got a pod in time")
+    .expect("watch the run");
+}
+
 /// A Job of the `CronJob` `owner` in `namespace` that the Job controller leaves alone
 /// ([`TEST_JOB_MANAGER`]), started `ago` and still active: a run in progress whose
 /// status and pods the test makes itself.
