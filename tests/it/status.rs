@@ -494,3 +494,56 @@ async fn no_headers_prints_only_the_rows() {
         assert!(table.starts_with("backup "), "{table}");
     }
 }
+
+/// A team coming from the template.yaml recipe: CronJobs without kuul's labels, pinned by
+/// `kuul-type: periodic`. `status` finds no Kuul job and says how many CronJobs it left
+/// out; `--include-unmanaged` (with `poolLabelKey: kuul-type` in the config) shows them
+/// with their pool and their runs, found by owner.
+#[tokio::test]
+async fn unmanaged_cronjobs_are_hinted_at_and_shown_with_include_unmanaged() {
+    let ns = TestNamespace::new("status-legacy").await;
+    let legacy: CronJob = serde_json::from_value(json!({
+        "metadata": { "name": "legacy-backup" },
+        "spec": {
+            "schedule": YEARLY,
+            "jobTemplate": { "spec": { "backoffLimit": 0, "template": { "spec": {
+                "restartPolicy": "Never",
+                "nodeSelector": { "kuul-type": "periodic" },
+                "containers": [{ "name": "work", "image": "kuul-base:busybox" }]
+            } } } }
+        }
+    }))
+    .expect("the recipe's CronJob");
+    create(&ns, &legacy).await;
+    kuul_tests::start_manual_run(&ns, "legacy-backup", "legacy-backup-manual").await;
+    let config = tempfile::NamedTempFile::new().expect("a config file");
+    std::fs::write(config.path(), "poolLabelKey: kuul-type\n").expect("write the config");
+    let config = config.path().to_str().expect("utf-8 path");
+    for via in Via::FOR_UMBRELLA_COMMANDS {
+        let plain = kuul(via, "status", &ns, &[]);
+        assert_eq!(assert_exit(&plain, 0, "status"), "");
+        let stderr = text(&plain.stderr);
+        assert!(stderr.contains("no Kuul jobs"), "{stderr}");
+        assert!(
+            stderr.contains("1 CronJob(s) here have no app.kubernetes.io/managed-by=kuul label (made another way, such as the template.yaml recipe): --include-unmanaged shows them"),
+            "{stderr}"
+        );
+        let shown = assert_exit(
+            &kuul(
+                via,
+                "status",
+                &ns,
+                &["--include-unmanaged", "--config", config, "--no-headers"],
+            ),
+            0,
+            "status --include-unmanaged",
+        );
+        let row: Vec<&str> = shown.split("   ").map(str::trim).collect();
+        assert_eq!(row[0], "legacy-backup", "{shown}");
+        assert!(row.contains(&"periodic"), "the pool by kuul-type: {shown}");
+        assert!(
+            row.contains(&"0 + 1 manual"),
+            "its run, found by owner: {shown}"
+        );
+    }
+}

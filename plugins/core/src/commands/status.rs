@@ -66,6 +66,12 @@ pub struct StatusArgs {
     #[arg(long, value_name = "POOL")]
     pub pool: Option<String>,
 
+    /// Also show CronJobs without app.kubernetes.io/managed-by=kuul (made another way,
+    /// such as the template.yaml recipe); their runs are found among every Job of the
+    /// namespace, by owner
+    #[arg(long)]
+    pub include_unmanaged: bool,
+
     /// Keep watching and redraw on every change
     #[arg(short = 'w', long, conflicts_with = "check")]
     pub watch: bool,
@@ -117,7 +123,7 @@ impl StatusArgs {
     fn cronjob_selector(&self) -> String {
         let managed = format!("{MANAGED_BY}={MANAGER}");
         let mut parts: Vec<&str> = Vec::new();
-        if self.names.is_empty() {
+        if self.names.is_empty() && !self.include_unmanaged {
             parts.push(&managed);
         }
         if let Some(user) = &self.selector {
@@ -172,6 +178,10 @@ impl KuulCommand for StatusArgs {
         let statuses = self.read(&cluster, &pool_key, printer).await?;
         let missing = self.missing(&statuses);
         self.print(&statuses, false, printer)?;
+        if statuses.is_empty() && self.names.is_empty() && !self.include_unmanaged {
+            self.hint_unmanaged(&cluster, namespace.as_deref(), printer)
+                .await;
+        }
         if !missing.is_empty() {
             let place = namespace.as_deref().map_or_else(
                 || "in any namespace".to_owned(),
@@ -197,13 +207,20 @@ impl StatusArgs {
         let namespace = (!self.all_namespaces).then(|| cluster.namespace().to_owned());
         let cronjob_selector = self.cronjob_selector();
         let ns = namespace.as_deref();
+        // Runs of CronJobs kuul did not make carry no kuul.io/job label: they are found
+        // among all, by owner.
+        let runs = if self.include_unmanaged {
+            ""
+        } else {
+            JOB_LABEL
+        };
         let (cronjobs, jobs, pods, nodes) = tokio::join!(
             cluster.list_selected_map(ns, &cronjob_selector, "cronjobs", |mut cj: CronJob| {
                 health::trim_cronjob(&mut cj);
                 cj
             }),
-            cluster.list_selected_map(ns, JOB_LABEL, "jobs", |job: Job| JobFacts::of(&job)),
-            cluster.list_selected_map(ns, JOB_LABEL, "pods", |pod: Pod| PodFacts::of(&pod)),
+            cluster.list_selected_map(ns, runs, "jobs", |job: Job| JobFacts::of(&job)),
+            cluster.list_selected_map(ns, runs, "pods", |pod: Pod| PodFacts::of(&pod)),
             cluster.nodes(),
         );
         let (cronjobs, jobs, pods) = (cronjobs?, jobs?, pods?);
@@ -416,6 +433,24 @@ impl StatusArgs {
             wide: format == OutputFormat::Wide,
             namespaces: self.all_namespaces,
             ascii: printer.ascii(),
+        }
+    }
+
+    /// When no Kuul job was found: says how many `CronJob`s there are that kuul did not
+    /// make, which `--include-unmanaged` shows (teams coming from the template.yaml
+    /// recipe have only those).
+    async fn hint_unmanaged(&self, cluster: &Cluster, namespace: Option<&str>, printer: Printer) {
+        let selector = self.selector.as_deref().unwrap_or_default();
+        let unmanaged = cluster
+            .list_selected_map(namespace, selector, "cronjobs", |cj: CronJob| {
+                !crate::maintenance::is_managed(&cj)
+            })
+            .await;
+        let count = unmanaged.map_or(0, |all| all.into_iter().filter(|u| *u).count());
+        if count > 0 {
+            printer.info(format_args!(
+                "{count} CronJob(s) here have no {MANAGED_BY}={MANAGER} label (made another way, such as the template.yaml recipe): --include-unmanaged shows them"
+            ));
         }
     }
 
