@@ -1,7 +1,7 @@
 # The two commands of README.md, and the pieces they are made of.
 #   make quickstart   build and install kubectl-kuul, start the local Kuul cluster, run a job on it
 #   make test         the whole suite: format, clippy, unit and integration tests
-#   make dist         release archive (linux amd64), its sha256 and the filled krew manifest
+#   make dist         the host's release archives (krew and full), their sha256, the filled krew manifest
 #   make bench        kuul against kubectl and shell recipes at scale (not part of make test)
 SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
@@ -37,7 +37,7 @@ install: build
 	@echo "installed the kubectl-kuul plugins into $(BINDIR)"
 	@case ":$$PATH:" in *":$(BINDIR):"*) ;; *) echo "note: $(BINDIR) is not on PATH; add it so kubectl finds the plugins";; esac
 
-# Where `make dist` puts the archive, its .sha256 and kuul.yaml (the krew manifest for it).
+# Where `make dist` puts the two archives, their .sha256 and kuul.yaml (the krew manifest).
 DISTDIR ?= target/dist
 
 # A release build stamps KUUL_GIT_COMMIT when it is set (CI), else the commit from git.

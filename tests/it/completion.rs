@@ -190,6 +190,46 @@ fn completion_install_writes_completers_that_kubectl_uses() {
     assert_eq!(directive, ":4");
 }
 
+/// `krew uninstall` leaves the completers behind; `completion uninstall` removes exactly
+/// what `install` wrote, says so, and exits 0 when there is nothing left.
+#[test]
+fn completion_uninstall_removes_what_install_wrote() {
+    let dir = plugin_dir(&["kubectl-kuul", "kubectl-kuul-run_now"]);
+    // A file install did not write stays.
+    std::fs::write(dir.path().join("kubectl_complete-kuul-mine"), "#!/bin/sh\n").unwrap();
+    let kuul = |args: &[&str]| {
+        Command::new(bin("kubectl-kuul"))
+            .args(args)
+            .env("PATH", path_with(dir.path()))
+            .output()
+            .expect("run kubectl-kuul")
+    };
+    assert_exit(&kuul(&["completion", "install"]), 0, "completion install");
+    assert!(dir.path().join("kubectl_complete-kuul").is_file());
+    assert!(dir.path().join("kubectl_complete-kuul-run_now").is_file());
+
+    let output = kuul(&["completion", "uninstall"]);
+    assert_exit(&output, 0, "completion uninstall");
+    let said = text(&output.stderr);
+    for name in ["kubectl_complete-kuul", "kubectl_complete-kuul-run_now"] {
+        assert!(!dir.path().join(name).exists(), "{name} is removed");
+        assert!(
+            said.contains(&format!("removed {}\n", dir.path().join(name).display())),
+            "{said}"
+        );
+    }
+    assert!(dir.path().join("kubectl_complete-kuul-mine").is_file());
+    assert!(dir.path().join("kubectl-kuul").exists());
+
+    let again = kuul(&["completion", "uninstall"]);
+    assert_exit(&again, 0, "completion uninstall with nothing to remove");
+    assert!(
+        text(&again.stderr).contains("nothing to remove"),
+        "{}",
+        text(&again.stderr)
+    );
+}
+
 #[test]
 fn completion_scripts_for_each_shell() {
     for (shell, marker) in [

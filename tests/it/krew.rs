@@ -1,5 +1,5 @@
 //! The krew install, for real and offline: release/dist packs the built binaries into the
-//! release archive and fills the krew manifest for it, krew's own validator accepts the
+//! krew archive (and the full one for manual installs) and fills the krew manifest for it, krew's own validator accepts the
 //! manifest, krew (built from the Go module proxy by tests/krew/build, found through
 //! `KUUL_TEST_KREW`) installs the archive into a fresh `KREW_ROOT`, and the real kubectl
 //! then runs the plugin with only krew's bin folder on PATH.
@@ -29,6 +29,54 @@ fn krew_tools() -> PathBuf {
 fn run(command: &mut Command, what: &str) -> String {
     let output: Output = command.output().unwrap_or_else(|e| panic!("{what}: {e}"));
     assert_exit(&output, 0, what)
+}
+
+/// The five platforms of the krew manifest, as krew names them.
+const PLATFORMS: [(&str, &str); 5] = [
+    ("linux", "amd64"),
+    ("linux", "arm64"),
+    ("darwin", "amd64"),
+    ("darwin", "arm64"),
+    ("windows", "amd64"),
+];
+
+/// This host's platform as release/dist names it by default.
+fn host_platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    };
+    format!("{}-{arch}", std::env::consts::OS)
+}
+
+fn sha256(path: &Path) -> String {
+    let sum = run(Command::new("sha256sum").arg(path), "sha256sum");
+    sum.split_whitespace().next().unwrap().to_owned()
+}
+
+fn tar_listing(archive: &Path) -> Vec<String> {
+    let listing = run(Command::new("tar").arg("tzf").arg(archive), "tar tzf");
+    let mut files: Vec<String> = listing.lines().map(str::to_owned).collect();
+    files.sort_unstable();
+    files
+}
+
+/// One placeholder archive per platform, each with its own content (so its own sha256),
+/// named as the release names them.
+fn placeholder_archives(version: &str) -> (tempfile::TempDir, Vec<PathBuf>) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let archives = PLATFORMS
+        .iter()
+        .map(|(os, arch)| {
+            let path = dir
+                .path()
+                .join(format!("kuul-v{version}-{os}-{arch}.tar.gz"));
+            std::fs::write(&path, format!("placeholder for {os}/{arch}\n")).expect("write");
+            path
+        })
+        .collect();
+    (dir, archives)
 }
 
 fn validate(manifest: &Path) {
@@ -65,19 +113,35 @@ fn krew_installs_the_release_archive_and_kubectl_runs_the_plugin() {
             .arg(out.path()),
         "release/dist",
     );
-    let archive = PathBuf::from(stdout.trim());
+    let printed: Vec<PathBuf> = stdout.lines().map(PathBuf::from).collect();
     let version = env!("CARGO_PKG_VERSION");
+    let platform = host_platform();
+    let names: Vec<&str> = printed
+        .iter()
+        .map(|p| p.file_name().unwrap().to_str().unwrap())
+        .collect();
     assert_eq!(
-        archive.file_name().unwrap().to_str().unwrap(),
-        format!("kuul-v{version}-linux-amd64.tar.gz")
+        names,
+        [
+            format!("kuul-v{version}-{platform}.tar.gz"),
+            format!("kuul-full-v{version}-{platform}.tar.gz")
+        ]
     );
+    let (archive, full) = (printed[0].clone(), printed[1].clone());
 
-    // The archive holds the binaries, a completer link per thin plugin, LICENSE, README.
-    let listing = run(Command::new("tar").arg("tzf").arg(&archive), "tar tzf");
-    let mut files: Vec<&str> = listing.lines().collect();
-    files.sort_unstable();
+    // The krew archive holds what krew installs, and the completer; the full one every
+    // binary, a completer copy per thin plugin, LICENSE and README.
     assert_eq!(
-        files,
+        tar_listing(&archive),
+        [
+            "LICENSE",
+            "README.md",
+            "kubectl-kuul",
+            "kubectl_complete-kuul"
+        ]
+    );
+    assert_eq!(
+        tar_listing(&full),
         [
             "LICENSE",
             "README.md",
@@ -88,18 +152,25 @@ fn krew_installs_the_release_archive_and_kubectl_runs_the_plugin() {
         ]
     );
 
-    // The .sha256 file and the manifest carry the archive's own checksum.
-    let sum = run(Command::new("sha256sum").arg(&archive), "sha256sum");
-    let sum = sum.split_whitespace().next().unwrap().to_owned();
-    let sha_file = std::fs::read_to_string(
-        out.path()
-            .join(format!("kuul-v{version}-linux-amd64.tar.gz.sha256")),
-    )
-    .expect("the .sha256 file");
-    assert_eq!(sha_file.split_whitespace().next(), Some(sum.as_str()));
+    // The .sha256 files and the manifest carry the archives' own checksums; the manifest
+    // points at the krew archive, and lists only the platform it was built for.
+    for path in [&archive, &full] {
+        let sha_file = std::fs::read_to_string(format!("{}.sha256", path.display()))
+            .expect("the .sha256 file");
+        assert_eq!(
+            sha_file.split_whitespace().next(),
+            Some(sha256(path).as_str())
+        );
+    }
+    let sum = sha256(&archive);
     let manifest = out.path().join("kuul.yaml");
     let filled = std::fs::read_to_string(&manifest).expect("the filled manifest");
     assert!(filled.contains(&format!("sha256: {sum}\n")), "{filled}");
+    assert_eq!(filled.matches("- selector:").count(), 1, "{filled}");
+    assert!(
+        filled.contains(&format!("/kuul-v{version}-{platform}.tar.gz\n")),
+        "{filled}"
+    );
     assert!(
         filled.contains(&format!("version: v{version}\n")),
         "{filled}"
@@ -179,8 +250,63 @@ fn krew_installs_the_release_archive_and_kubectl_runs_the_plugin() {
     );
 }
 
-/// The manifest in krew-manifests/ is the template filled for this version, and keeps
-/// the krew index's rules.
+/// The template filled for all five platforms, from placeholder archives: each platform
+/// gets its own archive's uri and sha256, Windows runs kubectl-kuul.exe, and krew's own
+/// validator accepts the manifest.
+#[test]
+fn manifest_for_all_five_platforms_passes_krews_validator() {
+    let version = env!("CARGO_PKG_VERSION");
+    let (_dir, archives) = placeholder_archives(version);
+    let out = tempfile::tempdir().expect("temp dir");
+    let filled = run(
+        Command::new(repo().join("release/fill-manifest"))
+            .arg(format!("v{version}"))
+            .args(&archives),
+        "release/fill-manifest with five archives",
+    );
+    let platforms: Vec<&str> = filled.split("    - selector:\n").skip(1).collect();
+    assert_eq!(platforms.len(), 5, "{filled}");
+    for (((os, arch), archive), block) in PLATFORMS.iter().zip(&archives).zip(&platforms) {
+        assert!(
+            block.contains(&format!("os: {os}\n")) && block.contains(&format!("arch: {arch}\n")),
+            "{block}"
+        );
+        let uri = format!(
+            "uri: https://github.com/kuul-periodics/kuul/releases/download/v{version}/kuul-v{version}-{os}-{arch}.tar.gz\n"
+        );
+        assert!(block.contains(&uri), "{block}");
+        assert!(
+            block.contains(&format!("sha256: {}\n", sha256(archive))),
+            "{block}"
+        );
+        let exe = if *os == "windows" { ".exe" } else { "" };
+        assert!(
+            block.contains(&format!("bin: kubectl-kuul{exe}\n")),
+            "{block}"
+        );
+        assert!(
+            block.contains(&format!("- from: kubectl-kuul{exe}\n")),
+            "{block}"
+        );
+    }
+    let manifest = out.path().join("kuul.yaml");
+    std::fs::write(&manifest, &filled).expect("write kuul.yaml");
+    validate(&manifest);
+
+    // An archive no platform names is an error, not a silent skip.
+    let stray = out.path().join("kuul-v0-plan9-amd64.tar.gz");
+    std::fs::write(&stray, "x").expect("write");
+    let output = Command::new(repo().join("release/fill-manifest"))
+        .arg(format!("v{version}"))
+        .arg(&archives[0])
+        .arg(&stray)
+        .output()
+        .expect("release/fill-manifest");
+    assert_exit(&output, 1, "release/fill-manifest with a stray archive");
+}
+
+/// The manifest in krew-manifests/ is the template filled for this version (all five
+/// platforms), and keeps the krew index's rules.
 #[test]
 fn committed_manifest_is_the_template_filled_and_follows_the_index_rules() {
     let dir = repo().join("krew-manifests");
@@ -188,12 +314,12 @@ fn committed_manifest_is_the_template_filled_and_follows_the_index_rules() {
     let committed = std::fs::read_to_string(&committed_path).expect("krew-manifests/kuul.yaml");
     validate(&committed_path);
 
-    // Filling the template with any archive gives the committed text up to the sha256.
-    let archive = tempfile::NamedTempFile::new().expect("a stand-in archive");
+    // Filling the template with any archives gives the committed text up to the sha256s.
+    let (_dir, archives) = placeholder_archives(env!("CARGO_PKG_VERSION"));
     let filled = run(
         Command::new(repo().join("release/fill-manifest"))
             .arg(format!("v{}", env!("CARGO_PKG_VERSION")))
-            .arg(archive.path()),
+            .args(&archives),
         "release/fill-manifest",
     );
     let without_sha = |text: &str| {
@@ -220,15 +346,18 @@ fn committed_manifest_is_the_template_filled_and_follows_the_index_rules() {
             "over 80 columns: {line}"
         );
     }
-    let sha = committed
+    let shas: Vec<&str> = committed
         .lines()
-        .find_map(|l| l.trim_start().strip_prefix("sha256: "))
-        .expect("sha256");
-    assert_eq!(sha.len(), 64);
-    assert!(
-        sha.chars()
-            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
-    );
+        .filter_map(|l| l.trim_start().strip_prefix("sha256: "))
+        .collect();
+    assert_eq!(shas.len(), 5, "one sha256 per platform");
+    for sha in shas {
+        assert_eq!(sha.len(), 64);
+        assert!(
+            sha.chars()
+                .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+        );
+    }
     assert!(committed.contains("- from: LICENSE\n"), "LICENSE ships");
     assert!(repo().join("LICENSE").is_file());
 }

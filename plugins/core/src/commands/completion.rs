@@ -8,7 +8,8 @@
 //! definition, so they never drift from the real command line; `CronJob`, node and pool
 //! names come from the cluster, quickly and quietly (a completion never prints errors).
 //! krew cannot install the `kubectl_complete-kuul` file (krew issue 812), so
-//! `completion install` writes a small script next to the plugin instead.
+//! `completion install` writes a small script next to the plugin instead, and
+//! `completion uninstall` removes those scripts again (`kubectl krew uninstall` does not).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -42,12 +43,13 @@ const CLUSTER_WAIT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Args)]
 pub struct CompletionArgs {
     /// bash, zsh, fish or powershell: print a script completing `kubectl-kuul`; install:
-    /// write kubectl_complete-kuul next to the plugin so `kubectl kuul <TAB>` completes
-    #[arg(value_enum, value_name = "SHELL|install")]
+    /// write kubectl_complete-kuul next to the plugin so `kubectl kuul <TAB>` completes;
+    /// uninstall: remove what install wrote
+    #[arg(value_enum, value_name = "SHELL|install|uninstall")]
     pub target: CompletionTarget,
 
-    /// Where `install` writes kubectl_complete-kuul (default: the folder of the
-    /// kubectl-kuul on PATH, e.g. ~/.krew/bin)
+    /// Where `install` writes kubectl_complete-kuul, and `uninstall` removes it from
+    /// (default: the folder of the kubectl-kuul on PATH, e.g. ~/.krew/bin)
     #[arg(long, value_name = "DIR", value_hint = clap::ValueHint::DirPath)]
     pub dir: Option<PathBuf>,
 }
@@ -61,10 +63,16 @@ pub enum CompletionTarget {
     Powershell,
     /// Write kubectl_complete-kuul for kubectl's plugin completion
     Install,
+    /// Remove the completers that `install` wrote
+    Uninstall,
 }
 
 /// The file name kubectl looks for.
 pub const COMPLETER_NAME: &str = "kubectl_complete-kuul";
+
+/// The line that marks a completer as written by `install`, so that `uninstall` removes
+/// those and nothing else (not the compiled completers of an archive install).
+const WRITTEN_BY: &str = "# Written by `kubectl kuul completion install`";
 
 /// A completer script that `install` writes; `subcommand` for a thin plugin's, whose
 /// words start after the subcommand. kubectl-kuul is found on PATH, so the script
@@ -73,7 +81,7 @@ pub fn completer_script(subcommand: Option<&str>) -> String {
     let words = subcommand.map(|s| format!("{s} ")).unwrap_or_default();
     format!(
         "#!/bin/sh\n\
-         # Written by `kubectl kuul completion install`: kubectl (1.26+) runs this file to\n\
+         {WRITTEN_BY}: kubectl (1.26+) runs this file to\n\
          # complete `kubectl kuul {words}...`.\n\
          exec kubectl-kuul {REQUEST} {words}\"$@\"\n"
     )
@@ -120,12 +128,14 @@ impl CompletionArgs {
         binary when it is run directly.\n\n\
         Examples:\n  \
         kubectl kuul completion install\n  \
+        kubectl kuul completion uninstall    # before `kubectl krew uninstall kuul`\n  \
         kubectl-kuul completion bash > ~/.local/share/bash-completion/completions/kubectl-kuul";
 
     /// Does the work for the umbrella whose clap definition is `command`.
     pub fn run(self, command: Command, printer: &Printer) -> Result<(), Error> {
         let shell = match self.target {
             CompletionTarget::Install => return install(self.dir, *printer),
+            CompletionTarget::Uninstall => return uninstall(self.dir, *printer),
             CompletionTarget::Bash => Shell::Bash,
             CompletionTarget::Zsh => Shell::Zsh,
             CompletionTarget::Fish => Shell::Fish,
@@ -133,7 +143,7 @@ impl CompletionArgs {
         };
         if self.dir.is_some() {
             return Err(Error::InvalidInput {
-                message: "--dir applies to `completion install` only".to_owned(),
+                message: "--dir applies to `completion install` and `uninstall` only".to_owned(),
                 hint: Some("drop --dir, or run `completion install --dir DIR`".to_owned()),
             });
         }
@@ -169,6 +179,63 @@ fn install(dir: Option<PathBuf>, printer: Printer) -> Result<(), Error> {
         "`kubectl kuul <TAB>` now completes (kubectl 1.26+, with kubectl's shell completion set up)",
     );
     Ok(())
+}
+
+/// Removes the completers that `install` wrote into `dir` (or next to the kubectl-kuul on
+/// PATH): the files named kubectl_complete-kuul* that carry install's marker line.
+/// Nothing to remove is not an error.
+fn uninstall(dir: Option<PathBuf>, printer: Printer) -> Result<(), Error> {
+    let dir = match dir {
+        Some(dir) => dir,
+        None => plugin_dir().ok_or_else(|| Error::InvalidInput {
+            message: "kubectl-kuul is not on PATH, so the folder of its completers is unknown"
+                .to_owned(),
+            hint: Some("pass --dir DIR, e.g. --dir ~/.krew/bin".to_owned()),
+        })?,
+    };
+    let written = written_completers(&dir);
+    for path in &written {
+        std::fs::remove_file(path).map_err(|source| Error::InvalidInput {
+            message: format!(
+                "cannot remove {}: {}",
+                path.display(),
+                crate::error::io_cause(&source)
+            ),
+            hint: None,
+        })?;
+        printer.info(format!("removed {}", path.display()));
+    }
+    if written.is_empty() {
+        printer.info(format!(
+            "no completers written by `completion install` in {}: nothing to remove",
+            dir.display()
+        ));
+    }
+    Ok(())
+}
+
+/// The files in `dir` that `install` wrote, sorted.
+fn written_completers(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|entry| entry.ok().map(|e| e.path()))
+        .filter(|path| {
+            path.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(COMPLETER_NAME))
+        })
+        .filter(|path| {
+            std::fs::read(path).is_ok_and(|bytes| {
+                bytes
+                    .split(|&b| b == b'\n')
+                    .nth(1)
+                    .is_some_and(|line| line.starts_with(WRITTEN_BY.as_bytes()))
+            })
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 /// The folder of the first kubectl-kuul on PATH.
@@ -662,7 +729,7 @@ mod tests {
         let shells = request(root(), &words("completion "));
         assert_eq!(
             values(&shells),
-            ["bash", "zsh", "fish", "powershell", "install"]
+            ["bash", "zsh", "fish", "powershell", "install", "uninstall"]
         );
     }
 
@@ -696,6 +763,39 @@ mod tests {
                 ("prod".to_owned(), "2 nodes".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn uninstall_removes_only_what_install_wrote() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("kubectl-kuul"), "").unwrap();
+        std::fs::write(dir.path().join("kubectl-kuul-run_now"), "").unwrap();
+        install(Some(dir.path().to_owned()), Printer::new()).unwrap();
+        // A compiled completer of an archive install, and another file, stay.
+        std::fs::write(dir.path().join("kubectl_complete-kuul-new"), "\x7fELF\n").unwrap();
+        assert_eq!(
+            written_completers(dir.path()),
+            [
+                dir.path().join("kubectl_complete-kuul"),
+                dir.path().join("kubectl_complete-kuul-run_now")
+            ]
+        );
+        uninstall(Some(dir.path().to_owned()), Printer::new()).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(
+            left,
+            [
+                "kubectl-kuul",
+                "kubectl-kuul-run_now",
+                "kubectl_complete-kuul-new"
+            ]
+        );
+        // Nothing left to remove is not an error.
+        uninstall(Some(dir.path().to_owned()), Printer::new()).unwrap();
     }
 
     #[test]
