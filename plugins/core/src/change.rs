@@ -24,6 +24,7 @@ use crate::kuul_job::{
 };
 use crate::pools::DEDICATED_EFFECT;
 use crate::schedule::{SYNTAX_HINT, Schedule};
+use crate::set_plan::{applied_fields, owned_element};
 
 /// The field manager of `kubectl kuul set`.
 pub const FIELD_MANAGER: &str = "kuul-set";
@@ -567,16 +568,7 @@ fn named_items_of(items: &[Value]) -> bool {
 /// entry: an object with only those fields (list items with their keys). An empty
 /// object when it owns nothing.
 pub fn owned_fields(live: &CronJob, manager: &str) -> Value {
-    let owned = live
-        .metadata
-        .managed_fields
-        .iter()
-        .flatten()
-        .find(|entry| {
-            entry.manager.as_deref() == Some(manager) && entry.operation.as_deref() == Some("Apply")
-        })
-        .and_then(|entry| entry.fields_v1.as_ref())
-        .map(|fields| fields.0.clone());
+    let owned = applied_fields(live, manager);
     let live = serde_json::to_value(live).unwrap_or(Value::Null);
     owned
         .and_then(|owned| project(&live, &owned))
@@ -606,16 +598,7 @@ fn project(value: &Value, owned: &Value) -> Option<Value> {
         Value::Array(items) => {
             let kept: Vec<Value> = items
                 .iter()
-                .filter_map(|item| {
-                    let child = node.iter().find_map(|(key, child)| {
-                        let keys: Map<String, Value> =
-                            serde_json::from_str(key.strip_prefix("k:")?).ok()?;
-                        keys.iter()
-                            .all(|(field, value)| item.get(field) == Some(value))
-                            .then_some(child)
-                    })?;
-                    project(item, child)
-                })
+                .filter_map(|item| project(item, owned_element(node, item)?))
                 .collect();
             Some(Value::Array(kept))
         }

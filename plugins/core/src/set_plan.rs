@@ -203,17 +203,7 @@ fn step_for(
 /// The live object reduced to what kuul manages: the fields `desired` sets and the
 /// fields `kuul-apply` owns.
 pub fn managed_view(live: &CronJob, desired: Option<&CronJob>) -> Value {
-    let owned = live
-        .metadata
-        .managed_fields
-        .iter()
-        .flatten()
-        .find(|entry| {
-            entry.manager.as_deref() == Some(FIELD_MANAGER)
-                && entry.operation.as_deref() == Some("Apply")
-        })
-        .and_then(|entry| entry.fields_v1.as_ref())
-        .map(|fields| fields.0.clone());
+    let owned = applied_fields(live, FIELD_MANAGER);
     let live = serde_json::to_value(live).unwrap_or(Value::Null);
     let desired = desired.map(|d| serde_json::to_value(d).unwrap_or(Value::Null));
     let mut view = project(&live, desired.as_ref(), owned.as_ref(), false).unwrap_or(Value::Null);
@@ -224,6 +214,19 @@ pub fn managed_view(live: &CronJob, desired: Option<&CronJob>) -> Value {
         }
     }
     view
+}
+
+/// The fieldsV1 of what `manager` owns of `live` by server-side apply, if anything.
+pub fn applied_fields(live: &CronJob, manager: &str) -> Option<Value> {
+    live.metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .find(|entry| {
+            entry.manager.as_deref() == Some(manager) && entry.operation.as_deref() == Some("Apply")
+        })
+        .and_then(|entry| entry.fields_v1.as_ref())
+        .map(|fields| fields.0.clone())
 }
 
 /// Keeps the parts of `live` that `desired` has or that the `owned` fieldsV1 node
@@ -296,7 +299,7 @@ fn same_quantity(a: &str, b: &str) -> bool {
 }
 
 /// The fieldsV1 node of a list item: `k:{"name":"x"}` for keyed lists, `v:"x"` for sets.
-fn owned_element<'a>(owned: &'a Map<String, Value>, item: &Value) -> Option<&'a Value> {
+pub(crate) fn owned_element<'a>(owned: &'a Map<String, Value>, item: &Value) -> Option<&'a Value> {
     owned.iter().find_map(|(key, node)| {
         if let Some(keys) = key.strip_prefix("k:") {
             let keys: Map<String, Value> = serde_json::from_str(keys).ok()?;
