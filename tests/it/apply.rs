@@ -11,10 +11,18 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use chrono::Timelike;
 use k8s_openapi::api::batch::v1::{CronJob, Job};
 use kube::api::{Api, ListParams};
 use kube::config::{Kubeconfig, NamedContext};
-use kuul_tests::{TestNamespace, Via, assert_exit, eventually, kubeconfig, kubectl, kuul, text};
+use kuul_tests::{
+    FakeNodes, TestNamespace, Via, assert_exit, eventually, kubeconfig, kubectl, kubectl_ok, kuul,
+    text,
+};
+use serde_json::json;
+
+/// The annotation the CronJob controller puts on a scheduled run: the time it was due.
+const SCHEDULED: &str = "batch.kubernetes.io/cronjob-scheduled-timestamp";
 
 /// Writes `files` (name, text) into a fresh directory.
 fn repo(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -643,4 +651,201 @@ async fn five_hundred_jobs_in_one_command() {
     );
     eprintln!("apply of 500 jobs: created in {created:?}, re-applied (unchanged) in {unchanged:?}");
     assert_eq!(namespace.versions::<CronJob>().await.len(), 500);
+}
+
+/// A team coming from the template.yaml recipe: a CronJob made by `kubectl apply` of the
+/// recipe's shape (no kuul labels, nodeSelector `kuul-type: periodic`), running every
+/// minute, with a scheduled and a manual run behind it. A jobs file naming the same job
+/// takes it over with `apply --adopt` between two runs: the CronJob keeps its uid, the
+/// schedule goes on with one run per minute (none missed, none twice), the earlier runs
+/// are labelled so that `history` and `status` show them beside the later ones.
+#[tokio::test]
+async fn a_recipe_cronjob_is_adopted_by_a_jobs_file_with_no_run_lost_or_doubled() {
+    let ns = TestNamespace::new("apply-recipe").await;
+    let name = ns.name();
+    let nodes = FakeNodes::create(&ns, &["periodic"], &json!({ "kuul-type": "periodic" })).await;
+    nodes.until_ready().await;
+    let recipe = tempfile::NamedTempFile::new().expect("a manifest file");
+    std::fs::write(
+        recipe.path(),
+        "apiVersion: batch/v1\nkind: CronJob\nmetadata:\n  name: smoke-test\nspec:\n  \
+         schedule: '* * * * *'\n  concurrencyPolicy: Forbid\n  successfulJobsHistoryLimit: 10\n  \
+         jobTemplate:\n    spec:\n      backoffLimit: 0\n      template:\n        spec:\n          \
+         restartPolicy: Never\n          nodeSelector: {kuul-type: periodic}\n          \
+         containers:\n          - name: work\n            image: kuul-base:busybox\n            \
+         command: [./smoke.sh]\n",
+    )
+    .expect("write the recipe's manifest");
+    kubectl_ok(&[
+        "-n",
+        name,
+        "apply",
+        "-f",
+        recipe.path().to_str().expect("utf-8 path"),
+    ]);
+    let cronjobs: Api<CronJob> = Api::namespaced(ns.client(), name);
+    let uid = cronjobs
+        .get("smoke-test")
+        .await
+        .expect("the recipe's CronJob")
+        .metadata
+        .uid;
+    let jobs: Api<Job> = Api::namespaced(ns.client(), name);
+    let scheduled = || async {
+        let mut minutes: Vec<String> = jobs
+            .list(&ListParams::default())
+            .await
+            .expect("list the runs")
+            .items
+            .iter()
+            .filter_map(|job| job.metadata.annotations.as_ref()?.get(SCHEDULED).cloned())
+            .collect();
+        minutes.sort();
+        minutes
+    };
+    eventually(
+        Duration::from_secs(90),
+        "the recipe's first run",
+        || async { (!scheduled().await.is_empty()).then_some(()) },
+    )
+    .await;
+    kuul_tests::start_manual_run(&ns, "smoke-test", "smoke-test-by-hand").await;
+
+    // Adopted well between two minutes, so that the take-over is what the runs around it
+    // are measured against, not a race with the controller.
+    let second = chrono::Utc::now().second();
+    if !(5..45).contains(&second) {
+        tokio::time::sleep(Duration::from_secs(u64::from((65 - second) % 60))).await;
+    }
+    let dir = repo(&[
+        (
+            "jobs.yaml",
+            "set: legacy\njobs:\n  - name: smoke-test\n    image: kuul-base:busybox\n    \
+             schedule: '* * * * *'\n    pool: periodic\n    command: [./smoke.sh]\n    \
+             historyLimits: {successful: 10}\n",
+        ),
+        ("kuul.yaml", "poolLabelKey: kuul-type\n"),
+    ]);
+    let config = dir.path().join("kuul.yaml");
+    let config = config.to_str().expect("utf-8 path");
+    let files = dir.path().join("jobs.yaml");
+    let files = files.to_str().expect("utf-8 path");
+    let before = scheduled().await;
+    let refused = kuul(
+        Via::Umbrella,
+        "apply",
+        name,
+        &["-f", files, "--config", config],
+    );
+    assert_exit(&refused, 1, "apply without --adopt");
+    let table = assert_exit(
+        &kuul(
+            Via::Kubectl,
+            "apply",
+            name,
+            &["-f", files, "--config", config, "--adopt"],
+        ),
+        0,
+        "apply --adopt",
+    );
+    let row = &rows(&table)[0];
+    assert_eq!(
+        (row.0.as_str(), row.1.as_str()),
+        ("smoke-test", "updated"),
+        "{table}"
+    );
+    let earlier = before.len() + 1;
+    assert!(
+        row.2.contains("adopted: it is not managed by kuul")
+            && row
+                .2
+                .contains(&format!("{earlier} earlier run(s) labelled")),
+        "{table}"
+    );
+    let adopted = cronjobs
+        .get("smoke-test")
+        .await
+        .expect("the adopted CronJob");
+    assert_eq!(
+        adopted.metadata.uid, uid,
+        "taken over in place, not made anew"
+    );
+    let labels = adopted.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels.get("kuul.io/pool").map(String::as_str),
+        Some("periodic")
+    );
+
+    // The next minute's run comes from the adopted template, on the recipe's nodes.
+    let after = eventually(
+        Duration::from_secs(90),
+        "a run after the adoption",
+        || async {
+            let minutes = scheduled().await;
+            (minutes.len() > before.len()).then_some(minutes)
+        },
+    )
+    .await;
+    let minutes: Vec<i64> = after
+        .iter()
+        .map(|at| {
+            chrono::DateTime::parse_from_rfc3339(at)
+                .expect("an RFC 3339 scheduled time")
+                .timestamp()
+                / 60
+        })
+        .collect();
+    let expected: Vec<i64> =
+        (minutes[0]..minutes[0] + i64::try_from(minutes.len()).unwrap()).collect();
+    assert_eq!(
+        minutes, expected,
+        "one run per minute, none missed, none twice: {after:?}"
+    );
+    let runs = jobs
+        .list(&ListParams::default())
+        .await
+        .expect("list the runs")
+        .items;
+    assert_eq!(
+        runs.len(),
+        after.len() + 1,
+        "the scheduled runs and the manual one"
+    );
+    for run in &runs {
+        let labels = run.metadata.labels.clone().unwrap_or_default();
+        assert_eq!(
+            labels.get("kuul.io/job").map(String::as_str),
+            Some("smoke-test"),
+            "every run carries the kuul job label: {:?}",
+            run.metadata.name
+        );
+    }
+
+    let history = assert_exit(
+        &kuul(
+            Via::Umbrella,
+            "history",
+            name,
+            &["smoke-test", "-o", "name"],
+        ),
+        0,
+        "history",
+    );
+    assert_eq!(history.lines().count(), runs.len(), "{history}");
+    assert!(
+        history.contains("job.batch/smoke-test-by-hand"),
+        "{history}"
+    );
+    let status = assert_exit(
+        &kuul(
+            Via::Umbrella,
+            "status",
+            name,
+            &["--no-headers", "--config", config],
+        ),
+        0,
+        "status",
+    );
+    assert!(status.starts_with("smoke-test "), "{status}");
+    assert!(status.contains("periodic"), "{status}");
 }

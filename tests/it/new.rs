@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Output;
 
 use k8s_openapi::api::batch::v1::CronJob;
+use k8s_openapi::api::core::v1::Pod;
 use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
-use kuul_tests::{TestNamespace, Via, kubeconfig, kubectl, text};
+use kuul_tests::{TestNamespace, Via, assert_exit, kubeconfig, kubectl, kuul, text};
 use serde_json::json;
 
 /// Runs `kubectl kuul new ARGS -n NAMESPACE` the given way.
@@ -349,6 +350,7 @@ async fn a_cronjob_kuul_does_not_manage_needs_adopt() {
         assert!(stderr.contains("hint: pass --adopt"), "{stderr}");
         assert_eq!(api.get("legacy").await.unwrap().spec.schedule, "0 0 * * *");
     }
+    kuul_tests::start_manual_run(&namespace, "legacy", "legacy-by-hand").await;
     let adopted = succeeded(&new(
         Via::Umbrella,
         namespace.name(),
@@ -361,6 +363,24 @@ async fn a_cronjob_kuul_does_not_manage_needs_adopt() {
         stored.metadata.labels.unwrap()["app.kubernetes.io/managed-by"],
         "kuul"
     );
+    // The run made before is labelled as the adopted CronJob's runs are, pod and all, so
+    // history shows it.
+    let history = kuul(
+        Via::Umbrella,
+        "history",
+        namespace.name(),
+        &["legacy", "-o", "name"],
+    );
+    assert_eq!(
+        assert_exit(&history, 0, "history"),
+        "job.batch/legacy-by-hand\n"
+    );
+    let pods: Api<Pod> = Api::namespaced(namespace.client(), namespace.name());
+    let labelled = pods
+        .list(&ListParams::default().labels("kuul.io/job=legacy"))
+        .await
+        .unwrap();
+    assert_eq!(labelled.items.len(), 1, "the run's pod is labelled too");
 }
 
 #[tokio::test]

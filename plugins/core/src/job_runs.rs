@@ -404,3 +404,91 @@ pub async fn stop_runs(
     }
     Ok(running.len())
 }
+
+/// The field manager of the labels the earlier runs of an adopted `CronJob` get.
+pub const ADOPT_FIELD_MANAGER: &str = "kuul-adopt";
+
+/// Labels the runs the `CronJob` with `uid` in `namespace` made before kuul took it over
+/// ([`runs::unlabelled_runs`]) as `adopted`'s template labels its runs
+/// ([`runs::run_label_patches`]), so that every command sees them: two paginated lists
+/// (only what lacks the kuul job label), then one merge patch per Job and per Pod, at
+/// most [`crate::bulk::DEFAULT_CONCURRENCY`] at a time. Only labels are added. Returns how
+/// many runs were labelled; the error names what could not be, after trying the rest.
+pub async fn label_earlier_runs(
+    cluster: &Cluster,
+    namespace: &str,
+    uid: &str,
+    adopted: &CronJob,
+    server_dry_run: bool,
+) -> Result<usize, Error> {
+    let unlabelled = format!("!{}", runs::JOB_LABEL);
+    let (jobs, pods) = tokio::try_join!(
+        cluster.list_selected::<Job>(Some(namespace), &unlabelled, "jobs"),
+        cluster.list_selected::<Pod>(Some(namespace), &unlabelled, "pods"),
+    )?;
+    let (earlier, earlier_pods) = runs::unlabelled_runs(uid, &jobs, &pods);
+    if earlier.is_empty() {
+        return Ok(0);
+    }
+    let (job_patch, pod_patch) = runs::run_label_patches(adopted);
+    let mut params = PatchParams {
+        field_manager: Some(ADOPT_FIELD_MANAGER.to_owned()),
+        ..PatchParams::default()
+    };
+    params.dry_run = server_dry_run;
+    let (params, job_patch, pod_patch) = (&params, &job_patch, &pod_patch);
+    let jobs_api: Api<Job> = Api::namespaced(cluster.client().clone(), namespace);
+    let pods_api: Api<Pod> = Api::namespaced(cluster.client().clone(), namespace);
+    let (jobs_api, pods_api) = (&jobs_api, &pods_api);
+    let names = earlier
+        .iter()
+        .map(|job| ("jobs", job.metadata.name.clone().unwrap_or_default()))
+        .chain(
+            earlier_pods
+                .iter()
+                .map(|pod| ("pods", pod.metadata.name.clone().unwrap_or_default())),
+        );
+    let outcomes = Bulk::default()
+        .run(names, |(resource, name)| async move {
+            let operation = || {
+                Operation::new("patch", resource)
+                    .named(name.clone())
+                    .in_namespace(namespace.to_owned())
+            };
+            let sent = if resource == "jobs" {
+                jobs_api
+                    .patch(&name, params, &Patch::Merge(job_patch))
+                    .await
+                    .map(drop)
+            } else {
+                pods_api
+                    .patch(&name, params, &Patch::Merge(pod_patch))
+                    .await
+                    .map(drop)
+            };
+            match sent {
+                // Gone meanwhile (the controller's history limit): nothing left to label.
+                Err(kube::Error::Api(status)) if status.is_not_found() => Ok(()),
+                sent => sent.map_err(|source| cluster.error(operation(), source)),
+            }
+        })
+        .await;
+    let failed: Vec<String> = outcomes
+        .into_iter()
+        .filter_map(|outcome| outcome.result.err().map(|e| e.to_string()))
+        .collect();
+    match failed.first() {
+        None => Ok(earlier.len()),
+        Some(first) => Err(Error::Halted {
+            message: format!(
+                "{} of the runs cronjob {namespace}/{} made before kuul adopted it could not be labelled {}: {first}",
+                failed.len(),
+                adopted.metadata.name.as_deref().unwrap_or_default(),
+                runs::JOB_LABEL,
+            ),
+            hint: Some(
+                "until they are, status, history, logs and stop do not see them; run the same apply --adopt again".to_owned(),
+            ),
+        }),
+    }
+}

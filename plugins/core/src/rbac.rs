@@ -132,15 +132,17 @@ pub const RULES: &[Rule] = &[
     ),
     // run-now creates a Job from the CronJob; prune and apply --prune-runs delete runs;
     // stop, suspend --stop-running and failover --stop-running patch (apply) a run's
-    // deadline and stop annotations.
+    // deadline and stop annotations; new and apply --adopt label the runs an adopted
+    // CronJob made before (merge patch).
     rule(
         Persona::Operator,
         "batch",
         &["jobs"],
         &["create", "delete", "patch"],
     ),
-    // prune --orphans deletes finished pods whose Job is gone.
-    rule(Persona::Operator, "", &["pods"], &["delete"]),
+    // prune --orphans deletes finished pods whose Job is gone; new and apply --adopt
+    // label the pods of an adopted CronJob's earlier runs.
+    rule(Persona::Operator, "", &["pods"], &["delete", "patch"]),
     // label-nodes gets, lists and patches Nodes (labels and the --dedicated taint).
     Rule {
         cluster_scoped: true,
@@ -397,7 +399,7 @@ mod tests {
             rules_text(&policy_rules(Persona::Operator, false)),
             [
                 ":events list,watch",
-                ":pods get,list,watch,delete",
+                ":pods get,list,watch,delete,patch",
                 ":pods/log get",
                 "batch:cronjobs get,list,watch,create,patch,delete",
                 "batch:jobs get,list,watch,create,delete,patch",

@@ -223,6 +223,63 @@ pub fn runs_in_progress<'a>(cronjob: &CronJob, jobs: &'a [Job]) -> Vec<&'a Job> 
         .collect()
 }
 
+/// The runs a `CronJob` made before kuul took it over (`--adopt`): the Jobs among `jobs`
+/// it controls that lack the kuul job label, and their Pods among `pods` that lack it too.
+/// Every command finds a Kuul job's runs by that label, so until these carry it they are
+/// invisible to `status`, `history`, `logs`, `stop` and `prune`.
+pub fn unlabelled_runs<'a>(
+    uid: &str,
+    jobs: &'a [Job],
+    pods: &'a [Pod],
+) -> (Vec<&'a Job>, Vec<&'a Pod>) {
+    let lacks_label = |meta: &ObjectMeta| {
+        meta.labels
+            .as_ref()
+            .is_none_or(|labels| !labels.contains_key(JOB_LABEL))
+    };
+    let runs: Vec<&Job> = jobs
+        .iter()
+        .filter(|job| lacks_label(&job.metadata))
+        .filter(|job| {
+            job.metadata
+                .owner_references
+                .iter()
+                .flatten()
+                .any(|owner| owner.uid == uid && owner.controller == Some(true))
+        })
+        .collect();
+    let run_uids: Vec<&str> = runs
+        .iter()
+        .filter_map(|job| job.metadata.uid.as_deref())
+        .collect();
+    let run_pods = pods
+        .iter()
+        .filter(|pod| lacks_label(&pod.metadata))
+        .filter(|pod| {
+            pod.metadata
+                .labels
+                .as_ref()
+                .and_then(|labels| labels.get(CONTROLLER_UID_LABEL))
+                .is_some_and(|job_uid| run_uids.contains(&job_uid.as_str()))
+        })
+        .collect();
+    (runs, run_pods)
+}
+
+/// The labels `cronjob`'s template gives its Jobs and its Pods, which an earlier run gets
+/// when kuul adopts the `CronJob`: the merge patch of each (it only adds labels).
+pub fn run_label_patches(cronjob: &CronJob) -> (Value, Value) {
+    let template = &cronjob.spec.job_template;
+    let job_labels = template.metadata.as_ref().and_then(|m| m.labels.clone());
+    let pod_labels = template
+        .spec
+        .as_ref()
+        .and_then(|spec| spec.template.metadata.as_ref())
+        .and_then(|m| m.labels.clone());
+    let patch = |labels: Option<BTreeMap<String, String>>| json!({ "metadata": { "labels": labels.unwrap_or_default() } });
+    (patch(job_labels), patch(pod_labels))
+}
+
 /// Who stops a run, when and why: what the stop annotations record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -594,6 +651,78 @@ mod tests {
             }
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn unlabelled_runs_are_the_adopted_cronjobs_own_runs_without_the_job_label() {
+        let labelled = |mut job: Job, uid: &str, labels: Value| {
+            job.metadata.uid = Some(uid.to_owned());
+            job.metadata.labels = serde_json::from_value(labels).unwrap();
+            job
+        };
+        let jobs = [
+            labelled(
+                job("old-1", "cj-uid", Some("Complete")),
+                "j1",
+                json!({ "app": "backup" }),
+            ),
+            labelled(job("old-2", "cj-uid", None), "j2", json!(null)),
+            labelled(
+                job("new-1", "cj-uid", None),
+                "j3",
+                json!({ JOB_LABEL: "backup-db" }),
+            ),
+            labelled(job("other", "other-uid", None), "j4", json!(null)),
+        ];
+        let pod = |name: &str, job_uid: &str, kuul: bool| -> Pod {
+            let mut labels = json!({ CONTROLLER_UID_LABEL: job_uid });
+            if kuul {
+                labels[JOB_LABEL] = json!("backup-db");
+            }
+            serde_json::from_value(json!({ "metadata": { "name": name, "labels": labels } }))
+                .unwrap()
+        };
+        let pods = [
+            pod("old-1-a", "j1", false),
+            pod("old-2-a", "j2", false),
+            pod("old-2-b", "j2", true),
+            pod("new-1-a", "j3", false),
+            pod("other-a", "j4", false),
+        ];
+        let (runs, run_pods) = unlabelled_runs("cj-uid", &jobs, &pods);
+        let names = |metas: Vec<&ObjectMeta>| -> Vec<String> {
+            metas.into_iter().filter_map(|m| m.name.clone()).collect()
+        };
+        assert_eq!(
+            names(runs.iter().map(|j| &j.metadata).collect()),
+            ["old-1", "old-2"]
+        );
+        assert_eq!(
+            names(run_pods.iter().map(|p| &p.metadata).collect()),
+            ["old-1-a", "old-2-a"]
+        );
+    }
+
+    #[test]
+    fn an_earlier_run_gets_the_templates_labels_and_nothing_else() {
+        let mut adopted = cronjob(None);
+        let template = adopted.spec.job_template.spec.as_mut().unwrap();
+        template.template.metadata = Some(ObjectMeta {
+            labels: Some(BTreeMap::from([(
+                JOB_LABEL.to_owned(),
+                "backup-db".to_owned(),
+            )])),
+            ..ObjectMeta::default()
+        });
+        let (job, pod) = run_label_patches(&adopted);
+        assert_eq!(
+            job,
+            json!({ "metadata": { "labels": { "kuul.io/job": "backup-db", "team": "ops" } } })
+        );
+        assert_eq!(
+            pod,
+            json!({ "metadata": { "labels": { "kuul.io/job": "backup-db" } } })
+        );
     }
 
     #[test]

@@ -54,7 +54,8 @@ pub struct SetStep {
     pub desired: Option<CronJob>,
     /// A unified diff of live against desired; empty when unchanged.
     pub diff: String,
-    /// The uid of the `CronJob` to prune, whose runs name it as their owner.
+    /// The uid of the live `CronJob` for a prune (its runs name it as their owner) and
+    /// for an adoption (its earlier runs are labelled as kuul's).
     pub uid: Option<String>,
 }
 
@@ -180,6 +181,8 @@ fn step_for(
     } else {
         unified_diff(&namespace, &name, &to_yaml(&before_value), &after)
     };
+    // Only runs kuul did not make lack its labels.
+    let adopting = adopt && owner == Owner::Unmanaged;
     let (action, detail) = match owner {
         Owner::ThisSet if diff.is_empty() => (Action::Unchanged, String::new()),
         Owner::ThisSet => (Action::Update, String::new()),
@@ -196,7 +199,7 @@ fn step_for(
         detail,
         desired: (action == Action::Update).then(|| wanted.clone()),
         diff,
-        uid: None,
+        uid: adopting.then(|| current.metadata.uid.clone()).flatten(),
     }
 }
 

@@ -24,6 +24,7 @@ use crate::client::{Cluster, PAGE};
 use crate::clusters;
 use crate::config::Config;
 use crate::error::{Error, Operation};
+use crate::job_runs;
 use crate::job_set::{self, JobSet};
 use crate::kuul_job::FIELD_MANAGER;
 use crate::kuul_job::JOB_LABEL;
@@ -57,6 +58,7 @@ pub struct SetArgs {
     pub prune: bool,
 
     /// Take over CronJobs of the same name that another set owns or kuul does not manage
+    /// (the runs of one kuul did not manage get kuul's labels first)
     #[arg(long)]
     pub adopt: bool,
 
@@ -296,7 +298,9 @@ async fn one_cluster(
             let results: Vec<Result<String, String>> = steps
                 .iter()
                 .zip(results)
-                .map(|(step, result)| result.map(|()| step.detail.clone()))
+                .map(|(step, result)| {
+                    result.map(|note| note.map_or(step.detail.clone(), |n| join(&step.detail, &n)))
+                })
                 .collect();
             let results = match role {
                 Role::Active => results,
@@ -476,7 +480,7 @@ async fn carry_out(
     steps: &[SetStep],
     dry_run: DryRun,
     prune_runs: bool,
-) -> Vec<Result<(), String>> {
+) -> Vec<Result<Option<String>, String>> {
     let outcomes = Bulk::default()
         .run(steps.iter(), |step| async move {
             if step.action == Action::Conflict {
@@ -486,7 +490,7 @@ async fn carry_out(
                 });
             }
             if !step.action.writes() || dry_run == DryRun::Client {
-                return Ok(());
+                return Ok(None);
             }
             write(cluster, step, dry_run == DryRun::Server, prune_runs).await
         })
@@ -497,12 +501,13 @@ async fn carry_out(
         .collect()
 }
 
+/// Writes one step; returns a note for the DETAIL column, if any.
 async fn write(
     cluster: &Cluster,
     step: &SetStep,
     server_dry_run: bool,
     prune_runs: bool,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let api: Api<CronJob> = Api::namespaced(cluster.client().clone(), &step.namespace);
     let operation = |verb| {
         Operation::new(verb, "cronjobs")
@@ -510,12 +515,21 @@ async fn write(
             .in_namespace(step.namespace.clone())
     };
     if let Some(cronjob) = &step.desired {
+        // An adopted CronJob's earlier runs are labelled first: should that fail, the
+        // CronJob is not yet taken over, and the same apply --adopt tries again.
+        let labelled = match &step.uid {
+            Some(uid) if step.action == Action::Update => {
+                job_runs::label_earlier_runs(cluster, &step.namespace, uid, cronjob, server_dry_run)
+                    .await?
+            }
+            _ => 0,
+        };
         let mut params = PatchParams::apply(FIELD_MANAGER).force();
         params.dry_run = server_dry_run;
         api.patch(&step.name, &params, &Patch::Apply(cronjob))
             .await
             .map_err(|source| cluster.error(operation("apply"), source))?;
-        return Ok(());
+        return Ok((labelled > 0).then(|| format!("{labelled} earlier run(s) labelled")));
     }
     // Pruning: the runs go with the CronJob only when asked; otherwise they stay (without
     // an owner) for inspection until `kubectl kuul prune` removes them by policy.
@@ -533,7 +547,7 @@ async fn write(
     if prune_runs {
         delete_runs(cluster, step, &params).await?;
     }
-    Ok(())
+    Ok(None)
 }
 
 /// Deletes the Jobs the pruned `CronJob` owned at once, rather than leaving them to the

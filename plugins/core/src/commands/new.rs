@@ -22,6 +22,7 @@ use crate::client::Cluster;
 use crate::commands::KuulCommand;
 use crate::config::Config;
 use crate::error::{Error, Operation};
+use crate::job_runs;
 use crate::kuul_job::{FIELD_MANAGER, KuulJob, MANAGED_BY, MANAGER, Request};
 use crate::printer::{Printer, to_json, to_yaml};
 use crate::schedule::Schedule;
@@ -81,7 +82,8 @@ pub struct NewArgs {
     #[arg(long, help_heading = "Writing")]
     pub apply: bool,
 
-    /// Take over an existing CronJob that kuul does not manage
+    /// Take over an existing CronJob that kuul does not manage (its runs get kuul's labels
+    /// first)
     #[arg(long, requires = "apply", help_heading = "Writing")]
     pub adopt: bool,
 
@@ -371,6 +373,10 @@ async fn apply(
                 ),
                 hint: Some("pass --adopt to take it over, or choose another NAME".to_owned()),
             });
+        }
+        // Its earlier runs are labelled before it is taken over, as apply --adopt does.
+        if let (false, Some(uid)) = (managed, existing.metadata.uid.as_deref()) {
+            job_runs::label_earlier_runs(cluster, &namespace, uid, &cronjob, dry_run).await?;
         }
     }
     let mut params = PatchParams::apply(FIELD_MANAGER).force();
