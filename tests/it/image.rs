@@ -334,6 +334,139 @@ async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password
     assert!(pulled.is_ok(), "{reference} missing after the pull");
 }
 
+/// An auth.json as `podman login` writes it: under each key, the harness registry's
+/// user with the password given for that key.
+fn podman_auth_json(entries: &[(&str, &str)]) -> String {
+    let user = harness_env("KUUL_TEST_REGISTRY_USER");
+    let entries: Vec<String> = entries
+        .iter()
+        .map(|(key, password)| {
+            let auth =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            format!(r#""{key}": {{"auth": "{auth}"}}"#)
+        })
+        .collect();
+    format!(r#"{{"auths": {{{}}}}}"#, entries.join(", "))
+}
+
+#[tokio::test]
+async fn push_with_no_docker_login_uses_podmans_auth_json_and_its_wrong_password_is_one_clear_error()
+ {
+    let registry = harness_env("KUUL_TEST_REGISTRY");
+    let user = harness_env("KUUL_TEST_REGISTRY_USER");
+    let password = harness_env("KUUL_TEST_REGISTRY_PASSWORD");
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-podman");
+    std::fs::write(
+        work.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nCOPY hello.txt /hello-{name}.txt\n",
+            harness_env("KUUL_TEST_BASE_IMAGE")
+        ),
+    )
+    .unwrap();
+    std::fs::write(work.path().join("hello.txt"), &name).unwrap();
+    project_on_base(work.path(), &name, "");
+    let build = run(image_cmd(work.path()).arg("build"));
+    assert!(build.status.success(), "build: {}", text(&build.stderr));
+    let target = format!("{registry}/kuul-test");
+    let repository = format!("{target}/{name}");
+    // Docker's config has no login: the credentials are Podman's.
+    let docker_config = tempfile::tempdir().unwrap();
+    let podman = tempfile::tempdir().unwrap();
+    let push = |env: &[(&str, &Path)]| {
+        let mut cmd = image_cmd(work.path());
+        cmd.env("DOCKER_CONFIG", docker_config.path())
+            .args(["push", "--registry", &target]);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        run(&mut cmd)
+    };
+
+    // $REGISTRY_AUTH_FILE: the most specific key that holds the repository wins, here the
+    // namespace's over the registry's (whose password is wrong).
+    let file = podman.path().join("authfile.json");
+    std::fs::write(
+        &file,
+        podman_auth_json(&[(&registry, "not-the-password"), (&target, &password)]),
+    )
+    .unwrap();
+    let from_authfile = push(&[("REGISTRY_AUTH_FILE", &file)]);
+
+    // $XDG_RUNTIME_DIR/containers/auth.json, where `podman login` writes, with a wrong
+    // password.
+    let runtime = podman.path().join("run");
+    std::fs::create_dir_all(runtime.join("containers")).unwrap();
+    std::fs::write(
+        runtime.join("containers/auth.json"),
+        podman_auth_json(&[(&registry, "not-the-password")]),
+    )
+    .unwrap();
+    let wrong = push(&[("XDG_RUNTIME_DIR", &runtime)]);
+
+    // $XDG_CONFIG_HOME/containers/auth.json, read when the runtime file has nothing for
+    // the registry.
+    std::fs::write(
+        runtime.join("containers/auth.json"),
+        podman_auth_json(&[("other.example.com", "x")]),
+    )
+    .unwrap();
+    let config_home = podman.path().join("config");
+    std::fs::create_dir_all(config_home.join("containers")).unwrap();
+    std::fs::write(
+        config_home.join("containers/auth.json"),
+        podman_auth_json(&[(&registry, &password)]),
+    )
+    .unwrap();
+    let from_config_home = push(&[
+        ("XDG_RUNTIME_DIR", &runtime),
+        ("XDG_CONFIG_HOME", &config_home),
+    ]);
+
+    // A malformed auth.json is named in the error.
+    std::fs::write(&file, "{\"auths\": {").unwrap();
+    let malformed = push(&[("REGISTRY_AUTH_FILE", &file)]);
+
+    let docker = docker().await;
+    remove_images(&docker, &[format!("{name}:1"), format!("{repository}:1")]).await;
+
+    assert!(
+        from_authfile.status.success(),
+        "push with $REGISTRY_AUTH_FILE: {}",
+        text(&from_authfile.stderr)
+    );
+    let digest_line = text(&from_authfile.stdout);
+    assert!(
+        digest_line.starts_with(&format!("{repository}@sha256:")),
+        "{digest_line}"
+    );
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stderr));
+    let wrong_err = text(&wrong.stderr);
+    assert!(
+        wrong_err.starts_with(&format!("error: registry {registry} refused the credentials of user {user}: unauthorized\nhint: ")),
+        "{wrong_err}"
+    );
+    assert_eq!(wrong_err.lines().count(), 2, "{wrong_err}");
+    assert!(
+        from_config_home.status.success(),
+        "push with $XDG_CONFIG_HOME: {}",
+        text(&from_config_home.stderr)
+    );
+    assert_eq!(text(&from_config_home.stdout), digest_line);
+    assert_eq!(
+        malformed.status.code(),
+        Some(1),
+        "{}",
+        text(&malformed.stderr)
+    );
+    assert!(
+        text(&malformed.stderr).starts_with(&format!("error: cannot read {}: ", file.display())),
+        "{}",
+        text(&malformed.stderr)
+    );
+}
+
 #[tokio::test]
 async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() {
     let ns = TestNamespace::new("kuul-image-local").await;
