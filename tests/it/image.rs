@@ -819,3 +819,84 @@ async fn build_takes_a_dockerfile_elsewhere_a_target_labels_and_build_args_from_
     assert_eq!(labels.get("team").map(String::as_str), Some("ops"));
     assert_eq!(labels.get("empty").map(String::as_str), Some(""));
 }
+
+#[tokio::test]
+async fn build_pull_uses_the_registrys_new_base_and_a_build_without_it_the_cached_one() {
+    let registry = harness_env("KUUL_TEST_REGISTRY");
+    let base = harness_env("KUUL_TEST_BASE_IMAGE");
+    let docker = docker().await;
+    let work = tempfile::tempdir().unwrap();
+    // Two versions of a base image, told apart by /base.txt.
+    let version = |which: &str| {
+        let name = unique(&format!("kuul-it-base-{which}"));
+        let dir = work.path().join(which);
+        std::fs::create_dir_all(&dir).unwrap();
+        project_on_base(&dir, &name, "");
+        std::fs::write(
+            dir.join("Dockerfile"),
+            format!("FROM {base}\nRUN echo {which} > /base.txt\n"),
+        )
+        .unwrap();
+        let build = run(image_cmd(&dir).arg("build"));
+        assert!(
+            build.status.success(),
+            "build {which}: {}",
+            text(&build.stderr)
+        );
+        format!("{name}:1")
+    };
+    let old = version("old");
+    let new = version("new");
+    // The registry has the new base under the tag, the daemon still the old one.
+    let base_repository = format!("{registry}/kuul-test/{}", unique("kuul-it-base"));
+    let base_image = format!("{base_repository}:1");
+    push_as(&docker, &new, &base_repository, "1").await;
+    let options = TagImageOptionsBuilder::default()
+        .repo(&base_repository)
+        .tag("1")
+        .build();
+    docker.tag_image(&old, Some(options)).await.unwrap();
+
+    let name = unique("kuul-it-pull");
+    let app = work.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    project_on_base(&app, &name, "");
+    std::fs::write(app.join("Dockerfile"), format!("FROM {base_image}\n")).unwrap();
+    let image = format!("{name}:1");
+    let config = docker_login_config();
+    let build = |pull: bool| {
+        let mut cmd = image_cmd(&app);
+        cmd.env("DOCKER_CONFIG", config.path()).arg("build");
+        if pull {
+            cmd.arg("--pull");
+        }
+        let output = run(&mut cmd);
+        (output.status.success(), text(&output.stderr))
+    };
+    let seen = |docker: Docker| {
+        let image = image.clone();
+        async move { container_output(&docker, &image, &["cat", "/base.txt"]).await }
+    };
+    let (cached_ok, cached_log) = build(false);
+    let cached = if cached_ok {
+        seen(docker.clone()).await
+    } else {
+        String::new()
+    };
+    let (pulled_ok, pulled_log) = build(true);
+    let pulled = if pulled_ok {
+        seen(docker.clone()).await
+    } else {
+        String::new()
+    };
+    remove_images(&docker, &[image, base_image, old, new]).await;
+
+    assert!(cached_ok, "build: {cached_log}");
+    assert_eq!(cached.trim(), "old", "the build without --pull pulled");
+    assert!(pulled_ok, "build --pull: {pulled_log}");
+    assert_eq!(
+        pulled.trim(),
+        "new",
+        "the build with --pull used the cached base"
+    );
+}
