@@ -5,11 +5,14 @@
 //! it: `name:version` for people and `name:<git sha>` for tracing an image back to its
 //! commit. Its output is noise when it works and the only clue when it does not, so a
 //! terminal sees a one-line progress display, a pipe sees the steps, and the full log is
-//! shown with `-v` or when a step fails.
+//! shown with `-v` or when a step fails. The daemon pulls the `FROM` images itself, but
+//! only with the credentials the client sends along, so the build sends those of their
+//! registries, found as push finds them.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
+use bollard::auth::DockerCredentials;
 use bollard::query_parameters::{BuildImageOptionsBuilder, TagImageOptionsBuilder};
 use clap::Args;
 use futures_util::StreamExt;
@@ -17,7 +20,8 @@ use indicatif::ProgressBar;
 use kuul_core::kuul_job::check_registry;
 use kuul_core::{Error, Printer};
 
-use crate::docker;
+use crate::credentials;
+use crate::docker::{self, Daemon};
 use crate::dockerfile::Dockerfile;
 use crate::dockerignore::{self, DockerIgnore};
 use crate::project::{self, Project};
@@ -87,7 +91,7 @@ impl BuildArgs {
             .labels
             .iter()
             .map(|label| parse_label(label))
-            .collect::<Result<std::collections::HashMap<_, _>, _>>()?;
+            .collect::<Result<HashMap<_, _>, _>>()?;
         if let Some(platform) = &self.platform {
             check_platform(platform)?;
         }
@@ -95,7 +99,9 @@ impl BuildArgs {
             check_registry("--registry", registry)?;
         }
         let dockerfile = DockerfileIn::find(&dir, self.file.as_deref())?;
-        dockerfile.check(self.target.as_deref())?;
+        let base_images = dockerfile
+            .check(self.target.as_deref())?
+            .base_images(&build_args);
         let context = build_context(&dir, &dockerfile)?;
         let repository = project.repository(self.registry.as_deref());
         let mut tags = vec![format!("{repository}:{}", project.version)];
@@ -116,11 +122,7 @@ impl BuildArgs {
             .rm(true)
             .forcerm(true)
             .nocache(self.no_cache)
-            .buildargs(
-                &build_args
-                    .into_iter()
-                    .collect::<std::collections::HashMap<_, _>>(),
-            );
+            .buildargs(&build_args.into_iter().collect::<HashMap<_, _>>());
         if let Some(platform) = &self.platform {
             options = options.platform(platform);
         }
@@ -130,10 +132,11 @@ impl BuildArgs {
         if self.pull {
             options = options.pull("1");
         }
+        let registry_config = registry_config(&daemon, &base_images, self.pull, printer).await;
         let progress = Progress::new(self.verbose, printer);
         let mut stream = daemon.docker.build_image(
             options.build(),
-            None,
+            registry_config,
             Some(bollard::body_full(context.into())),
         );
         let mut log = BuildLog::default();
@@ -175,6 +178,38 @@ impl BuildArgs {
         }
         Ok(())
     }
+}
+
+/// The credentials of the registries the daemon will pull `FROM` images from (all of
+/// them with `--pull`, else those it lacks), by registry, as `docker build` sends them.
+/// Credentials that cannot be found are a warning: the image may be public.
+async fn registry_config(
+    daemon: &Daemon,
+    images: &[String],
+    pull: bool,
+    printer: Printer,
+) -> Option<HashMap<String, DockerCredentials>> {
+    let mut config = HashMap::new();
+    for image in images {
+        let registry = credentials::registry_of(image);
+        if config.contains_key(&registry)
+            || (!pull && daemon.docker.inspect_image(image).await.is_ok())
+        {
+            continue;
+        }
+        match credentials::for_image(image).await {
+            Ok(Some(found)) => {
+                config.insert(registry, found);
+            }
+            Ok(None) => {}
+            Err(message) => {
+                printer.warn(format_args!(
+                    "{message}; the daemon pulls {image} without credentials"
+                ));
+            }
+        }
+    }
+    (!config.is_empty()).then_some(config)
 }
 
 /// The build log, split into Dockerfile steps, so a failure can show its step.
@@ -387,8 +422,8 @@ impl DockerfileIn {
     }
 
     /// Checks that the classic builder can build it, and that `target` is one of its
-    /// stages.
-    pub fn check(&self, target: Option<&str>) -> Result<(), Error> {
+    /// stages; returns what was read of it.
+    pub fn check(&self, target: Option<&str>) -> Result<Dockerfile, Error> {
         let parsed = Dockerfile::parse(&self.text);
         if let Some(needs) = &parsed.needs_buildkit {
             return Err(Error::InvalidInput {
@@ -420,7 +455,7 @@ impl DockerfileIn {
                 hint: Some(stages),
             });
         }
-        Ok(())
+        Ok(parsed)
     }
 }
 

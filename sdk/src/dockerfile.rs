@@ -1,5 +1,6 @@
 //! What `image build` must know of a Dockerfile before it sends it: its stages (for
-//! `--target`) and whether it needs `BuildKit`.
+//! `--target`), whether it needs `BuildKit`, and the images its `FROM`s pull (whose
+//! registries' credentials the daemon needs).
 //!
 //! kuul builds through the Docker API's classic builder, which every daemon has, the
 //! same for dockerd 20.10 as for Docker Desktop. `BuildKit`-only syntax (a `# syntax=`
@@ -8,6 +9,8 @@
 //! here, before anything is built, and named with its line. This reads the Dockerfile
 //! as Docker's parser does where it matters: parser directives only at the top, the
 //! `escape` directive, continuation lines and comments within them.
+
+use std::collections::BTreeMap;
 
 /// A Dockerfile construct the classic builder does not take.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +28,12 @@ pub struct Dockerfile {
     pub stages: Vec<String>,
     /// The first `BuildKit`-only construct, if any.
     pub needs_buildkit: Option<NeedsBuildKit>,
+    /// The `ARG`s before the first `FROM`, the only ones a `FROM` can use, with their
+    /// defaults.
+    pub global_args: Vec<(String, Option<String>)>,
+    /// The image of each `FROM` as written (`${BASE_IMAGE}` unexpanded), unless it names
+    /// an earlier stage.
+    pub froms: Vec<String>,
 }
 
 /// Flags of RUN, COPY and ADD that only `BuildKit` knows.
@@ -106,10 +115,25 @@ impl Dockerfile {
                 .copied()
                 .filter(|a| !a.starts_with("--"))
                 .collect();
+            // The first FROM names no earlier stage, so `froms` is empty until it.
+            if let Some(image) = plain.first()
+                && !self.stages.contains(&image.to_ascii_lowercase())
+            {
+                self.froms.push((*image).to_owned());
+            }
             if let [_, as_word, name] = plain.as_slice()
                 && as_word.eq_ignore_ascii_case("as")
             {
                 self.stages.push(name.to_ascii_lowercase());
+            }
+            return;
+        }
+        if keyword == "ARG" && self.froms.is_empty() {
+            for arg in args {
+                self.global_args.push(match arg.split_once('=') {
+                    Some((name, value)) => (name.to_owned(), Some(unquote(value).to_owned())),
+                    None => (arg.to_owned(), None),
+                });
             }
             return;
         }
@@ -126,6 +150,83 @@ impl Dockerfile {
             self.first(line, format!("a heredoc (<<{heredoc})"));
         }
     }
+}
+
+impl Dockerfile {
+    /// The images the `FROM`s pull, each once: the `ARG`s before the first `FROM`
+    /// expanded (`build_args` over their defaults, as `docker build` does), without
+    /// `scratch` and stages. Pure.
+    pub fn base_images(&self, build_args: &BTreeMap<String, String>) -> Vec<String> {
+        let mut values = BTreeMap::new();
+        for (name, default) in &self.global_args {
+            let value = build_args
+                .get(name)
+                .cloned()
+                .or_else(|| default.as_deref().and_then(|d| expand(d, &values)));
+            if let Some(value) = value {
+                values.insert(name.clone(), value);
+            }
+        }
+        let mut images: Vec<String> = Vec::new();
+        for from in &self.froms {
+            let Some(image) = expand(from, &values) else {
+                continue;
+            };
+            let lower = image.to_ascii_lowercase();
+            if !image.is_empty()
+                && lower != "scratch"
+                && !self.stages.contains(&lower)
+                && !images.contains(&image)
+            {
+                images.push(image);
+            }
+        }
+        images
+    }
+}
+
+/// `text` with `$NAME`, `${NAME}`, `${NAME:-default}` and `${NAME:+alternative}`
+/// replaced from `values` (an unset name is empty, as in Docker); `None` when a `${`
+/// is not closed.
+fn expand(text: &str, values: &BTreeMap<String, String>) -> Option<String> {
+    let set = |name: &str| values.get(name).filter(|v| !v.is_empty());
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(dollar) = rest.find('$') {
+        out.push_str(&rest[..dollar]);
+        rest = &rest[dollar + 1..];
+        if let Some(braced) = rest.strip_prefix('{') {
+            let (inner, after) = braced.split_once('}')?;
+            rest = after;
+            if let Some((name, default)) = inner.split_once(":-") {
+                out.push_str(set(name).map_or(default, String::as_str));
+            } else if let Some((name, alternative)) = inner.split_once(":+") {
+                out.push_str(if set(name).is_some() { alternative } else { "" });
+            } else {
+                out.push_str(values.get(inner).map_or("", String::as_str));
+            }
+        } else {
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            if end == 0 {
+                out.push('$');
+            } else {
+                out.push_str(values.get(&rest[..end]).map_or("", String::as_str));
+            }
+            rest = &rest[end..];
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// `value` without one pair of surrounding quotes.
+fn unquote(value: &str) -> &str {
+    ['"', '\'']
+        .iter()
+        .find_map(|q| value.strip_prefix(*q).and_then(|v| v.strip_suffix(*q)))
+        .unwrap_or(value)
 }
 
 /// A parser directive line, `# key=value`, lower-casing the key.
@@ -216,5 +317,46 @@ mod tests {
             "FROM busybox AS Build\nFROM --platform=linux/amd64 busybox as final\nFROM build\n",
         );
         assert_eq!(file.stages, ["build", "final"]);
+    }
+
+    #[test]
+    fn base_images_expand_the_global_args_and_skip_stages_and_scratch() {
+        let file = Dockerfile::parse(
+            "ARG BASE_IMAGE=\"debian:bookworm-slim\"\nARG REGISTRY TOOLS=tools\n\
+             FROM ${BASE_IMAGE} AS Build\nARG LATE=late.io/x\nFROM build\nFROM scratch\n\
+             FROM $REGISTRY/${TOOLS}:1 AS tools\nFROM ${MISSING:-busybox}\n\
+             FROM --platform=linux/amd64 r.io/x${REGISTRY:+-set} AS final\nFROM FINAL\n\
+             FROM $LATE\nFROM ${BASE_IMAGE}\nFROM ${UNCLOSED\n",
+        );
+        let args = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            file.base_images(&args(&[("REGISTRY", "q.io:5000")])),
+            [
+                "debian:bookworm-slim",
+                "q.io:5000/tools:1",
+                "busybox",
+                "r.io/x-set"
+            ]
+        );
+        // Build args override defaults; only the ARGs before the first FROM are used.
+        assert_eq!(
+            file.base_images(&args(&[
+                ("BASE_IMAGE", "r.io/base:2"),
+                ("REGISTRY", "q.io"),
+                ("TOOLS", "kit"),
+                ("MISSING", "undeclared.io/y"),
+                ("LATE", "late.io/z"),
+            ])),
+            ["r.io/base:2", "q.io/kit:1", "busybox", "r.io/x-set"]
+        );
+        assert_eq!(
+            expand("r.io/x${R:+-set}$R:1$", &BTreeMap::new()).as_deref(),
+            Some("r.io/x:1$")
+        );
     }
 }

@@ -51,8 +51,9 @@ pub enum ImageCommand {
     /// Push a Kuul image to its registry.
     #[command(
         long_about = "Push a built Kuul image (NAME:VERSION, and NAME:GIT-SHA when built in \
-        a git checkout) to its registry, with the credentials of `docker login` or \
-        --username and --password-stdin, and print the pushed digest as REPOSITORY@DIGEST."
+        a git checkout) to its registry, with the credentials of `docker login` (else of \
+        `podman login`) or --username and --password-stdin, and print the pushed digest as \
+        REPOSITORY@DIGEST."
     )]
     Push(PushArgs),
 }

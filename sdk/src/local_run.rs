@@ -15,7 +15,7 @@ use futures_util::StreamExt;
 use k8s_openapi::api::batch::v1::CronJob;
 use kuul_core::{Cluster, Error, KubeArgs, Printer};
 
-use crate::credentials::{self, DockerConfig};
+use crate::credentials;
 use crate::docker::{self, Daemon};
 use crate::runner::{self, Output};
 use crate::spec;
@@ -107,14 +107,7 @@ async fn ensure_image(daemon: &Daemon, image: &str, printer: Printer) -> Result<
     let separator = if tag.contains(':') { '@' } else { ':' };
     let reference = format!("{repository}{separator}{tag}");
     printer.info(format_args!("pulling {reference}"));
-    let registry = credentials::registry_of(image);
-    let source = DockerConfig::load()
-        .and_then(|c| c.source(&registry))
-        .map_err(|message| Error::Halted {
-            message,
-            hint: None,
-        })?;
-    let creds = credentials::resolve(source, &registry)
+    let creds = credentials::for_image(image)
         .await
         .map_err(|message| Error::Halted {
             message,

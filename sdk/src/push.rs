@@ -2,9 +2,10 @@
 //!
 //! A push is the hand-over to the cluster, so it must say exactly what arrived: the
 //! digest (which a `CronJob` can pin) is printed on stdout. Credentials come from where
-//! `docker login` put them, or from `--username` and `--password-stdin` for CI; a
-//! refused password is one clear line, not a stream of daemon JSON. Registries drop
-//! connections now and then, so transient failures are retried a few times.
+//! `docker login` or `podman login` put them, or from `--username` and
+//! `--password-stdin` for CI; a refused password is one clear line, not a stream of
+//! daemon JSON. Registries drop connections now and then, so transient failures are
+//! retried a few times.
 
 use std::io::Read as _;
 use std::path::PathBuf;
@@ -18,7 +19,7 @@ use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use kuul_core::kuul_job::check_registry;
 use kuul_core::{Error, Printer};
 
-use crate::credentials::{self, DockerConfig};
+use crate::credentials;
 use crate::docker::{self, Daemon};
 use crate::project::{self, Project};
 
@@ -37,7 +38,7 @@ pub struct PushArgs {
     #[arg(long, value_name = "REGISTRY")]
     pub registry: Option<String>,
 
-    /// Registry user (default: the credentials of `docker login`)
+    /// Registry user (default: the credentials of `docker login`, else of `podman login`)
     #[arg(long, value_name = "USER", requires = "password_stdin")]
     pub username: Option<String>,
 
@@ -72,13 +73,7 @@ impl PushArgs {
         let credentials = if let (Some(user), Some(password)) = (&self.username, password) {
             Some(credentials::docker_credentials(user, &password, &registry))
         } else {
-            let source = DockerConfig::load()
-                .and_then(|c| c.source(&registry))
-                .map_err(|message| Error::Halted {
-                    message,
-                    hint: None,
-                })?;
-            credentials::resolve(source, &registry)
+            credentials::for_image(&repository)
                 .await
                 .map_err(|message| Error::Halted {
                     message,
@@ -205,7 +200,7 @@ async fn push_with_retries(
                 return Err(Error::Halted {
                     message: format!("registry {registry} refused {who}: unauthorized"),
                     hint: Some(format!(
-                        "check the password, or log in with `docker login {registry}`, or pass --username and --password-stdin"
+                        "check the password, or log in with `docker login {registry}` (or `podman login {registry}`), or pass --username and --password-stdin"
                     )),
                 });
             }

@@ -334,6 +334,139 @@ async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password
     assert!(pulled.is_ok(), "{reference} missing after the pull");
 }
 
+/// An auth.json as `podman login` writes it: under each key, the harness registry's
+/// user with the password given for that key.
+fn podman_auth_json(entries: &[(&str, &str)]) -> String {
+    let user = harness_env("KUUL_TEST_REGISTRY_USER");
+    let entries: Vec<String> = entries
+        .iter()
+        .map(|(key, password)| {
+            let auth =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            format!(r#""{key}": {{"auth": "{auth}"}}"#)
+        })
+        .collect();
+    format!(r#"{{"auths": {{{}}}}}"#, entries.join(", "))
+}
+
+#[tokio::test]
+async fn push_with_no_docker_login_uses_podmans_auth_json_and_its_wrong_password_is_one_clear_error()
+ {
+    let registry = harness_env("KUUL_TEST_REGISTRY");
+    let user = harness_env("KUUL_TEST_REGISTRY_USER");
+    let password = harness_env("KUUL_TEST_REGISTRY_PASSWORD");
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-podman");
+    std::fs::write(
+        work.path().join("Dockerfile"),
+        format!(
+            "FROM {}\nCOPY hello.txt /hello-{name}.txt\n",
+            harness_env("KUUL_TEST_BASE_IMAGE")
+        ),
+    )
+    .unwrap();
+    std::fs::write(work.path().join("hello.txt"), &name).unwrap();
+    project_on_base(work.path(), &name, "");
+    let build = run(image_cmd(work.path()).arg("build"));
+    assert!(build.status.success(), "build: {}", text(&build.stderr));
+    let target = format!("{registry}/kuul-test");
+    let repository = format!("{target}/{name}");
+    // Docker's config has no login: the credentials are Podman's.
+    let docker_config = tempfile::tempdir().unwrap();
+    let podman = tempfile::tempdir().unwrap();
+    let push = |env: &[(&str, &Path)]| {
+        let mut cmd = image_cmd(work.path());
+        cmd.env("DOCKER_CONFIG", docker_config.path())
+            .args(["push", "--registry", &target]);
+        for (name, value) in env {
+            cmd.env(name, value);
+        }
+        run(&mut cmd)
+    };
+
+    // $REGISTRY_AUTH_FILE: the most specific key that holds the repository wins, here the
+    // namespace's over the registry's (whose password is wrong).
+    let file = podman.path().join("authfile.json");
+    std::fs::write(
+        &file,
+        podman_auth_json(&[(&registry, "not-the-password"), (&target, &password)]),
+    )
+    .unwrap();
+    let from_authfile = push(&[("REGISTRY_AUTH_FILE", &file)]);
+
+    // $XDG_RUNTIME_DIR/containers/auth.json, where `podman login` writes, with a wrong
+    // password.
+    let runtime = podman.path().join("run");
+    std::fs::create_dir_all(runtime.join("containers")).unwrap();
+    std::fs::write(
+        runtime.join("containers/auth.json"),
+        podman_auth_json(&[(&registry, "not-the-password")]),
+    )
+    .unwrap();
+    let wrong = push(&[("XDG_RUNTIME_DIR", &runtime)]);
+
+    // $XDG_CONFIG_HOME/containers/auth.json, read when the runtime file has nothing for
+    // the registry.
+    std::fs::write(
+        runtime.join("containers/auth.json"),
+        podman_auth_json(&[("other.example.com", "x")]),
+    )
+    .unwrap();
+    let config_home = podman.path().join("config");
+    std::fs::create_dir_all(config_home.join("containers")).unwrap();
+    std::fs::write(
+        config_home.join("containers/auth.json"),
+        podman_auth_json(&[(&registry, &password)]),
+    )
+    .unwrap();
+    let from_config_home = push(&[
+        ("XDG_RUNTIME_DIR", &runtime),
+        ("XDG_CONFIG_HOME", &config_home),
+    ]);
+
+    // A malformed auth.json is named in the error.
+    std::fs::write(&file, "{\"auths\": {").unwrap();
+    let malformed = push(&[("REGISTRY_AUTH_FILE", &file)]);
+
+    let docker = docker().await;
+    remove_images(&docker, &[format!("{name}:1"), format!("{repository}:1")]).await;
+
+    assert!(
+        from_authfile.status.success(),
+        "push with $REGISTRY_AUTH_FILE: {}",
+        text(&from_authfile.stderr)
+    );
+    let digest_line = text(&from_authfile.stdout);
+    assert!(
+        digest_line.starts_with(&format!("{repository}@sha256:")),
+        "{digest_line}"
+    );
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong.stderr));
+    let wrong_err = text(&wrong.stderr);
+    assert!(
+        wrong_err.starts_with(&format!("error: registry {registry} refused the credentials of user {user}: unauthorized\nhint: ")),
+        "{wrong_err}"
+    );
+    assert_eq!(wrong_err.lines().count(), 2, "{wrong_err}");
+    assert!(
+        from_config_home.status.success(),
+        "push with $XDG_CONFIG_HOME: {}",
+        text(&from_config_home.stderr)
+    );
+    assert_eq!(text(&from_config_home.stdout), digest_line);
+    assert_eq!(
+        malformed.status.code(),
+        Some(1),
+        "{}",
+        text(&malformed.stderr)
+    );
+    assert!(
+        text(&malformed.stderr).starts_with(&format!("error: cannot read {}: ", file.display())),
+        "{}",
+        text(&malformed.stderr)
+    );
+}
+
 #[tokio::test]
 async fn from_cronjob_runs_the_jobs_container_with_its_command_env_and_limits() {
     let ns = TestNamespace::new("kuul-image-local").await;
@@ -685,4 +818,85 @@ async fn build_takes_a_dockerfile_elsewhere_a_target_labels_and_build_args_from_
     );
     assert_eq!(labels.get("team").map(String::as_str), Some("ops"));
     assert_eq!(labels.get("empty").map(String::as_str), Some(""));
+}
+
+#[tokio::test]
+async fn build_pull_uses_the_registrys_new_base_and_a_build_without_it_the_cached_one() {
+    let registry = harness_env("KUUL_TEST_REGISTRY");
+    let base = harness_env("KUUL_TEST_BASE_IMAGE");
+    let docker = docker().await;
+    let work = tempfile::tempdir().unwrap();
+    // Two versions of a base image, told apart by /base.txt.
+    let version = |which: &str| {
+        let name = unique(&format!("kuul-it-base-{which}"));
+        let dir = work.path().join(which);
+        std::fs::create_dir_all(&dir).unwrap();
+        project_on_base(&dir, &name, "");
+        std::fs::write(
+            dir.join("Dockerfile"),
+            format!("FROM {base}\nRUN echo {which} > /base.txt\n"),
+        )
+        .unwrap();
+        let build = run(image_cmd(&dir).arg("build"));
+        assert!(
+            build.status.success(),
+            "build {which}: {}",
+            text(&build.stderr)
+        );
+        format!("{name}:1")
+    };
+    let old = version("old");
+    let new = version("new");
+    // The registry has the new base under the tag, the daemon still the old one.
+    let base_repository = format!("{registry}/kuul-test/{}", unique("kuul-it-base"));
+    let base_image = format!("{base_repository}:1");
+    push_as(&docker, &new, &base_repository, "1").await;
+    let options = TagImageOptionsBuilder::default()
+        .repo(&base_repository)
+        .tag("1")
+        .build();
+    docker.tag_image(&old, Some(options)).await.unwrap();
+
+    let name = unique("kuul-it-pull");
+    let app = work.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    project_on_base(&app, &name, "");
+    std::fs::write(app.join("Dockerfile"), format!("FROM {base_image}\n")).unwrap();
+    let image = format!("{name}:1");
+    let config = docker_login_config();
+    let build = |pull: bool| {
+        let mut cmd = image_cmd(&app);
+        cmd.env("DOCKER_CONFIG", config.path()).arg("build");
+        if pull {
+            cmd.arg("--pull");
+        }
+        let output = run(&mut cmd);
+        (output.status.success(), text(&output.stderr))
+    };
+    let seen = |docker: Docker| {
+        let image = image.clone();
+        async move { container_output(&docker, &image, &["cat", "/base.txt"]).await }
+    };
+    let (cached_ok, cached_log) = build(false);
+    let cached = if cached_ok {
+        seen(docker.clone()).await
+    } else {
+        String::new()
+    };
+    let (pulled_ok, pulled_log) = build(true);
+    let pulled = if pulled_ok {
+        seen(docker.clone()).await
+    } else {
+        String::new()
+    };
+    remove_images(&docker, &[image, base_image, old, new]).await;
+
+    assert!(cached_ok, "build: {cached_log}");
+    assert_eq!(cached.trim(), "old", "the build without --pull pulled");
+    assert!(pulled_ok, "build --pull: {pulled_log}");
+    assert_eq!(
+        pulled.trim(),
+        "new",
+        "the build with --pull used the cached base"
+    );
 }

@@ -343,14 +343,17 @@ pub async fn container_output(docker: &bollard::Docker, image: &str, cmd: &[&str
         .collect()
 }
 
-/// `kubectl-kuul-image` run in `dir`, with `dir` as its home, so that no Docker
-/// credentials of the machine's user are read.
+/// `kubectl-kuul-image` run in `dir`, with `dir` as its home, so that no Docker or
+/// Podman credentials of the machine's user are read.
 pub fn image_cmd(dir: &Path) -> std::process::Command {
     let mut cmd = std::process::Command::new(bin("kubectl-kuul-image"));
     cmd.current_dir(dir)
         .env("HOME", dir)
         .env_remove("DOCKER_CONFIG")
-        .env_remove("DOCKER_CONTEXT");
+        .env_remove("DOCKER_CONTEXT")
+        .env_remove("REGISTRY_AUTH_FILE")
+        .env_remove("XDG_RUNTIME_DIR")
+        .env_remove("XDG_CONFIG_HOME");
     cmd
 }
 
