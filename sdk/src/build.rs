@@ -532,8 +532,7 @@ pub fn build_context(dir: &Path, dockerfile: &DockerfileIn) -> Result<Vec<u8>, E
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);
     for (name, path) in &files {
-        tar.append_path_with_name(path, name)
-            .map_err(|e| unreadable(path, e))?;
+        append(&mut tar, path, name).map_err(|e| unreadable(path, e))?;
     }
     if dockerfile.outside {
         let mut header = tar::Header::new_gnu();
@@ -544,6 +543,22 @@ pub fn build_context(dir: &Path, dockerfile: &DockerfileIn) -> Result<Vec<u8>, E
             .map_err(|e| unreadable(&dockerfile.path, e))?;
     }
     tar.into_inner().map_err(|e| unreadable(dir, e))
+}
+
+/// Adds one file of the context under `name`. Windows has no executable bit: there, as
+/// `docker build` does, every file goes in as `-rwxr-xr-x`, so that scripts run.
+fn append(tar: &mut tar::Builder<Vec<u8>>, path: &Path, name: &str) -> std::io::Result<()> {
+    #[cfg(not(unix))]
+    {
+        let meta = std::fs::symlink_metadata(path)?;
+        if meta.is_file() {
+            let mut header = tar::Header::new_gnu();
+            header.set_metadata_in_mode(&meta, tar::HeaderMode::Deterministic);
+            header.set_mode(0o755);
+            return tar.append_data(&mut header, name, std::fs::File::open(path)?);
+        }
+    }
+    tar.append_path_with_name(path, name)
 }
 
 /// Walks `dir`, adding the files `.dockerignore` keeps under their context names.

@@ -181,6 +181,9 @@ fn write(path: &Path, text: &str, executable: bool) -> Result<(), Error> {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).map_err(failed)?;
     }
+    // Windows has no executable bit: Docker's build sets the mode in the image.
+    #[cfg(not(unix))]
+    let _ = executable;
     Ok(())
 }
 

@@ -311,6 +311,21 @@ impl ArchivedRun {
         }
         Ok(run)
     }
+
+    /// What `logs --archive` says before printing the archived logs: which are missing,
+    /// and when they were read if not after the run ended (a run `stop --archive` kept).
+    pub fn log_remarks(&self) -> Vec<String> {
+        let run = &self.record.run;
+        let lost = self
+            .logs_lost
+            .iter()
+            .map(|lost| format!("run {run}: some logs were not archived: {lost}"));
+        let note = self
+            .logs_note
+            .iter()
+            .map(|note| format!("run {run}: its logs were {note}"));
+        lost.chain(note).collect()
+    }
 }
 
 /// A container's log as it goes into the store: the file name, its bytes (gzipped when
@@ -565,6 +580,24 @@ mod tests {
             archived_at: Some(crate::history::tests::at("2026-03-02T01:05:00Z")),
             archived_by: "kuul 0.1.0".to_owned(),
         }
+    }
+
+    #[test]
+    fn remarks_say_which_logs_are_missing_and_when_they_were_read() {
+        let mut run = archived();
+        assert!(run.log_remarks().is_empty());
+        run.logs_lost = Some("container sidecar never ran".to_owned());
+        run.logs_note = Some(
+            "read by kubectl kuul stop at 2026-03-02T01:04:00Z, just before it stopped the run"
+                .to_owned(),
+        );
+        assert_eq!(
+            run.log_remarks(),
+            [
+                "run backup-db-29000060: some logs were not archived: container sidecar never ran",
+                "run backup-db-29000060: its logs were read by kubectl kuul stop at 2026-03-02T01:04:00Z, just before it stopped the run",
+            ]
+        );
     }
 
     #[test]

@@ -315,11 +315,8 @@ impl Reader<'_> {
                 "--since does not apply to archived logs (their lines carry no time): printing them whole"
             ));
         }
-        if let Some(lost) = &record.logs_lost {
-            self.printer.warn(format_args!(
-                "run {}: some logs were not archived: {lost}",
-                record.record.run
-            ));
+        for remark in record.log_remarks() {
+            self.printer.warn(remark);
         }
         for log in &record.logs {
             if record.logs.len() > 1 {
