@@ -29,12 +29,26 @@ const DEFAULT_CONTEXT: &str = "default";
 /// Seconds a request may take, as bollard's own default.
 const TIMEOUT: u64 = 120;
 
+/// How long a failed connection to an `ssh://` daemon waits for `ssh` to say why.
+#[cfg(unix)]
+const SSH_FAILURE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// A connected daemon and its address, for messages.
 #[derive(Debug, Clone)]
 pub struct Daemon {
     pub docker: Docker,
     pub host: String,
+    /// The bridge an `ssh://` daemon is reached through: it lives as long as the client.
+    #[expect(dead_code, reason = "held, not read: dropping it closes the bridge")]
+    pub(crate) bridge: Bridge,
 }
+
+/// What carries the connections to an `ssh://` daemon ([`crate::ssh`]).
+#[cfg(unix)]
+pub(crate) type Bridge = Option<std::sync::Arc<crate::ssh::SshBridge>>;
+/// No `ssh://` daemons on Windows.
+#[cfg(not(unix))]
+pub(crate) type Bridge = Option<std::sync::Arc<()>>;
 
 impl Daemon {
     /// Whether the daemon runs on this machine (a unix socket), so that it can mount our
@@ -229,30 +243,34 @@ pub async fn connect() -> Result<Daemon, Error> {
             ),
         })?;
     let host = endpoint.host.clone();
-    let docker = client(&endpoint)?;
-    let docker = docker
-        .negotiate_version()
-        .await
-        .map_err(|source| Error::docker("connect to Docker", &host, source))?;
-    Ok(Daemon { docker, host })
+    let (docker, bridge) = if host.starts_with("ssh://") {
+        ssh_client(&endpoint)?
+    } else {
+        (client(&endpoint)?, None)
+    };
+    let docker = match docker.negotiate_version().await {
+        Ok(docker) => docker,
+        Err(source) => {
+            // Over ssh the connection only closes: ssh's own words, once it has ended, say
+            // why.
+            let why = ssh_failure(bridge.as_deref()).await;
+            return Err(match why {
+                Some(why) => Error::docker("connect to Docker", &host, std::io::Error::other(why)),
+                None => Error::docker("connect to Docker", &host, source),
+            });
+        }
+    };
+    Ok(Daemon {
+        docker,
+        host,
+        bridge,
+    })
 }
 
 /// A client for `endpoint`, sending nothing yet.
 fn client(endpoint: &Endpoint) -> Result<Docker, Error> {
     let host = endpoint.host.as_str();
     let failed = |source| Error::docker("connect to Docker", host, source);
-    if host.starts_with("ssh://") {
-        return Err(Error::Halted {
-            message: format!(
-                "cannot connect to Docker at {host} (from {}): kuul does not support ssh:// daemons",
-                endpoint.origin
-            ),
-            hint: Some(
-                "forward the remote socket and point DOCKER_HOST at it: ssh -NL /tmp/docker.sock:/var/run/docker.sock HOST & DOCKER_HOST=unix:///tmp/docker.sock"
-                    .to_owned(),
-            ),
-        });
-    }
     let Some(tls) = &endpoint.tls else {
         return if host.starts_with("https://") {
             Err(Error::Halted {
@@ -292,6 +310,52 @@ fn client(endpoint: &Endpoint) -> Result<Docker, Error> {
         API_DEFAULT_VERSION,
     )
     .map_err(failed)
+}
+
+/// A client for an `ssh://[USER@]HOST[:PORT]` daemon, as the docker CLI reaches one: the
+/// system's `ssh` (with the user's ssh config, agent and known hosts) runs
+/// `docker system dial-stdio` on HOST, which needs the docker CLI there
+/// ([`crate::ssh`]); with the bridge that must live as long as the client.
+#[cfg(unix)]
+fn ssh_client(endpoint: &Endpoint) -> Result<(Docker, Bridge), Error> {
+    let host = endpoint.host.as_str();
+    let args = crate::ssh::ssh_args(host).map_err(|why| Error::Halted {
+        message: format!("cannot connect to Docker (from {}): {why}", endpoint.origin),
+        hint: None,
+    })?;
+    let failed = |source| Error::docker("connect to Docker", host, source);
+    let bridge = crate::ssh::SshBridge::start(args).map_err(failed)?;
+    let docker = Docker::connect_with_unix(&bridge.address(), TIMEOUT, API_DEFAULT_VERSION)
+        .map_err(|source| Error::docker("connect to Docker", host, source))?;
+    Ok((docker, Some(std::sync::Arc::new(bridge))))
+}
+
+/// Why `ssh` could not reach the daemon, when it said so in time.
+#[cfg(unix)]
+async fn ssh_failure(bridge: Option<&crate::ssh::SshBridge>) -> Option<String> {
+    bridge?.failure_within(SSH_FAILURE_WAIT).await
+}
+
+/// No `ssh://` daemons on Windows.
+#[cfg(not(unix))]
+#[expect(clippy::unused_async, reason = "the signature of the Unix one")]
+async fn ssh_failure(_: Option<&()>) -> Option<String> {
+    None
+}
+
+/// The bridge listens on a unix socket: not on Windows.
+#[cfg(not(unix))]
+fn ssh_client(endpoint: &Endpoint) -> Result<(Docker, Bridge), Error> {
+    Err(Error::Halted {
+        message: format!(
+            "cannot connect to Docker at {} (from {}): ssh:// daemons work on Linux and macOS, not on Windows",
+            endpoint.host, endpoint.origin
+        ),
+        hint: Some(
+            "forward the remote socket and point DOCKER_HOST at it: ssh -NL 127.0.0.1:2375:/var/run/docker.sock HOST, then DOCKER_HOST=tcp://127.0.0.1:2375"
+                .to_owned(),
+        ),
+    })
 }
 
 #[cfg(test)]

@@ -27,3 +27,5 @@ pub mod report;
 pub mod run_now;
 pub mod runner;
 pub mod spec;
+#[cfg(unix)]
+pub mod ssh;

@@ -390,6 +390,7 @@ mod tests {
             )
             .unwrap(),
             host: "tcp://127.0.0.1:1".to_owned(),
+            bridge: None,
         };
         let missing = DockerError::DockerResponseServerError {
             status_code: 404,

@@ -710,3 +710,208 @@ async fn image_build_reaches_a_daemon_behind_tls_and_a_client_without_its_ca_is_
         "{stderr}"
     );
 }
+
+/// Runs `program` with `args`, panicking with its stderr when it fails; its stdout.
+fn run_ok(program: &str, args: &[&str], env: &[(&str, &Path)]) -> String {
+    let mut cmd = Command::new(program);
+    cmd.args(args);
+    for (name, value) in env {
+        cmd.env(name, value);
+    }
+    let output = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{program} {args:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{program} {args:?}: {}",
+        text(&output.stderr)
+    );
+    text(&output.stdout)
+}
+
+/// An sshd on a free port of 127.0.0.1 whose one authorized key may run nothing but
+/// `docker system dial-stdio` against the harness's daemon, and a folder with an `ssh`
+/// that is the system's with a config of the test's own (that key, and the sshd's host
+/// key as the one known host), to put first in a child's PATH: as a user's
+/// ~/.ssh/config would set it up, without touching the user's. Dropped: sshd stops.
+struct SshDaemon {
+    sshd: std::process::Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl SshDaemon {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        for key in ["host_key", "client_key"] {
+            run_ok(
+                "ssh-keygen",
+                &["-q", "-t", "ed25519", "-N", "", "-f", &path(key)],
+                &[],
+            );
+        }
+        let public = std::fs::read_to_string(path("client_key.pub")).unwrap();
+        std::fs::write(
+            path("authorized_keys"),
+            format!(
+                "command=\"exec env DOCKER_HOST=unix://{} docker system dial-stdio\",restrict {public}",
+                daemon_socket().display()
+            ),
+        )
+        .unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        std::fs::write(
+            path("sshd_config"),
+            format!(
+                "Port {port}\nListenAddress 127.0.0.1\nHostKey {}\nAuthorizedKeysFile {}\n\
+                 StrictModes no\nPasswordAuthentication no\nKbdInteractiveAuthentication no\n\
+                 UsePAM no\nPermitRootLogin prohibit-password\nPidFile none\n",
+                path("host_key"),
+                path("authorized_keys")
+            ),
+        )
+        .unwrap();
+        let host_key = std::fs::read_to_string(path("host_key.pub")).unwrap();
+        std::fs::write(
+            path("known_hosts"),
+            format!("[127.0.0.1]:{port} {host_key}"),
+        )
+        .unwrap();
+        for (folder, identity) in [("bin", Some(path("client_key"))), ("bin-no-key", None)] {
+            let config = path(&format!("{folder}.config"));
+            let identity = identity
+                .map(|key| format!("  IdentityFile {key}\n"))
+                .unwrap_or_default();
+            std::fs::write(
+                &config,
+                format!(
+                    "Host *\n  UserKnownHostsFile {}\n  GlobalKnownHostsFile /dev/null\n  \
+                     StrictHostKeyChecking yes\n  BatchMode yes\n  IdentitiesOnly yes\n{identity}",
+                    path("known_hosts")
+                ),
+            )
+            .unwrap();
+            std::fs::create_dir_all(path(folder)).unwrap();
+            let ssh = dir.path().join(folder).join("ssh");
+            std::fs::write(
+                &ssh,
+                format!("#!/bin/sh\nexec /usr/bin/ssh -F {config} \"$@\"\n"),
+            )
+            .unwrap();
+            std::fs::set_permissions(&ssh, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+                .unwrap();
+        }
+        // sshd refuses to start without its privilege separation folder.
+        let _ = std::fs::create_dir_all("/run/sshd");
+        let log = path("sshd.log");
+        let sshd = Command::new("/usr/sbin/sshd")
+            .args(["-D", "-e", "-f", &path("sshd_config")])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("/usr/sbin/sshd runs (tests/docker/up installs openssh-server)");
+        let daemon = Self { sshd, port, dir };
+        let started = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < std::time::Duration::from_secs(20),
+                "sshd did not start: {}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        daemon
+    }
+
+    /// A PATH whose `ssh` logs in with the key (`with_key`) or offers none.
+    fn path(&self, with_key: bool) -> std::ffi::OsString {
+        let folder = self
+            .dir
+            .path()
+            .join(if with_key { "bin" } else { "bin-no-key" });
+        let mut paths = vec![folder];
+        paths.extend(std::env::split_paths(
+            &std::env::var_os("PATH").unwrap_or_default(),
+        ));
+        std::env::join_paths(paths).unwrap()
+    }
+
+    /// `ssh://USER@127.0.0.1:PORT`, as the user running the tests.
+    fn host(&self) -> String {
+        let user = run_ok("id", &["-un"], &[]);
+        format!("ssh://{}@127.0.0.1:{}", user.trim(), self.port)
+    }
+}
+
+impl Drop for SshDaemon {
+    fn drop(&mut self) {
+        let _ = self.sshd.kill();
+        let _ = self.sshd.wait();
+    }
+}
+
+#[tokio::test]
+async fn image_build_reaches_a_daemon_over_ssh_and_a_refused_login_is_one_line() {
+    let work = tempfile::tempdir().unwrap();
+    let name = unique("kuul-it-ssh");
+    small_project(work.path(), &name);
+    let sshd = SshDaemon::start();
+    let host = sshd.host();
+    let with_key = sshd.path(true);
+    let over_ssh = build_with(
+        work.path(),
+        &[
+            ("DOCKER_HOST", Path::new(&host)),
+            ("PATH", Path::new(&with_key)),
+        ],
+    );
+    let no_key_path = sshd.path(false);
+    let no_key = build_with(
+        work.path(),
+        &[
+            ("DOCKER_HOST", Path::new(&host)),
+            ("PATH", Path::new(&no_key_path)),
+        ],
+    );
+    drop(sshd);
+    let docker = docker().await;
+    let built = docker.inspect_image(&format!("{name}:1")).await.is_ok();
+    let _ = docker
+        .remove_image(
+            &format!("{name}:1"),
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await;
+
+    assert!(
+        over_ssh.status.success(),
+        "over ssh: {}",
+        text(&over_ssh.stderr)
+    );
+    assert!(built, "the image is not in the daemon");
+    let stderr = text(&no_key.stderr);
+    assert_eq!(no_key.status.code(), Some(1), "{stderr}");
+    let error: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(
+        error[0].starts_with(&format!(
+            "error: cannot connect to Docker (Docker daemon at {host}): ssh: "
+        )) && error[0].contains("Permission denied (publickey)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "hint: `ssh -p {} ",
+            host.rsplit(':').next().unwrap_or_default()
+        )) && stderr.contains(" docker version` must work first"),
+        "{stderr}"
+    );
+}

@@ -400,6 +400,10 @@ impl Error {
                     namespace.as_deref().unwrap_or_default()
                 ))
             }
+            Error::Docker { host, .. } if host.starts_with("ssh://") => Some(format!(
+                "`{} docker version` must work first: your ssh key (agent or config), the host in known_hosts, and the docker CLI on the host",
+                ssh_command(host)
+            )),
             Error::Docker { .. } => {
                 Some("start Docker (e.g. `sudo systemctl start docker`), or set DOCKER_HOST to its socket".to_owned())
             }
@@ -551,6 +555,17 @@ impl Error {
     }
 }
 
+/// The `ssh` command line that reaches the daemon host `ssh://[USER@]HOST[:PORT]`.
+fn ssh_command(host: &str) -> String {
+    let target = host.trim_start_matches("ssh://").trim_end_matches('/');
+    match target.rsplit_once(':') {
+        Some((destination, port)) if port.parse::<u16>().is_ok() => {
+            format!("ssh -p {port} {destination}")
+        }
+        _ => format!("ssh {target}"),
+    }
+}
+
 fn list(names: &[String]) -> String {
     if names.is_empty() {
         "none".to_owned()
@@ -679,6 +694,23 @@ mod tests {
             server: "https://127.0.0.1:6443/".to_owned(),
             context: "ops".to_owned(),
         }
+    }
+
+    #[test]
+    fn an_ssh_daemon_that_cannot_be_reached_is_hinted_at_with_its_ssh_command() {
+        let refused = |host: &str| {
+            Error::docker("connect to Docker", host, std::io::Error::other("refused"))
+                .hint()
+                .unwrap()
+        };
+        assert!(
+            refused("ssh://ops@build-1:2222")
+                .starts_with("`ssh -p 2222 ops@build-1 docker version` must work first"),
+            "{}",
+            refused("ssh://ops@build-1:2222")
+        );
+        assert!(refused("ssh://build-1").starts_with("`ssh build-1 docker version`"));
+        assert!(refused("unix:///var/run/docker.sock").starts_with("start Docker"));
     }
 
     fn api_error(code: u16, reason: &str, message: &str) -> kube::Error {
