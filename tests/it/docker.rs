@@ -381,6 +381,30 @@ fn build_with(dir: &Path, env: &[(&str, &Path)]) -> std::process::Output {
     cmd.arg("build").output().expect("kubectl-kuul-image runs")
 }
 
+/// Whether `image build` made `NAME:1` in the harness's daemon; removes it.
+async fn built_then_removed(name: &str) -> bool {
+    let docker = docker().await;
+    let built = docker.inspect_image(&format!("{name}:1")).await.is_ok();
+    let _ = docker
+        .remove_image(
+            &format!("{name}:1"),
+            None::<bollard::query_parameters::RemoveImageOptions>,
+            None,
+        )
+        .await;
+    built
+}
+
+/// The one `error: ` line of `stderr`, which must have exactly one.
+fn only_error_line(stderr: &str) -> &str {
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("error: "))
+        .collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    errors[0]
+}
+
 /// A context store in `config` with context `name` at `host`, as `docker context
 /// create` writes it (the folder is the SHA-256 of the name).
 fn write_context(config: &Path, name: &str, id: &str, host: &str) {
@@ -440,15 +464,7 @@ async fn image_build_reaches_the_daemon_through_a_docker_context() {
             ("DOCKER_CONTEXT", Path::new("kuul-nope")),
         ],
     );
-    let docker = docker().await;
-    let built = docker.inspect_image(&format!("{name}:1")).await.is_ok();
-    let _ = docker
-        .remove_image(
-            &format!("{name}:1"),
-            None::<bollard::query_parameters::RemoveImageOptions>,
-            None,
-        )
-        .await;
+    let built = built_then_removed(&name).await;
 
     assert!(
         by_env.status.success(),
@@ -671,15 +687,7 @@ async fn image_build_reaches_a_daemon_behind_tls_and_a_client_without_its_ca_is_
         ],
     );
     drop(proxy);
-    let docker = docker().await;
-    let built = docker.inspect_image(&format!("{name}:1")).await.is_ok();
-    let _ = docker
-        .remove_image(
-            &format!("{name}:1"),
-            None::<bollard::query_parameters::RemoveImageOptions>,
-            None,
-        )
-        .await;
+    let built = built_then_removed(&name).await;
 
     assert!(
         trusted.status.success(),
@@ -689,14 +697,9 @@ async fn image_build_reaches_a_daemon_behind_tls_and_a_client_without_its_ca_is_
     assert!(built, "the image is not in the daemon");
     let stderr = text(&stranger.stderr);
     assert_eq!(stranger.status.code(), Some(1), "{stderr}");
-    let error: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(error.len(), 1, "{stderr}");
+    let error = only_error_line(&stderr);
     assert!(
-        error[0].contains(&host.display().to_string())
-            && error[0].contains("invalid peer certificate"),
+        error.contains(&host.display().to_string()) && error.contains("invalid peer certificate"),
         "{stderr}"
     );
     let stderr = text(&no_files.stderr);
@@ -878,15 +881,7 @@ async fn image_build_reaches_a_daemon_over_ssh_and_a_refused_login_is_one_line()
         ],
     );
     drop(sshd);
-    let docker = docker().await;
-    let built = docker.inspect_image(&format!("{name}:1")).await.is_ok();
-    let _ = docker
-        .remove_image(
-            &format!("{name}:1"),
-            None::<bollard::query_parameters::RemoveImageOptions>,
-            None,
-        )
-        .await;
+    let built = built_then_removed(&name).await;
 
     assert!(
         over_ssh.status.success(),
@@ -896,15 +891,11 @@ async fn image_build_reaches_a_daemon_over_ssh_and_a_refused_login_is_one_line()
     assert!(built, "the image is not in the daemon");
     let stderr = text(&no_key.stderr);
     assert_eq!(no_key.status.code(), Some(1), "{stderr}");
-    let error: Vec<&str> = stderr
-        .lines()
-        .filter(|l| l.starts_with("error: "))
-        .collect();
-    assert_eq!(error.len(), 1, "{stderr}");
+    let error = only_error_line(&stderr);
     assert!(
-        error[0].starts_with(&format!(
+        error.starts_with(&format!(
             "error: cannot connect to Docker (Docker daemon at {host}): ssh: "
-        )) && error[0].contains("Permission denied (publickey)"),
+        )) && error.contains("Permission denied (publickey)"),
         "{stderr}"
     );
     assert!(

@@ -246,14 +246,11 @@ async fn ctrl_c_leaves_no_container_behind() {
     assert_eq!(ours(docker.clone()).await, 0, "containers left behind");
 }
 
-#[tokio::test]
-async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password_is_one_clear_error()
- {
-    let registry = harness_env("KUUL_TEST_REGISTRY");
-    let user = harness_env("KUUL_TEST_REGISTRY_USER");
-    let password = harness_env("KUUL_TEST_REGISTRY_PASSWORD");
+/// A project in a new folder whose image, built, holds a file named after it: the
+/// folder and the image's name (`prefix-...`).
+fn built_hello_image(prefix: &str) -> (tempfile::TempDir, String) {
     let work = tempfile::tempdir().unwrap();
-    let name = unique("kuul-it-push");
+    let name = unique(prefix);
     std::fs::write(
         work.path().join("Dockerfile"),
         format!(
@@ -266,6 +263,16 @@ async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password
     project_on_base(work.path(), &name, "");
     let build = run(image_cmd(work.path()).arg("build"));
     assert!(build.status.success(), "build: {}", text(&build.stderr));
+    (work, name)
+}
+
+#[tokio::test]
+async fn push_prints_a_digest_that_pulls_with_htpasswd_auth_and_a_wrong_password_is_one_clear_error()
+ {
+    let registry = harness_env("KUUL_TEST_REGISTRY");
+    let user = harness_env("KUUL_TEST_REGISTRY_USER");
+    let password = harness_env("KUUL_TEST_REGISTRY_PASSWORD");
+    let (work, name) = built_hello_image("kuul-it-push");
     let target = format!("{registry}/kuul-test");
     let repository = format!("{target}/{name}");
     let docker = docker().await;
@@ -355,20 +362,7 @@ async fn push_with_no_docker_login_uses_podmans_auth_json_and_its_wrong_password
     let registry = harness_env("KUUL_TEST_REGISTRY");
     let user = harness_env("KUUL_TEST_REGISTRY_USER");
     let password = harness_env("KUUL_TEST_REGISTRY_PASSWORD");
-    let work = tempfile::tempdir().unwrap();
-    let name = unique("kuul-it-podman");
-    std::fs::write(
-        work.path().join("Dockerfile"),
-        format!(
-            "FROM {}\nCOPY hello.txt /hello-{name}.txt\n",
-            harness_env("KUUL_TEST_BASE_IMAGE")
-        ),
-    )
-    .unwrap();
-    std::fs::write(work.path().join("hello.txt"), &name).unwrap();
-    project_on_base(work.path(), &name, "");
-    let build = run(image_cmd(work.path()).arg("build"));
-    assert!(build.status.success(), "build: {}", text(&build.stderr));
+    let (work, name) = built_hello_image("kuul-it-podman");
     let target = format!("{registry}/kuul-test");
     let repository = format!("{target}/{name}");
     // Docker's config has no login: the credentials are Podman's.

@@ -326,13 +326,7 @@ pub fn runs_of<'a>(cronjob: &CronJob, jobs: &'a [Job]) -> Vec<&'a Job> {
     };
     let mut runs: Vec<&Job> = jobs
         .iter()
-        .filter(|job| {
-            job.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|o| o.uid == uid && o.controller == Some(true))
-        })
+        .filter(|job| crate::runs::controlled_by(job, uid))
         .collect();
     newest_first(&mut runs);
     runs

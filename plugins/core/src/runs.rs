@@ -212,15 +212,18 @@ pub fn runs_in_progress<'a>(cronjob: &CronJob, jobs: &'a [Job]) -> Vec<&'a Job> 
         return Vec::new();
     };
     jobs.iter()
-        .filter(|job| {
-            job.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|owner| owner.uid == uid && owner.controller == Some(true))
-        })
+        .filter(|job| controlled_by(job, uid))
         .filter(|job| finished(job).is_none())
         .collect()
+}
+
+/// Whether the `CronJob` with `uid` controls `job` (is its controller owner).
+pub fn controlled_by(job: &Job, uid: &str) -> bool {
+    job.metadata
+        .owner_references
+        .iter()
+        .flatten()
+        .any(|owner| owner.uid == uid && owner.controller == Some(true))
 }
 
 /// The runs a `CronJob` made before kuul took it over (`--adopt`): the Jobs among `jobs`
@@ -239,14 +242,7 @@ pub fn unlabelled_runs<'a>(
     };
     let runs: Vec<&Job> = jobs
         .iter()
-        .filter(|job| lacks_label(&job.metadata))
-        .filter(|job| {
-            job.metadata
-                .owner_references
-                .iter()
-                .flatten()
-                .any(|owner| owner.uid == uid && owner.controller == Some(true))
-        })
+        .filter(|job| lacks_label(&job.metadata) && controlled_by(job, uid))
         .collect();
     let run_uids: Vec<&str> = runs
         .iter()

@@ -719,9 +719,11 @@ impl StopArgs {
                 )
             })?;
         let owned = job.as_ref().is_some_and(|job| {
-            job.metadata.owner_references.iter().flatten().any(|o| {
-                o.controller == Some(true) && Some(&o.uid) == cronjob.metadata.uid.as_ref()
-            })
+            cronjob
+                .metadata
+                .uid
+                .as_deref()
+                .is_some_and(|uid| runs::controlled_by(job, uid))
         });
         match (job, owned) {
             (Some(job), true) => {
